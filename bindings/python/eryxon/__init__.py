@@ -1,0 +1,289 @@
+"""Python binding of eryxon, the embeddable MES/ERP connectivity core.
+
+A thin ctypes layer over the C ABI (``eryxon/eryxon.h``)::
+
+    import eryxon
+
+    with eryxon.Store.open() as store:          # in memory; or a SQLite path
+        tenant = store.create_tenant("Acme Sheet Metal", plan="pro")
+        store.seed_demo(tenant["id"])
+        key = store.create_key(tenant["id"], "agent")
+        result = store.call_tool(key, "fetch_jobs", {"status": "in_progress"})
+        print(result["pagination"]["total"])
+
+Failures raise a subclass of :class:`EryxonError` (see ``_errors``); a tool
+that ran and failed also carries its parsed result in ``.result``.
+
+Thread safety: a Store may be used from several threads at once (ctypes
+releases the GIL during calls). ``close()`` waits for calls in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from contextlib import contextmanager
+from ctypes import POINTER, byref, c_void_p
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Union
+
+from . import _native
+from ._errors import (
+    AuthenticationError,
+    Conflict,
+    DatabaseError,
+    Duplicate,
+    EryxonError,
+    InternalError,
+    InvalidArgument,
+    InvalidStateTransition,
+    NotFound,
+    PermissionDenied,
+    QuotaExceeded,
+    RateLimited,
+    UnknownTool,
+    error_for_status,
+    status_name,
+)
+
+__version__ = "0.1.0"
+
+#: Version of the loaded native library as (major, minor, patch).
+library_version = _native.library_version
+
+__all__ = [
+    "Store",
+    "EryxonError",
+    "InvalidArgument",
+    "NotFound",
+    "Duplicate",
+    "InvalidStateTransition",
+    "PermissionDenied",
+    "AuthenticationError",
+    "RateLimited",
+    "QuotaExceeded",
+    "Conflict",
+    "DatabaseError",
+    "InternalError",
+    "UnknownTool",
+    "status_name",
+    "library_version",
+    "__version__",
+]
+
+Json = Dict[str, Any]
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]", None]
+
+
+def _text(value: Optional[str], what: str) -> Optional[bytes]:
+    """A C string argument: UTF-8 without NUL bytes (None stays NULL)."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        data = value
+    elif isinstance(value, str):
+        data = value.encode("utf-8")
+    else:
+        raise TypeError(f"{what} must be str, not {type(value).__name__}")
+    if b"\0" in data:
+        raise InvalidArgument(f"{what} must not contain NUL characters")
+    return data
+
+
+def _last_error() -> str:
+    raw = _native.eryxon_error_last()
+    return raw.decode("utf-8", "replace") if raw else ""
+
+
+class Store:
+    """An open eryxon store (``eryxon_store_t``): a database plus its services.
+
+    ``Store(path)`` or ``Store.open(path)``: ``path`` is a SQLite file (created
+    and migrated when new; key hashes use the pepper in ``ERYXON_PEPPER`` or
+    ``<path>.pepper``), or ``None`` / ``":memory:"`` for an in-memory store
+    whose data dies with it.
+
+    Use it as a context manager or call :meth:`close`; any call after close
+    raises :class:`InvalidArgument`.
+    """
+
+    def __init__(self, path: PathArg = None) -> None:
+        self._ptr = None  # set first: __del__ may run after a failed open
+        self._cond = threading.Condition()
+        self._active = 0
+        if path is None:
+            cpath = None
+        else:
+            cpath = os.fsencode(path)
+            if b"\0" in cpath:
+                raise InvalidArgument("path must not contain NUL characters")
+        ptr = POINTER(_native.eryxon_store_t)()
+        status = _native.eryxon_store_open(byref(ptr), cpath)
+        if status != _native.ERYXON_OK:
+            raise error_for_status(status, _last_error())
+        self._ptr = ptr
+        self.path = None if path is None else os.fsdecode(path)
+
+    @classmethod
+    def open(cls, path: PathArg = None) -> "Store":
+        """Opens a store; see the class documentation."""
+        return cls(path)
+
+    # -- lifecycle -------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._ptr is None
+
+    def close(self) -> None:
+        """Closes the store (flushing buffered key usage). Idempotent.
+
+        Waits for calls running on other threads to finish first.
+        """
+        cond = getattr(self, "_cond", None)
+        if cond is None:
+            return
+        with cond:
+            ptr, self._ptr = self._ptr, None
+            if ptr is None:
+                return
+            while self._active:
+                cond.wait()
+        _native.eryxon_store_free(byref(ptr))
+
+    def __enter__(self) -> "Store":
+        self._handle_check()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: modules may be gone
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        where = self.path if self.path is not None else ":memory:"
+        return f"<eryxon.Store {where!r} {state}>"
+
+    def _handle_check(self) -> None:
+        if self._ptr is None:
+            raise InvalidArgument("the store is closed", status=_native.ERYXON_EINVALID)
+
+    @contextmanager
+    def _handle(self) -> Iterator[Any]:
+        """The live handle for one call; close() waits until it is returned."""
+        with self._cond:
+            self._handle_check()
+            self._active += 1
+            ptr = self._ptr
+        try:
+            yield ptr
+        finally:
+            with self._cond:
+                self._active -= 1
+                if not self._active:
+                    self._cond.notify_all()
+
+    # -- calls -----------------------------------------------------------
+
+    def _call_string(self, fn: Any, *args: Any) -> bytes:
+        """Calls ``fn(&out, store, *args)``; returns the text, raises on error."""
+        out = c_void_p()
+        with self._handle() as ptr:
+            status = fn(byref(out), ptr, *args)
+            message = _last_error() if status != _native.ERYXON_OK else ""
+        text = _native.take_string(out)
+        if status != _native.ERYXON_OK:
+            raise error_for_status(status, message)
+        return text
+
+    def create_tenant(self, name: str, plan: str = "free") -> Json:
+        """Creates a tenant; returns its row (``id``, ``name``, ``plan``...).
+
+        ``plan``: "free", "pro", "premium" or "enterprise".
+        """
+        text = self._call_string(
+            _native.eryxon_tenant_create, _text(name, "name"), _text(plan, "plan")
+        )
+        return json.loads(text)
+
+    def create_key(
+        self,
+        tenant_id: str,
+        name: str,
+        tools: Iterable[str] = ("*",),
+        environment: str = "live",
+    ) -> str:
+        """Mints an MCP key and returns its plaintext (shown once).
+
+        ``tools``: the tool names the key may call, ``("*",)`` for all.
+        ``environment``: "live" or "test".
+        """
+        if isinstance(tools, (str, bytes)):
+            tools = (tools,)  # one tool name, not its characters
+        tool_list = [t.decode("utf-8") if isinstance(t, bytes) else t for t in tools]
+        if not all(isinstance(t, str) for t in tool_list):
+            raise InvalidArgument("tools must be tool names (str)")
+        text = self._call_string(
+            _native.eryxon_key_create,
+            _text(tenant_id, "tenant_id"),
+            _text(name, "name"),
+            json.dumps(tool_list).encode("utf-8"),
+            _text(environment, "environment"),
+        )
+        return text.decode("utf-8")
+
+    def seed_demo(self, tenant_id: str) -> None:
+        """Fills the tenant with the demo sheet-metal shop (once per tenant)."""
+        with self._handle() as ptr:
+            status = _native.eryxon_seed_demo(ptr, _text(tenant_id, "tenant_id"))
+            message = _last_error() if status != _native.ERYXON_OK else ""
+        if status != _native.ERYXON_OK:
+            raise error_for_status(status, message)
+
+    def call_tool(
+        self,
+        api_key: str,
+        tool: str,
+        arguments: Union[Mapping[str, Any], str, bytes, None] = None,
+    ) -> Json:
+        """Calls ``tool`` as the holder of ``api_key``.
+
+        ``arguments``: a mapping (serialised to JSON), a JSON object text, or
+        None for ``{}``. Returns the tool result,
+        ``{"success": True, "data": ..., "pagination": {...}}``.
+
+        Raises the status's exception: a tool that ran and failed sets
+        ``.result`` to its ``{"success": False, "error": {...}}``; refusals
+        before the tool runs (AuthenticationError, PermissionDenied,
+        UnknownTool) and malformed arguments have ``.result`` None.
+        """
+        if arguments is None:
+            args = None
+        elif isinstance(arguments, (str, bytes)):
+            args = _text(arguments, "arguments")
+        elif isinstance(arguments, Mapping):
+            try:
+                args = json.dumps(dict(arguments), ensure_ascii=False, allow_nan=False).encode("utf-8")
+            except (TypeError, ValueError) as e:
+                raise InvalidArgument(f"arguments are not JSON-serialisable: {e}") from e
+        else:
+            raise TypeError(f"arguments must be a mapping, a JSON string or None, not {type(arguments).__name__}")
+
+        out = c_void_p()
+        with self._handle() as ptr:
+            status = _native.eryxon_tool_call(
+                byref(out), ptr, _text(api_key, "api_key"), _text(tool, "tool"), args
+            )
+            message = _last_error() if status != _native.ERYXON_OK else ""
+        text = _native.take_string(out)
+        result = json.loads(text) if text else None
+        if status != _native.ERYXON_OK:
+            raise error_for_status(status, message, result)
+        if result is None:
+            raise InternalError("the library returned no result", status=_native.ERYXON_EINTERNAL)
+        return result

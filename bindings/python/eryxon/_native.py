@@ -1,0 +1,193 @@
+"""Low-level ctypes declarations of eryxon.h (wasmtime-py ``_bindings`` style).
+
+Every function of the C header is declared here with its ``argtypes`` and
+``restype``; nothing else in the package calls the library without going
+through these declarations. Strings the library hands over (``char **out``)
+are declared as ``c_void_p`` so the exact pointer can be given back to
+``eryxon_free`` (a ``c_char_p`` result would be copied and leaked).
+
+The library is found, in order, at:
+
+1. the path in the ``ERYXON_LIBRARY`` environment variable;
+2. ``ctypes.util.find_library("eryxon")``;
+3. the platform's usual file names (``liberyxon.so``, ``liberyxon.so.0``,
+   ``liberyxon.dylib``, ``eryxon.dll``), next to this package first, then on
+   the loader's search path.
+
+At import the run-time version (``eryxon_version_number()``) is compared
+with the version this binding was written for, as SQLite bindings compare
+``sqlite3_libversion_number()`` with ``SQLITE_VERSION_NUMBER``: the major and
+minor numbers must match (0.x releases may break the ABI at every minor
+version), otherwise ImportError.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from ctypes import POINTER, c_char_p, c_int, c_void_p
+
+__all__ = [
+    "lib",
+    "library_path",
+    "EXPECTED_VERSION",
+    "EXPECTED_VERSION_NUMBER",
+    "eryxon_store_t",
+    "ERYXON_OK",
+    "ERYXON_EINVALID",
+    "ERYXON_ENOTFOUND",
+    "ERYXON_EDUPLICATE",
+    "ERYXON_ESTATE",
+    "ERYXON_EPERMISSION",
+    "ERYXON_EAUTH",
+    "ERYXON_ERATE_LIMITED",
+    "ERYXON_EQUOTA",
+    "ERYXON_ECONFLICT",
+    "ERYXON_EDATABASE",
+    "ERYXON_EINTERNAL",
+    "ERYXON_EUNKNOWN_TOOL",
+]
+
+#: The library version this binding was written against (eryxon/version.h).
+EXPECTED_VERSION = (0, 1, 0)
+EXPECTED_VERSION_NUMBER = EXPECTED_VERSION[0] * 1000000 + EXPECTED_VERSION[1] * 1000 + EXPECTED_VERSION[2]
+
+# enum eryxon_status
+ERYXON_OK = 0
+ERYXON_EINVALID = -1
+ERYXON_ENOTFOUND = -2
+ERYXON_EDUPLICATE = -3
+ERYXON_ESTATE = -4
+ERYXON_EPERMISSION = -5
+ERYXON_EAUTH = -6
+ERYXON_ERATE_LIMITED = -7
+ERYXON_EQUOTA = -8
+ERYXON_ECONFLICT = -9
+ERYXON_EDATABASE = -10
+ERYXON_EINTERNAL = -11
+ERYXON_EUNKNOWN_TOOL = -12
+
+
+class eryxon_store_t(ctypes.Structure):
+    """Opaque ``eryxon_store_t``; only ever used through a pointer."""
+
+
+def _candidates():
+    env = os.environ.get("ERYXON_LIBRARY")
+    if env:
+        # An explicit choice: use it or fail, never fall back silently.
+        return [env], True
+    names = []
+    found = ctypes.util.find_library("eryxon")
+    if found:
+        names.append(found)
+    if sys.platform == "win32":
+        files = ["eryxon.dll", "liberyxon.dll"]
+    elif sys.platform == "darwin":
+        files = ["liberyxon.dylib", "liberyxon.0.dylib"]
+    else:
+        files = ["liberyxon.so", "liberyxon.so.0"]
+    here = os.path.dirname(os.path.abspath(__file__))
+    names.extend(os.path.join(here, f) for f in files)
+    names.extend(files)
+    return names, False
+
+
+def _load():
+    names, explicit = _candidates()
+    errors = []
+    for name in names:
+        try:
+            return ctypes.CDLL(name), name
+        except OSError as e:
+            errors.append(f"{name}: {e}")
+    if explicit:
+        hint = "ERYXON_LIBRARY is set but the library could not be loaded"
+    else:
+        hint = "set ERYXON_LIBRARY to the path of liberyxon (the shared library)"
+    raise ImportError(f"eryxon: cannot load the native library ({hint}):\n  " + "\n  ".join(errors))
+
+
+lib, library_path = _load()
+
+# Each declaration mirrors eryxon.h, in header order.
+_store_pp = POINTER(POINTER(eryxon_store_t))
+_store_p = POINTER(eryxon_store_t)
+_out_str = POINTER(c_void_p)  # char **out: freed with eryxon_free
+
+_PROTOTYPES = {
+    # int eryxon_version_number(void);
+    "eryxon_version_number": ([], c_int),
+    # const char *eryxon_version_string(void);   static storage
+    "eryxon_version_string": ([], c_char_p),
+    # const char *eryxon_status_str(int status); static storage
+    "eryxon_status_str": ([c_int], c_char_p),
+    # const char *eryxon_error_last(void);       library-owned, thread-local
+    "eryxon_error_last": ([], c_char_p),
+    # void eryxon_free(void *ptr);
+    "eryxon_free": ([c_void_p], None),
+    # eryxon_status eryxon_store_open(eryxon_store_t **out, const char *path);
+    "eryxon_store_open": ([_store_pp, c_char_p], c_int),
+    # void eryxon_store_free(eryxon_store_t **store);
+    "eryxon_store_free": ([_store_pp], None),
+    # eryxon_status eryxon_tenant_create(char **out_json, eryxon_store_t *store,
+    #                                    const char *name, const char *plan);
+    "eryxon_tenant_create": ([_out_str, _store_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_key_create(char **out_key, eryxon_store_t *store,
+    #     const char *tenant_id, const char *name, const char *allowed_tools_json,
+    #     const char *environment);
+    "eryxon_key_create": ([_out_str, _store_p, c_char_p, c_char_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_tool_call(char **out_json, eryxon_store_t *store,
+    #     const char *api_key, const char *tool, const char *arguments_json);
+    "eryxon_tool_call": ([_out_str, _store_p, c_char_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_seed_demo(eryxon_store_t *store, const char *tenant_id);
+    "eryxon_seed_demo": ([_store_p, c_char_p], c_int),
+}
+
+for _name, (_args, _res) in _PROTOTYPES.items():
+    try:
+        _fn = getattr(lib, _name)
+    except AttributeError as e:
+        raise ImportError(f"eryxon: {library_path} does not export {_name}") from e
+    _fn.argtypes = _args
+    _fn.restype = _res
+    globals()[_name] = _fn
+    __all__.append(_name)
+del _name, _args, _res, _fn
+
+
+def _check_version():
+    number = lib.eryxon_version_number()
+    major, minor, patch = number // 1000000, (number // 1000) % 1000, number % 1000
+    if (major, minor) != EXPECTED_VERSION[:2]:
+        want = ".".join(map(str, EXPECTED_VERSION))
+        raise ImportError(
+            f"eryxon: the binding expects library version {want} (major.minor "
+            f"{EXPECTED_VERSION[0]}.{EXPECTED_VERSION[1]}), but {library_path} is "
+            f"{major}.{minor}.{patch}"
+        )
+    return (major, minor, patch)
+
+
+#: Version of the library actually loaded, as a (major, minor, patch) tuple.
+library_version = _check_version()
+__all__.append("library_version")
+
+
+def take_string(ptr: c_void_p) -> bytes:
+    """Copies the library-owned string at ``ptr`` and frees it (eryxon_free).
+
+    ``ptr`` may be NULL (returns b"").
+    """
+    if not ptr.value:
+        return b""
+    try:
+        return ctypes.string_at(ptr.value)
+    finally:
+        lib.eryxon_free(ptr)
+        ptr.value = None
+
+
+__all__.append("take_string")

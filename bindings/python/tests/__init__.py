@@ -1,0 +1,1 @@
+"""Tests of the eryxon Python binding (unittest discovery needs a package)."""

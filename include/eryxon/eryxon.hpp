@@ -1,0 +1,13 @@
+// eryxon/eryxon.hpp - the whole C++ API in one include.
+#pragma once
+
+#include "eryxon/clock.hpp"
+#include "eryxon/engine.hpp"
+#include "eryxon/error.hpp"
+#include "eryxon/keys.hpp"
+#include "eryxon/mcp.hpp"
+#include "eryxon/model.hpp"
+#include "eryxon/shop.hpp"
+#include "eryxon/storage.hpp"
+#include "eryxon/tools.hpp"
+#include "eryxon/version.h"

@@ -1,0 +1,241 @@
+// eryxon/storage.hpp - the storage seam: where rows live.
+//
+// eryxon's domain, keys and tool registry talk only to these interfaces
+// (pattern: leveldb's Env). Two adapters ship:
+//   * open_sqlite_storage(path) - a SQLite file (WAL, foreign keys on,
+//     prepared statements, versioned schema migrations);
+//   * make_memory_storage()    - an in-memory fake for unit tests.
+// StorageWrapper forwards every call, so a test can override one method to
+// inject a fault.
+//
+// Tenant isolation by construction: every row operation goes through a
+// TenantTx obtained from Storage::begin(tenant_id). A TenantTx has no method
+// that takes a tenant id; it stamps its own tenant on what it inserts and
+// filters on it for what it reads, updates or counts. References between rows
+// (part -> job, operation -> part and cell) must name rows of the same tenant;
+// the SQLite schema enforces this with composite foreign keys on
+// (tenant_id, id).
+//
+// Errors: methods throw eryxon::Error - DUPLICATE_ENTRY for a unique key
+// taken, NOT_FOUND for a reference to a row the tenant does not have,
+// DATABASE_ERROR for an engine failure (message carries the engine's text).
+//
+// Thread safety: a Storage may be shared by threads. A TenantTx belongs to the
+// thread that began it and holds the storage's write lock until it is
+// committed or destroyed; do not begin a second TenantTx on the same thread
+// while one is open (it would deadlock).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eryxon/export.h"
+#include "eryxon/model.hpp"
+
+namespace eryxon {
+
+/// limit/offset paging. limit is 1..1000 at the tool layer; storage takes it
+/// as given (0 returns only the total).
+struct PageRequest {
+  std::int64_t limit = 50;
+  std::int64_t offset = 0;
+};
+
+/// One page of rows plus the total that matched the filter.
+template <class Row>
+struct Page {
+  std::vector<Row> items;
+  std::int64_t total = 0;
+  std::int64_t offset = 0;
+  std::int64_t limit = 0;
+  bool has_more() const { return offset + static_cast<std::int64_t>(items.size()) < total; }
+};
+
+/// Filters: unset members match everything. Soft-deleted rows never match.
+struct JobFilter {
+  std::optional<Status> status;
+  std::optional<std::string> customer;  ///< exact match
+};
+struct PartFilter {
+  std::optional<std::string> job_id;
+  std::optional<Status> status;
+};
+struct OperationFilter {
+  std::optional<std::string> part_id;
+  std::optional<Status> status;
+  std::optional<std::string> cell_id;
+};
+
+/// Rows per Status, indexed by static_cast<size_t>(Status).
+using StatusCounts = std::array<std::int64_t, 4>;
+
+/// Which status-bearing table to count.
+enum class StatusTable { jobs, parts, operations };
+
+/// Stored form of an MCP key. The plaintext key is never stored: `key_hash`
+/// is the keyed BLAKE2b-256 of the whole key under the server pepper
+/// numbered `pepper_version` (see keys.hpp), as 64 lowercase hex characters.
+struct McpKeyRecord {
+  std::string id;
+  std::string tenant_id;
+  std::string name;  ///< unique per tenant
+  std::optional<std::string> description;
+  std::string environment = "live";  ///< "live" | "test"
+  std::string key_id;                ///< public lookup id embedded in the key, unique
+  std::string key_hash;              ///< 64 hex characters
+  std::int64_t pepper_version = 1;
+  std::vector<std::string> allowed_tools{"*"};
+  std::optional<std::int64_t> rate_limit;  ///< requests per minute; unset = default
+  bool enabled = true;
+  std::optional<std::string> expires_at;
+  std::optional<std::string> last_used_at;
+  std::int64_t usage_count = 0;
+  std::optional<std::string> created_by;
+  std::string created_at;
+
+  template <class Self, class V>
+  static void describe(Self& s, V&& v) {
+    v("id", s.id);
+    v("tenant_id", s.tenant_id);
+    v("name", s.name);
+    v("description", s.description);
+    v("environment", s.environment);
+    v("key_id", s.key_id);
+    v("key_hash", s.key_hash);
+    v("pepper_version", s.pepper_version);
+    v("allowed_tools", s.allowed_tools);
+    v("rate_limit", s.rate_limit);
+    v("enabled", s.enabled);
+    v("expires_at", s.expires_at);
+    v("last_used_at", s.last_used_at);
+    v("usage_count", s.usage_count);
+    v("created_by", s.created_by);
+    v("created_at", s.created_at);
+  }
+};
+
+/// One transaction over one tenant's rows. Destroying it without commit()
+/// rolls back every change made through it.
+class ERYXON_EXPORT TenantTx {
+ public:
+  TenantTx() = default;
+  TenantTx(const TenantTx&) = delete;
+  TenantTx& operator=(const TenantTx&) = delete;
+  virtual ~TenantTx();
+
+  /// The tenant this transaction is bound to.
+  virtual const std::string& tenant_id() const = 0;
+  /// Makes the changes durable. Further calls on this object are errors.
+  virtual void commit() = 0;
+
+  // Inserts: the row's tenant_id is ignored and replaced by tenant_id().
+  virtual void insert(const Job& row) = 0;
+  virtual void insert(const Part& row) = 0;
+  virtual void insert(const Operation& row) = 0;
+  virtual void insert(const Cell& row) = 0;
+  virtual void insert(const McpKeyRecord& row) = 0;
+
+  // Point reads by id; std::nullopt when absent, soft-deleted or another
+  // tenant's.
+  virtual std::optional<Job> find_job(std::string_view id) = 0;
+  virtual std::optional<Part> find_part(std::string_view id) = 0;
+  virtual std::optional<Operation> find_operation(std::string_view id) = 0;
+  virtual std::optional<Cell> find_cell(std::string_view id) = 0;
+  virtual std::optional<Cell> find_cell_by_name(std::string_view name) = 0;
+  virtual std::optional<McpKeyRecord> find_mcp_key(std::string_view id) = 0;
+
+  // Listings in a stable order: jobs by due date then job_number, parts by
+  // part_number, operations by part then sequence, cells by sequence.
+  virtual Page<Job> list_jobs(const JobFilter& filter, const PageRequest& page) = 0;
+  virtual Page<Part> list_parts(const PartFilter& filter, const PageRequest& page) = 0;
+  virtual Page<Operation> list_operations(const OperationFilter& filter,
+                                          const PageRequest& page) = 0;
+  virtual std::vector<Cell> list_cells() = 0;
+  virtual std::vector<McpKeyRecord> list_mcp_keys() = 0;
+
+  /// Optimistic-concurrency update: writes every column of `row` (matched by
+  /// id within this tenant) only if the stored status still equals
+  /// `expected_status`. Returns false when no row matched (gone, or its status
+  /// changed since it was read).
+  virtual bool update(const Job& row, Status expected_status) = 0;
+  virtual bool update(const Part& row, Status expected_status) = 0;
+  virtual bool update(const Operation& row, Status expected_status) = 0;
+  /// Unguarded updates; false when no such row in this tenant.
+  virtual bool update(const Cell& row) = 0;
+  virtual bool update(const McpKeyRecord& row) = 0;
+
+  /// Adds `uses` to usage_count and sets last_used_at on key `id`.
+  virtual void record_mcp_key_use(std::string_view id, std::int64_t uses,
+                                  std::string_view last_used_at) = 0;
+
+  /// Counts non-deleted rows per status.
+  virtual StatusCounts count_by_status(StatusTable table) = 0;
+};
+
+/// A store of many tenants' rows. See the file comment for the contract.
+class ERYXON_EXPORT Storage {
+ public:
+  Storage() = default;
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  virtual ~Storage();
+
+  /// Tenants are global rows, managed by the host (not by a tenant).
+  virtual void insert_tenant(const Tenant& row) = 0;
+  virtual std::optional<Tenant> find_tenant(std::string_view id) = 0;
+  virtual std::vector<Tenant> list_tenants() = 0;
+
+  /// Finds an MCP key by its public lookup id, before the tenant is known.
+  /// This is the only read that is not tenant-scoped; it returns the record
+  /// (with its tenant_id) so the caller can verify the hash.
+  virtual std::optional<McpKeyRecord> find_mcp_key_by_key_id(std::string_view key_id) = 0;
+
+  /// Begins a transaction bound to `tenant_id`. Throws NOT_FOUND if there is
+  /// no such tenant. Blocks while another thread holds a transaction.
+  virtual std::unique_ptr<TenantTx> begin(std::string_view tenant_id) = 0;
+
+  /// Schema version this storage is at (SQLite: PRAGMA user_version).
+  virtual int schema_version() = 0;
+};
+
+/// Opens (creating if needed) a SQLite database file and migrates it to the
+/// current schema. `path` may be ":memory:" for a private in-memory SQLite
+/// database. Throws DATABASE_ERROR when the file cannot be opened or is not
+/// an eryxon database of a version this library knows.
+ERYXON_EXPORT std::unique_ptr<Storage> open_sqlite_storage(const std::string& path);
+
+/// A fresh, empty in-memory fake (no SQL). Same contract as the SQLite
+/// adapter, including tenant scoping and uniqueness rules.
+ERYXON_EXPORT std::unique_ptr<Storage> make_memory_storage();
+
+/// Forwards every call to `target` (not owned; must outlive the wrapper).
+/// Subclass and override one method to inject faults in tests.
+class ERYXON_EXPORT StorageWrapper : public Storage {
+ public:
+  explicit StorageWrapper(Storage& target) : target_(target) {}
+  void insert_tenant(const Tenant& row) override { target_.insert_tenant(row); }
+  std::optional<Tenant> find_tenant(std::string_view id) override {
+    return target_.find_tenant(id);
+  }
+  std::vector<Tenant> list_tenants() override { return target_.list_tenants(); }
+  std::optional<McpKeyRecord> find_mcp_key_by_key_id(std::string_view key_id) override {
+    return target_.find_mcp_key_by_key_id(key_id);
+  }
+  std::unique_ptr<TenantTx> begin(std::string_view tenant_id) override {
+    return target_.begin(tenant_id);
+  }
+  int schema_version() override { return target_.schema_version(); }
+
+ protected:
+  Storage& target() { return target_; }
+
+ private:
+  Storage& target_;
+};
+
+}  // namespace eryxon

@@ -1,0 +1,221 @@
+// The `eryxon` command: set up a database, mint keys, seed a demo shop and
+// serve MCP over stdio. Run `eryxon help` for the commands.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "eryxon/eryxon.hpp"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: eryxon <command> [options]
+
+Commands (every command takes --db FILE; default $ERYXON_DB or ./eryxon.db):
+  init                                  create or migrate the database
+  tenant create --name NAME [--plan free|pro|premium|enterprise] [--timezone TZ]
+                                        prints the new tenant id
+  tenant list                           id, plan and name of every tenant
+  key create --tenant ID --name NAME [--tools '*'|a,b,c] [--env live|test]
+             [--rate-limit RPM] [--expires-at RFC3339] [--description TEXT]
+                                        prints the MCP key once; store it now
+  key list --tenant ID                  keys (prefix and metadata, never the key)
+  key enable|disable --tenant ID --id KEY_ROW_ID
+  seed-demo [--tenant ID]               fill a tenant with a demo sheet-metal shop
+                                        (creates the tenant when --tenant is absent
+                                        and prints its id)
+  call --tool NAME [--args JSON] [--key KEY]
+                                        run one tool and print its JSON result
+  mcp serve [--key KEY]                 MCP over stdio; the key defaults to
+                                        $ERYXON_MCP_KEY (used when a call has no
+                                        params._meta.apiKey)
+  version                               print the library version
+)";
+
+struct Args {
+  std::vector<std::string> words;
+  std::map<std::string, std::string> options;
+
+  std::string get(const std::string& name, const std::string& fallback = "") const {
+    auto it = options.find(name);
+    return it == options.end() ? fallback : it->second;
+  }
+  std::string need(const std::string& name) const {
+    auto it = options.find(name);
+    if (it == options.end() || it->second.empty())
+      throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                          fmt::format("missing required option --{}", name));
+    return it->second;
+  }
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string w = argv[i];
+    if (w.rfind("--", 0) == 0) {
+      std::string name = w.substr(2);
+      std::string value;
+      if (auto eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                            fmt::format("option --{} needs a value", name));
+      }
+      a.options[name] = value;
+    } else {
+      a.words.push_back(w);
+    }
+  }
+  return a;
+}
+
+std::string db_path(const Args& a) {
+  const char* env = std::getenv("ERYXON_DB");
+  return a.get("db", env && *env ? env : "eryxon.db");
+}
+
+std::vector<std::string> split_tools(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const auto b = item.find_first_not_of(' ');
+    const auto e = item.find_last_not_of(' ');
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string default_key(const Args& a) {
+  if (auto k = a.get("key"); !k.empty()) return k;
+  const char* env = std::getenv("ERYXON_MCP_KEY");
+  return env ? env : "";
+}
+
+int run(const Args& a) {
+  const auto& w = a.words;
+  if (w.empty() || w[0] == "help" || a.options.count("help")) {
+    std::cout << kUsage;
+    return w.empty() ? 2 : 0;
+  }
+  const std::string cmd = w[0];
+  const std::string sub = w.size() > 1 ? w[1] : "";
+  if (cmd == "version") {
+    std::cout << ERYXON_VERSION_STRING << "\n";
+    return 0;
+  }
+
+  auto engine = eryxon::Engine::open(db_path(a));
+  auto& shop = engine->shop();
+
+  if (cmd == "init") {
+    std::cerr << fmt::format("eryxon: {} ready (schema version {})\n", db_path(a),
+                             engine->storage().schema_version());
+    return 0;
+  }
+  if (cmd == "tenant" && sub == "create") {
+    eryxon::NewTenant in;
+    in.name = a.need("name");
+    auto plan = eryxon::parse_enum<eryxon::Plan>(a.get("plan", "free"));
+    if (!plan)
+      throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                          "--plan must be free, pro, premium or enterprise");
+    in.plan = *plan;
+    in.timezone = a.get("timezone", "UTC");
+    std::cout << shop.create_tenant(in).id << "\n";
+    return 0;
+  }
+  if (cmd == "tenant" && sub == "list") {
+    for (const auto& t : engine->storage().list_tenants())
+      std::cout << fmt::format("{}  {:<10}  {}\n", t.id, eryxon::to_string(t.plan), t.name);
+    return 0;
+  }
+  if (cmd == "key" && sub == "create") {
+    const std::string tenant = a.need("tenant");
+    eryxon::NewMcpKey in;
+    in.name = a.need("name");
+    in.allowed_tools = split_tools(a.get("tools", "*"));
+    in.environment = a.get("env", "live");
+    if (auto d = a.get("description"); !d.empty()) in.description = d;
+    if (auto r = a.get("rate-limit"); !r.empty()) in.rate_limit = std::stoll(r);
+    if (auto e = a.get("expires-at"); !e.empty()) in.expires_at = e;
+    in.created_by = "cli";
+    auto created = engine->keys().create_mcp_key(tenant, in);
+    std::cout << created.plaintext << std::endl;
+    created.wipe();
+    std::cerr << fmt::format(
+        "eryxon: key '{}' (id {}) created. Store it now: it cannot be shown again.\n",
+        created.record.name, created.record.id);
+    return 0;
+  }
+  if (cmd == "key" && sub == "list") {
+    for (const auto& k : engine->keys().list(a.need("tenant")))
+      std::cout << fmt::format("{}  mcp_{}_{}...  {:<8}  uses={:<6} tools={}  {}\n", k.id,
+                               k.environment, k.key_id, k.enabled ? "enabled" : "disabled",
+                               k.usage_count, fmt::join(k.allowed_tools, ","), k.name);
+    return 0;
+  }
+  if (cmd == "key" && (sub == "enable" || sub == "disable")) {
+    auto rec = engine->keys().set_enabled(a.need("tenant"), a.need("id"), sub == "enable");
+    std::cerr << fmt::format("eryxon: key '{}' {}d\n", rec.name, sub);
+    return 0;
+  }
+  if (cmd == "seed-demo") {
+    std::string tenant = a.get("tenant");
+    if (tenant.empty()) {
+      tenant = shop.create_tenant({"Demo Sheet Metal Works", eryxon::Plan::pro, "UTC"}).id;
+      std::cout << tenant << "\n";
+    }
+    eryxon::seed_demo_shop(shop, tenant);
+    const auto s = shop.dashboard_stats(tenant);
+    std::int64_t jobs = 0, ops = 0;
+    for (auto n : s.jobs) jobs += n;
+    for (auto n : s.operations) ops += n;
+    std::cerr << fmt::format("eryxon: seeded {} jobs, {} operations in {} cells\n", jobs, ops,
+                             s.active_cells);
+    return 0;
+  }
+  if (cmd == "call") {
+    auto args = nlohmann::json::parse(a.get("args", "{}"), nullptr, false);
+    if (args.is_discarded())
+      throw eryxon::Error(eryxon::ErrorCode::validation_error, "--args is not valid JSON");
+    auto r = engine->call_tool(default_key(a), a.need("tool"), args);
+    std::cout << r.body.dump(2) << "\n";
+    return r.status == eryxon::CallStatus::ok ? 0 : 1;
+  }
+  if (cmd == "mcp" && sub == "serve") {
+    std::signal(SIGPIPE, SIG_IGN);  // a vanished client ends serve() with an error, not a signal
+    eryxon::McpServerOptions opts;
+    opts.default_api_key = default_key(a);
+    eryxon::McpServer server(*engine, opts);
+    return server.serve(STDIN_FILENO, STDOUT_FILENO);
+  }
+  std::cerr << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const eryxon::Error& e) {
+    std::cerr << fmt::format("eryxon: {}: {}\n", eryxon::to_string(e.code()), e.what());
+    return e.code() == eryxon::ErrorCode::validation_error ? 2 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "eryxon: " << e.what() << "\n";
+    return 1;
+  }
+}

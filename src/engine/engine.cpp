@@ -1,0 +1,109 @@
+// Engine: the storage, the services on it, and the one path of a tool call.
+#include "eryxon/engine.hpp"
+
+#include <fmt/format.h>
+
+#include "eryxon/error.hpp"
+
+namespace eryxon {
+namespace {
+
+bool environment_allowed(std::string_view env, std::string_view allowed) {
+  while (!allowed.empty()) {
+    const auto comma = allowed.find(',');
+    if (allowed.substr(0, comma) == env) return true;
+    if (comma == std::string_view::npos) break;
+    allowed.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+CallResult failure(const Error& e) {
+  return {CallStatus::tool_error, {{"success", false}, {"error", e.to_json()}}};
+}
+
+CallResult unauthenticated() {
+  return {CallStatus::unauthenticated,
+          {{"message", "Invalid or disabled MCP key"},
+           {"data", {{"type", "authentication_error"}}}}};
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> Engine::open(const std::string& db_path, EngineOptions options) {
+  auto storage = open_sqlite_storage(db_path);
+  Pepper pepper = options.pepper ? *options.pepper
+                  : db_path == ":memory:" ? Pepper::generate()
+                                          : Pepper::from_env_or_file(db_path + ".pepper");
+  return std::make_unique<Engine>(std::move(storage), std::move(pepper), options.clock);
+}
+
+std::unique_ptr<Engine> Engine::in_memory(EngineOptions options) {
+  Pepper pepper = options.pepper ? *options.pepper : Pepper::generate();
+  return std::make_unique<Engine>(make_memory_storage(), std::move(pepper), options.clock);
+}
+
+Engine::Engine(std::unique_ptr<Storage> storage, Pepper pepper, Clock clock)
+    : storage_(std::move(storage)),
+      shop_(*storage_, clock),
+      keys_(*storage_, std::move(pepper), clock) {
+  register_shop_tools(tools_);
+}
+
+Engine::~Engine() = default;
+
+CallResult Engine::call_tool(std::string_view api_key, std::string_view tool,
+                             const nlohmann::json& arguments, std::string_view environments) {
+  std::optional<KeyIdentity> identity;
+  try {
+    identity = keys_.validate_mcp_key(api_key);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::authentication_error) return unauthenticated();
+    return failure(e);
+  }
+  if (!environment_allowed(identity->environment, environments)) return unauthenticated();
+  return call_tool_as(*identity, tool, arguments);
+}
+
+CallResult Engine::call_tool_as(const KeyIdentity& identity, std::string_view tool,
+                                const nlohmann::json& arguments) {
+  const ToolDefinition* def = tools_.find(tool);
+  if (!def)
+    return {CallStatus::unknown_tool,
+            {{"message", fmt::format("Unknown tool: {}", tool)}, {"data", {{"tool", tool}}}}};
+  if (!identity.allows(tool))
+    return {CallStatus::forbidden,
+            {{"message", "Tool not allowed for this key"},
+             {"data", {{"type", "permission_error"}, {"tool", tool}}}}};
+
+  const nlohmann::json args = arguments.is_null() ? nlohmann::json::object() : arguments;
+  if (!args.is_object())
+    return failure(Error(ErrorCode::validation_error, "Tool arguments must be a JSON object"));
+  const auto violations = validate_against_schema(def->input_schema, args);
+  if (!violations.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    std::string first;
+    for (const auto& v : violations) {
+      list.push_back({{"path", v.path}, {"message", v.message}});
+      if (first.empty()) first = fmt::format("{} {}", v.path.empty() ? "arguments" : v.path, v.message);
+    }
+    return failure(Error(ErrorCode::validation_error,
+                         fmt::format("Invalid arguments for {}: {}", tool, first),
+                         {{"violations", std::move(list)}}));
+  }
+
+  ToolContext ctx{identity.tenant_id, &identity, shop_};
+  try {
+    ToolOutput out = def->handler(ctx, args);
+    nlohmann::json body = {{"success", true}, {"data", std::move(out.data)}};
+    if (out.pagination) body["pagination"] = std::move(*out.pagination);
+    return {CallStatus::ok, std::move(body)};
+  } catch (const Error& e) {
+    return failure(e);
+  } catch (const std::exception& e) {
+    return failure(Error(ErrorCode::internal_error, "Internal error while running the tool",
+                         {{"detail", e.what()}}));
+  }
+}
+
+}  // namespace eryxon

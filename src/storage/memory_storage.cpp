@@ -1,0 +1,327 @@
+// The in-memory fake Storage: std::maps per tenant, one mutex, rollback by
+// snapshot. Same contract as the SQLite adapter (storage.hpp), including
+// uniqueness and same-tenant references, so unit tests of the domain run on
+// it unchanged.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "eryxon/error.hpp"
+#include "eryxon/storage.hpp"
+
+namespace eryxon {
+namespace {
+
+struct TenantData {
+  std::map<std::string, Job, std::less<>> jobs;
+  std::map<std::string, Part, std::less<>> parts;
+  std::map<std::string, Operation, std::less<>> operations;
+  std::map<std::string, Cell, std::less<>> cells;
+  std::map<std::string, McpKeyRecord, std::less<>> keys;
+};
+
+struct Shared {
+  std::mutex mutex;
+  std::map<std::string, Tenant, std::less<>> tenants;
+  std::map<std::string, TenantData, std::less<>> data;
+  // Global unique index of MCP key lookup ids -> (tenant, key row id).
+  std::map<std::string, std::pair<std::string, std::string>, std::less<>> key_ids;
+};
+
+[[noreturn]] void duplicate(std::string_view what) {
+  throw Error(ErrorCode::duplicate_entry, fmt::format("{} already exists", what));
+}
+
+[[noreturn]] void missing_reference(std::string_view what, std::string_view id) {
+  throw Error(ErrorCode::not_found, fmt::format("Referenced {} {} does not exist", what, id),
+              {{"reference", what}, {"id", id}});
+}
+
+template <class Map>
+const typename Map::mapped_type* live(const Map& map, std::string_view id) {
+  auto it = map.find(id);
+  if (it == map.end() || it->second.deleted_at) return nullptr;
+  return &it->second;
+}
+
+template <class Row, class Pred, class Less>
+Page<Row> page_of(const std::map<std::string, Row, std::less<>>& rows, Pred pred, Less less,
+                  const PageRequest& page) {
+  std::vector<Row> all;
+  for (const auto& [id, row] : rows)
+    if (!row.deleted_at && pred(row)) all.push_back(row);
+  std::stable_sort(all.begin(), all.end(), less);
+  Page<Row> out;
+  out.total = static_cast<std::int64_t>(all.size());
+  out.offset = page.offset;
+  out.limit = page.limit;
+  for (std::int64_t i = page.offset; i < out.total && i < page.offset + page.limit; ++i)
+    out.items.push_back(all[static_cast<std::size_t>(i)]);
+  return out;
+}
+
+class MemoryTx final : public TenantTx {
+ public:
+  MemoryTx(Shared& shared, std::string tenant)
+      : lock_(shared.mutex), shared_(shared), tenant_(std::move(tenant)) {
+    if (!shared_.tenants.count(tenant_))
+      throw Error(ErrorCode::not_found, fmt::format("Tenant {} does not exist", tenant_));
+    data_ = &shared_.data[tenant_];
+    snapshot_ = *data_;
+    key_ids_snapshot_ = shared_.key_ids;
+  }
+  ~MemoryTx() override {
+    if (!committed_) {
+      *data_ = std::move(snapshot_);
+      shared_.key_ids = std::move(key_ids_snapshot_);
+    }
+  }
+
+  const std::string& tenant_id() const override { return tenant_; }
+  void commit() override {
+    if (committed_) throw Error(ErrorCode::internal_error, "Transaction already committed");
+    committed_ = true;
+  }
+
+  void insert(const Job& row) override {
+    for (const auto& [id, j] : data_->jobs)
+      if (!j.deleted_at && j.job_number == row.job_number)
+        duplicate(fmt::format("Job number {}", row.job_number));
+    check_cell(row.current_cell_id);
+    put(data_->jobs, row, "Job");
+  }
+  void insert(const Part& row) override {
+    if (!data_->jobs.count(row.job_id)) missing_reference("job", row.job_id);
+    if (row.parent_part_id && !data_->parts.count(*row.parent_part_id))
+      missing_reference("part", *row.parent_part_id);
+    check_cell(row.current_cell_id);
+    put(data_->parts, row, "Part");
+  }
+  void insert(const Operation& row) override {
+    if (!data_->parts.count(row.part_id)) missing_reference("part", row.part_id);
+    if (!data_->cells.count(row.cell_id)) missing_reference("cell", row.cell_id);
+    put(data_->operations, row, "Operation");
+  }
+  void insert(const Cell& row) override {
+    for (const auto& [id, c] : data_->cells)
+      if (!c.deleted_at && c.name == row.name) duplicate(fmt::format("Cell {}", row.name));
+    put(data_->cells, row, "Cell");
+  }
+  void insert(const McpKeyRecord& row) override {
+    for (const auto& [id, k] : data_->keys)
+      if (k.name == row.name) duplicate(fmt::format("MCP key named {}", row.name));
+    if (shared_.key_ids.count(row.key_id)) duplicate("MCP key id");
+    put(data_->keys, row, "MCP key");
+    shared_.key_ids[row.key_id] = {tenant_, row.id};
+  }
+
+  std::optional<Job> find_job(std::string_view id) override { return get(data_->jobs, id); }
+  std::optional<Part> find_part(std::string_view id) override { return get(data_->parts, id); }
+  std::optional<Operation> find_operation(std::string_view id) override {
+    return get(data_->operations, id);
+  }
+  std::optional<Cell> find_cell(std::string_view id) override { return get(data_->cells, id); }
+  std::optional<Cell> find_cell_by_name(std::string_view name) override {
+    for (const auto& [id, c] : data_->cells)
+      if (!c.deleted_at && c.name == name) return c;
+    return std::nullopt;
+  }
+  std::optional<McpKeyRecord> find_mcp_key(std::string_view id) override {
+    auto it = data_->keys.find(id);
+    if (it == data_->keys.end()) return std::nullopt;
+    return it->second;
+  }
+
+  Page<Job> list_jobs(const JobFilter& f, const PageRequest& page) override {
+    return page_of(
+        data_->jobs,
+        [&](const Job& j) {
+          return (!f.status || j.status == *f.status) && (!f.customer || j.customer == f.customer);
+        },
+        [](const Job& a, const Job& b) {
+          // due date ascending, undated last, then job number
+          if (a.due_date.has_value() != b.due_date.has_value()) return a.due_date.has_value();
+          if (a.due_date != b.due_date) return *a.due_date < *b.due_date;
+          return a.job_number < b.job_number;
+        },
+        page);
+  }
+  Page<Part> list_parts(const PartFilter& f, const PageRequest& page) override {
+    return page_of(
+        data_->parts,
+        [&](const Part& p) {
+          return (!f.status || p.status == *f.status) && (!f.job_id || p.job_id == *f.job_id);
+        },
+        [](const Part& a, const Part& b) {
+          return std::tie(a.part_number, a.id) < std::tie(b.part_number, b.id);
+        },
+        page);
+  }
+  Page<Operation> list_operations(const OperationFilter& f, const PageRequest& page) override {
+    return page_of(
+        data_->operations,
+        [&](const Operation& o) {
+          return (!f.status || o.status == *f.status) && (!f.part_id || o.part_id == *f.part_id) &&
+                 (!f.cell_id || o.cell_id == *f.cell_id);
+        },
+        [](const Operation& a, const Operation& b) {
+          return std::tie(a.part_id, a.sequence, a.id) < std::tie(b.part_id, b.sequence, b.id);
+        },
+        page);
+  }
+  std::vector<Cell> list_cells() override {
+    auto page = page_of(
+        data_->cells, [](const Cell&) { return true; },
+        [](const Cell& a, const Cell& b) {
+          return std::tie(a.sequence, a.name) < std::tie(b.sequence, b.name);
+        },
+        PageRequest{INT64_MAX / 2, 0});
+    return page.items;
+  }
+  std::vector<McpKeyRecord> list_mcp_keys() override {
+    std::vector<McpKeyRecord> out;
+    for (const auto& [id, k] : data_->keys) out.push_back(k);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.created_at, a.name) < std::tie(b.created_at, b.name);
+    });
+    return out;
+  }
+
+  bool update(const Job& row, Status expected) override {
+    return guarded(data_->jobs, row, expected);
+  }
+  bool update(const Part& row, Status expected) override {
+    return guarded(data_->parts, row, expected);
+  }
+  bool update(const Operation& row, Status expected) override {
+    return guarded(data_->operations, row, expected);
+  }
+  bool update(const Cell& row) override {
+    auto it = data_->cells.find(row.id);
+    if (it == data_->cells.end()) return false;
+    for (const auto& [id, c] : data_->cells)
+      if (id != row.id && !c.deleted_at && c.name == row.name)
+        duplicate(fmt::format("Cell {}", row.name));
+    it->second = row;
+    it->second.tenant_id = tenant_;
+    return true;
+  }
+  bool update(const McpKeyRecord& row) override {
+    auto it = data_->keys.find(row.id);
+    if (it == data_->keys.end()) return false;
+    if (it->second.key_id != row.key_id) {
+      if (shared_.key_ids.count(row.key_id)) duplicate("MCP key id");
+      shared_.key_ids.erase(it->second.key_id);
+      shared_.key_ids[row.key_id] = {tenant_, row.id};
+    }
+    it->second = row;
+    it->second.tenant_id = tenant_;
+    return true;
+  }
+
+  void record_mcp_key_use(std::string_view id, std::int64_t uses,
+                          std::string_view last_used_at) override {
+    auto it = data_->keys.find(id);
+    if (it == data_->keys.end()) return;
+    it->second.usage_count += uses;
+    it->second.last_used_at = std::string(last_used_at);
+  }
+
+  StatusCounts count_by_status(StatusTable table) override {
+    StatusCounts counts{};
+    auto tally = [&](const auto& rows) {
+      for (const auto& [id, row] : rows)
+        if (!row.deleted_at) ++counts[static_cast<std::size_t>(row.status)];
+    };
+    switch (table) {
+      case StatusTable::jobs: tally(data_->jobs); break;
+      case StatusTable::parts: tally(data_->parts); break;
+      case StatusTable::operations: tally(data_->operations); break;
+    }
+    return counts;
+  }
+
+ private:
+  void check_cell(const std::optional<std::string>& cell_id) {
+    if (cell_id && !data_->cells.count(*cell_id)) missing_reference("cell", *cell_id);
+  }
+
+  template <class Row>
+  void put(std::map<std::string, Row, std::less<>>& map, const Row& row, std::string_view what) {
+    if (map.count(row.id)) duplicate(fmt::format("{} {}", what, row.id));
+    Row copy = row;
+    copy.tenant_id = tenant_;
+    map.emplace(copy.id, std::move(copy));
+  }
+
+  template <class Row>
+  static std::optional<Row> get(const std::map<std::string, Row, std::less<>>& map,
+                                std::string_view id) {
+    if (const Row* row = live(map, id)) return *row;
+    return std::nullopt;
+  }
+
+  template <class Row>
+  bool guarded(std::map<std::string, Row, std::less<>>& map, const Row& row, Status expected) {
+    auto it = map.find(row.id);
+    if (it == map.end() || it->second.deleted_at || it->second.status != expected) return false;
+    it->second = row;
+    it->second.tenant_id = tenant_;
+    return true;
+  }
+
+  std::unique_lock<std::mutex> lock_;
+  Shared& shared_;
+  std::string tenant_;
+  TenantData* data_ = nullptr;
+  TenantData snapshot_;
+  std::map<std::string, std::pair<std::string, std::string>, std::less<>> key_ids_snapshot_;
+  bool committed_ = false;
+};
+
+class MemoryStorage final : public Storage {
+ public:
+  void insert_tenant(const Tenant& row) override {
+    std::lock_guard lock(shared_.mutex);
+    if (shared_.tenants.count(row.id)) duplicate(fmt::format("Tenant {}", row.id));
+    shared_.tenants.emplace(row.id, row);
+    shared_.data[row.id];
+  }
+  std::optional<Tenant> find_tenant(std::string_view id) override {
+    std::lock_guard lock(shared_.mutex);
+    auto it = shared_.tenants.find(id);
+    if (it == shared_.tenants.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<Tenant> list_tenants() override {
+    std::lock_guard lock(shared_.mutex);
+    std::vector<Tenant> out;
+    for (const auto& [id, t] : shared_.tenants) out.push_back(t);
+    return out;
+  }
+  std::optional<McpKeyRecord> find_mcp_key_by_key_id(std::string_view key_id) override {
+    std::lock_guard lock(shared_.mutex);
+    auto it = shared_.key_ids.find(key_id);
+    if (it == shared_.key_ids.end()) return std::nullopt;
+    const auto& keys = shared_.data[it->second.first].keys;
+    auto k = keys.find(it->second.second);
+    if (k == keys.end()) return std::nullopt;
+    return k->second;
+  }
+  std::unique_ptr<TenantTx> begin(std::string_view tenant_id) override {
+    return std::make_unique<MemoryTx>(shared_, std::string(tenant_id));
+  }
+  int schema_version() override { return 1; }
+
+ private:
+  Shared shared_;
+};
+
+}  // namespace
+
+std::unique_ptr<Storage> make_memory_storage() { return std::make_unique<MemoryStorage>(); }
+
+}  // namespace eryxon

@@ -1,0 +1,174 @@
+// The SQLite schema of eryxon, as an ordered list of migrations.
+//
+// Migration i (0-based) takes a database from PRAGMA user_version i to i+1.
+// Never edit a released migration; append a new one. Column lists must match
+// the describe() functions of the row types (model.hpp, storage.hpp): the
+// adapter builds its INSERT/UPDATE/SELECT statements from those.
+//
+// Tenant isolation in the schema: every tenant-owned table has
+// UNIQUE (tenant_id, id) and references other rows through composite foreign
+// keys on (tenant_id, <ref>_id), so a row can never point at another
+// tenant's row, whatever the code above does.
+#pragma once
+
+#include <array>
+
+namespace eryxon::sqlite_schema {
+
+inline constexpr std::array<const char*, 1> kMigrations = {
+    // v1: tenants, cells, jobs, parts, operations, MCP keys.
+    R"sql(
+CREATE TABLE tenants (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  plan TEXT NOT NULL CHECK (plan IN ('free','pro','premium','enterprise')),
+  status TEXT NOT NULL CHECK (status IN ('active','cancelled','suspended','trial')),
+  max_jobs INTEGER,
+  max_parts_per_month INTEGER,
+  timezone TEXT NOT NULL DEFAULT 'UTC',
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE cells (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  sequence INTEGER NOT NULL DEFAULT 0,
+  active INTEGER NOT NULL DEFAULT 1,
+  color TEXT,
+  wip_limit INTEGER CHECK (wip_limit IS NULL OR wip_limit >= 0),
+  wip_warning_threshold INTEGER,
+  enforce_wip_limit INTEGER NOT NULL DEFAULT 0,
+  show_capacity_warning INTEGER NOT NULL DEFAULT 1,
+  capacity_hours_per_day REAL NOT NULL DEFAULT 8,
+  external_id TEXT,
+  external_source TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  deleted_at TEXT,
+  UNIQUE (tenant_id, id)
+);
+CREATE UNIQUE INDEX cells_tenant_name ON cells (tenant_id, name) WHERE deleted_at IS NULL;
+
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  job_number TEXT NOT NULL,
+  customer TEXT,
+  due_date TEXT,
+  due_date_override TEXT,
+  status TEXT NOT NULL CHECK (status IN ('not_started','in_progress','completed','on_hold')),
+  current_cell_id TEXT,
+  notes TEXT,
+  metadata TEXT,
+  external_id TEXT,
+  external_source TEXT,
+  synced_at TEXT,
+  sync_hash TEXT,
+  started_at TEXT,
+  paused_at TEXT,
+  completed_at TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  deleted_at TEXT,
+  UNIQUE (tenant_id, id),
+  FOREIGN KEY (tenant_id, current_cell_id) REFERENCES cells (tenant_id, id)
+);
+CREATE UNIQUE INDEX jobs_tenant_number ON jobs (tenant_id, job_number) WHERE deleted_at IS NULL;
+CREATE INDEX jobs_tenant_status ON jobs (tenant_id, status);
+
+CREATE TABLE parts (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  job_id TEXT NOT NULL,
+  parent_part_id TEXT,
+  part_number TEXT NOT NULL,
+  material TEXT,
+  quantity INTEGER NOT NULL DEFAULT 1 CHECK (quantity >= 0),
+  status TEXT NOT NULL CHECK (status IN ('not_started','in_progress','completed','on_hold')),
+  current_cell_id TEXT,
+  drawing_no TEXT,
+  cnc_program_name TEXT,
+  is_bullet_card INTEGER NOT NULL DEFAULT 0,
+  material_lot TEXT,
+  weight_kg REAL,
+  length_mm REAL,
+  width_mm REAL,
+  height_mm REAL,
+  notes TEXT,
+  external_id TEXT,
+  external_source TEXT,
+  started_at TEXT,
+  paused_at TEXT,
+  completed_at TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  deleted_at TEXT,
+  UNIQUE (tenant_id, id),
+  FOREIGN KEY (tenant_id, job_id) REFERENCES jobs (tenant_id, id),
+  FOREIGN KEY (tenant_id, parent_part_id) REFERENCES parts (tenant_id, id),
+  FOREIGN KEY (tenant_id, current_cell_id) REFERENCES cells (tenant_id, id)
+);
+CREATE INDEX parts_tenant_job ON parts (tenant_id, job_id);
+CREATE INDEX parts_tenant_status ON parts (tenant_id, status);
+
+CREATE TABLE operations (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  part_id TEXT NOT NULL,
+  cell_id TEXT NOT NULL,
+  operation_name TEXT NOT NULL,
+  sequence INTEGER NOT NULL DEFAULT 0,
+  estimated_time REAL,
+  actual_time REAL NOT NULL DEFAULT 0,
+  status TEXT NOT NULL CHECK (status IN ('not_started','in_progress','completed','on_hold')),
+  completion_percentage INTEGER NOT NULL DEFAULT 0
+    CHECK (completion_percentage BETWEEN 0 AND 100),
+  notes TEXT,
+  setup_time REAL,
+  run_time_per_unit REAL,
+  wait_time REAL,
+  changeover_time REAL,
+  planned_start TEXT,
+  planned_end TEXT,
+  status_before_hold TEXT,
+  external_id TEXT,
+  external_source TEXT,
+  started_at TEXT,
+  paused_at TEXT,
+  completed_at TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  deleted_at TEXT,
+  UNIQUE (tenant_id, id),
+  FOREIGN KEY (tenant_id, part_id) REFERENCES parts (tenant_id, id),
+  FOREIGN KEY (tenant_id, cell_id) REFERENCES cells (tenant_id, id)
+);
+CREATE INDEX operations_tenant_part ON operations (tenant_id, part_id, sequence);
+CREATE INDEX operations_tenant_cell_status ON operations (tenant_id, cell_id, status);
+CREATE INDEX operations_tenant_status ON operations (tenant_id, status);
+
+CREATE TABLE mcp_keys (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  description TEXT,
+  environment TEXT NOT NULL CHECK (environment IN ('live','test')),
+  key_id TEXT NOT NULL UNIQUE,
+  key_hash TEXT NOT NULL CHECK (length(key_hash) = 64),
+  pepper_version INTEGER NOT NULL,
+  allowed_tools TEXT NOT NULL,
+  rate_limit INTEGER CHECK (rate_limit IS NULL OR rate_limit >= 1),
+  enabled INTEGER NOT NULL DEFAULT 1,
+  expires_at TEXT,
+  last_used_at TEXT,
+  usage_count INTEGER NOT NULL DEFAULT 0,
+  created_by TEXT,
+  created_at TEXT NOT NULL,
+  UNIQUE (tenant_id, id),
+  UNIQUE (tenant_id, name)
+);
+)sql",
+};
+
+}  // namespace eryxon::sqlite_schema

@@ -1,0 +1,580 @@
+// The SQLite adapter of Storage (contract in eryxon/storage.hpp).
+//
+// One connection guarded by one mutex: a TenantTx holds the mutex and a
+// BEGIN IMMEDIATE transaction for its lifetime. Statements are prepared once
+// and cached by their SQL text. INSERT, UPDATE and SELECT column lists come
+// from the rows' describe() functions, so the C++ structs and the statements
+// cannot drift apart silently (the schema test inserts and reads every
+// column).
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <mutex>
+#include <unordered_map>
+
+#include "eryxon/error.hpp"
+#include "eryxon/storage.hpp"
+#include "storage/schema.hpp"
+
+namespace eryxon {
+namespace {
+
+constexpr int kApplicationId = 0x4552594E;  // "ERYN"
+
+// ---------------------------------------------------------------------------
+// Connection and statements.
+
+class Db {
+ public:
+  explicit Db(const std::string& path) {
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+      std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw Error(ErrorCode::database_error,
+                  fmt::format("Cannot open database {}: {}", path, msg));
+    }
+    sqlite3_extended_result_codes(db_, 1);
+  }
+  ~Db() {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close(db_);
+  }
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  sqlite3* handle() const { return db_; }
+  std::mutex& mutex() { return mutex_; }
+
+  void exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errmsg(db_);
+      sqlite3_free(err);
+      throw Error(ErrorCode::database_error, fmt::format("SQLite: {}", msg));
+    }
+  }
+
+  sqlite3_stmt* prepare(const std::string& sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                           SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+      throw Error(ErrorCode::database_error,
+                  fmt::format("SQLite prepare failed: {} in: {}", sqlite3_errmsg(db_), sql));
+    cache_.emplace(sql, stmt);
+    return stmt;
+  }
+
+  // Throws the eryxon::Error that matches the connection's last failure.
+  [[noreturn]] void fail(int rc) const {
+    const std::string msg = sqlite3_errmsg(db_);
+    switch (rc) {
+      case SQLITE_CONSTRAINT_UNIQUE:
+      case SQLITE_CONSTRAINT_PRIMARYKEY:
+        throw Error(ErrorCode::duplicate_entry, "A row with the same unique key already exists",
+                    {{"detail", msg}});
+      case SQLITE_CONSTRAINT_FOREIGNKEY:
+        throw Error(ErrorCode::not_found, "A referenced row does not exist in this tenant",
+                    {{"detail", msg}});
+      case SQLITE_CONSTRAINT_CHECK:
+      case SQLITE_CONSTRAINT_NOTNULL:
+        throw Error(ErrorCode::validation_error, "A value is out of its allowed range",
+                    {{"detail", msg}});
+      default:
+        throw Error(ErrorCode::database_error, fmt::format("SQLite: {}", msg),
+                    {{"sqlite_code", rc}});
+    }
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::mutex mutex_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+// One use of a cached statement: binds by position, steps, resets on exit.
+class Query {
+ public:
+  Query(Db& db, const std::string& sql) : db_(db), stmt_(db.prepare(sql)) {}
+  ~Query() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  void bind(int i, std::nullptr_t) { check(sqlite3_bind_null(stmt_, i)); }
+  void bind(int i, std::string_view v) {
+    check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+  }
+  void bind(int i, std::int64_t v) { check(sqlite3_bind_int64(stmt_, i, v)); }
+  void bind(int i, double v) { check(sqlite3_bind_double(stmt_, i, v)); }
+
+  /// True while a row is available.
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    db_.fail(sqlite3_extended_errcode(db_.handle()));
+  }
+  void run() {
+    while (step()) {
+    }
+  }
+  int changes() const { return sqlite3_changes(db_.handle()); }
+  sqlite3_stmt* stmt() const { return stmt_; }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) db_.fail(rc);
+  }
+  Db& db_;
+  sqlite3_stmt* stmt_;
+};
+
+// ---------------------------------------------------------------------------
+// Row <-> statement, written once against describe().
+
+struct ColumnNames {
+  std::vector<std::string>& out;
+  template <class T>
+  void operator()(const char* name, const T&) {
+    out.emplace_back(name);
+  }
+};
+
+template <class Row>
+const std::vector<std::string>& columns() {
+  static const std::vector<std::string> cols = [] {
+    std::vector<std::string> out;
+    Row row{};
+    Row::describe(row, ColumnNames{out});
+    return out;
+  }();
+  return cols;
+}
+
+struct Binder {
+  Query& q;
+  int index = 1;
+  void operator()(const char*, const std::string& v) { q.bind(index++, v); }
+  void operator()(const char*, std::int64_t v) { q.bind(index++, v); }
+  void operator()(const char*, double v) { q.bind(index++, v); }
+  void operator()(const char*, bool v) { q.bind(index++, std::int64_t{v ? 1 : 0}); }
+  void operator()(const char*, const nlohmann::json& v) {
+    if (v.is_null())
+      q.bind(index++, nullptr);
+    else
+      q.bind(index++, v.dump());
+  }
+  void operator()(const char*, const std::vector<std::string>& v) {
+    q.bind(index++, nlohmann::json(v).dump());
+  }
+  template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
+  void operator()(const char*, E v) {
+    q.bind(index++, to_string(v));
+  }
+  template <class T>
+  void operator()(const char* name, const std::optional<T>& v) {
+    if (v)
+      (*this)(name, *v);
+    else
+      q.bind(index++, nullptr);
+  }
+};
+
+struct Reader {
+  sqlite3_stmt* s;
+  int index = 0;
+
+  std::string text(int i) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
+  }
+  void operator()(const char*, std::string& v) { v = text(index++); }
+  void operator()(const char*, std::int64_t& v) { v = sqlite3_column_int64(s, index++); }
+  void operator()(const char*, double& v) { v = sqlite3_column_double(s, index++); }
+  void operator()(const char*, bool& v) { v = sqlite3_column_int64(s, index++) != 0; }
+  void operator()(const char*, nlohmann::json& v) {
+    const int i = index++;
+    v = sqlite3_column_type(s, i) == SQLITE_NULL ? nlohmann::json()
+                                                 : nlohmann::json::parse(text(i), nullptr, false);
+  }
+  void operator()(const char*, std::vector<std::string>& v) {
+    auto j = nlohmann::json::parse(text(index++), nullptr, false);
+    v.clear();
+    if (j.is_array())
+      for (const auto& e : j)
+        if (e.is_string()) v.push_back(e.get<std::string>());
+  }
+  template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
+  void operator()(const char* name, E& v) {
+    const std::string t = text(index++);
+    auto parsed = parse_enum<E>(t);
+    if (!parsed)
+      throw Error(ErrorCode::database_error,
+                  fmt::format("Column {} holds unknown value '{}'", name, t));
+    v = *parsed;
+  }
+  template <class T>
+  void operator()(const char* name, std::optional<T>& v) {
+    if (sqlite3_column_type(s, index) == SQLITE_NULL) {
+      v.reset();
+      ++index;
+      return;
+    }
+    T value{};
+    (*this)(name, value);
+    v = std::move(value);
+  }
+};
+
+template <class Row>
+Row read_row(sqlite3_stmt* s) {
+  Row row{};
+  Row::describe(row, Reader{s});
+  return row;
+}
+
+template <class Row>
+void bind_row(Query& q, const Row& row) {
+  Row::describe(row, Binder{q});
+}
+
+template <class Row>
+const std::string& select_list() {
+  static const std::string list = fmt::format("{}", fmt::join(columns<Row>(), ","));
+  return list;
+}
+
+template <class Row>
+const std::string& insert_sql(const char* table) {
+  static const std::string sql = [&] {
+    std::vector<std::string> params;
+    for (std::size_t i = 1; i <= columns<Row>().size(); ++i) params.push_back(fmt::format("?{}", i));
+    return fmt::format("INSERT INTO {} ({}) VALUES ({})", table, select_list<Row>(),
+                       fmt::join(params, ","));
+  }();
+  return sql;
+}
+
+template <class Row>
+std::string make_update(const char* table, bool guarded) {
+  const auto& cols = columns<Row>();
+  std::vector<std::string> sets;
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    if (cols[i] == "id" || cols[i] == "tenant_id") continue;
+    sets.push_back(fmt::format("{}=?{}", cols[i], i + 1));
+  }
+  std::string sql = fmt::format("UPDATE {} SET {} WHERE id=?1 AND tenant_id=?2", table,
+                                fmt::join(sets, ","));
+  if (guarded) {
+    sql += fmt::format(" AND status=?{} AND deleted_at IS NULL", cols.size() + 1);
+  }
+  return sql;
+}
+
+// UPDATE of every column but id and tenant_id (parameters ?1 and ?2, which
+// the WHERE clause uses), optionally guarded on the stored status.
+template <class Row>
+const std::string& update_sql(const char* table, bool guarded) {
+  static const std::string sql[2] = {make_update<Row>(table, false), make_update<Row>(table, true)};
+  return sql[guarded ? 1 : 0];
+}
+
+// ---------------------------------------------------------------------------
+
+class SqliteTx final : public TenantTx {
+ public:
+  SqliteTx(Db& db, std::string tenant) : lock_(db.mutex()), db_(db), tenant_(std::move(tenant)) {
+    {
+      Query q(db_, "SELECT 1 FROM tenants WHERE id=?1");
+      q.bind(1, tenant_);
+      if (!q.step()) throw Error(ErrorCode::not_found, fmt::format("Tenant {} does not exist", tenant_));
+    }
+    db_.exec("BEGIN IMMEDIATE");
+  }
+  ~SqliteTx() override {
+    if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+  const std::string& tenant_id() const override { return tenant_; }
+  void commit() override {
+    if (done_) throw Error(ErrorCode::internal_error, "Transaction already committed");
+    db_.exec("COMMIT");
+    done_ = true;
+  }
+
+  void insert(const Job& row) override { insert_row(row, "jobs"); }
+  void insert(const Part& row) override { insert_row(row, "parts"); }
+  void insert(const Operation& row) override { insert_row(row, "operations"); }
+  void insert(const Cell& row) override { insert_row(row, "cells"); }
+  void insert(const McpKeyRecord& row) override { insert_row(row, "mcp_keys"); }
+
+  std::optional<Job> find_job(std::string_view id) override { return find<Job>("jobs", id); }
+  std::optional<Part> find_part(std::string_view id) override { return find<Part>("parts", id); }
+  std::optional<Operation> find_operation(std::string_view id) override {
+    return find<Operation>("operations", id);
+  }
+  std::optional<Cell> find_cell(std::string_view id) override { return find<Cell>("cells", id); }
+  std::optional<Cell> find_cell_by_name(std::string_view name) override {
+    auto rows = select<Cell>("cells", {{"name", std::string(name)}}, "", 1, 0);
+    if (rows.empty()) return std::nullopt;
+    return rows.front();
+  }
+  std::optional<McpKeyRecord> find_mcp_key(std::string_view id) override {
+    Query q(db_, fmt::format("SELECT {} FROM mcp_keys WHERE tenant_id=?1 AND id=?2",
+                             select_list<McpKeyRecord>()));
+    q.bind(1, tenant_);
+    q.bind(2, id);
+    if (!q.step()) return std::nullopt;
+    return read_row<McpKeyRecord>(q.stmt());
+  }
+
+  Page<Job> list_jobs(const JobFilter& f, const PageRequest& page) override {
+    Conditions c;
+    if (f.status) c.emplace_back("status", std::string(to_string(*f.status)));
+    if (f.customer) c.emplace_back("customer", *f.customer);
+    return page_of<Job>("jobs", c, "due_date IS NULL, due_date, job_number", page);
+  }
+  Page<Part> list_parts(const PartFilter& f, const PageRequest& page) override {
+    Conditions c;
+    if (f.job_id) c.emplace_back("job_id", *f.job_id);
+    if (f.status) c.emplace_back("status", std::string(to_string(*f.status)));
+    return page_of<Part>("parts", c, "part_number, id", page);
+  }
+  Page<Operation> list_operations(const OperationFilter& f, const PageRequest& page) override {
+    Conditions c;
+    if (f.part_id) c.emplace_back("part_id", *f.part_id);
+    if (f.status) c.emplace_back("status", std::string(to_string(*f.status)));
+    if (f.cell_id) c.emplace_back("cell_id", *f.cell_id);
+    return page_of<Operation>("operations", c, "part_id, sequence, id", page);
+  }
+  std::vector<Cell> list_cells() override {
+    return select<Cell>("cells", {}, "sequence, name", -1, 0);
+  }
+  std::vector<McpKeyRecord> list_mcp_keys() override {
+    Query q(db_, fmt::format("SELECT {} FROM mcp_keys WHERE tenant_id=?1 ORDER BY created_at, name",
+                             select_list<McpKeyRecord>()));
+    q.bind(1, tenant_);
+    std::vector<McpKeyRecord> out;
+    while (q.step()) out.push_back(read_row<McpKeyRecord>(q.stmt()));
+    return out;
+  }
+
+  bool update(const Job& row, Status expected) override { return update_row(row, "jobs", &expected); }
+  bool update(const Part& row, Status expected) override {
+    return update_row(row, "parts", &expected);
+  }
+  bool update(const Operation& row, Status expected) override {
+    return update_row(row, "operations", &expected);
+  }
+  bool update(const Cell& row) override { return update_row(row, "cells", nullptr); }
+  bool update(const McpKeyRecord& row) override { return update_row(row, "mcp_keys", nullptr); }
+
+  void record_mcp_key_use(std::string_view id, std::int64_t uses,
+                          std::string_view last_used_at) override {
+    Query q(db_,
+            "UPDATE mcp_keys SET usage_count = usage_count + ?1, last_used_at = ?2 "
+            "WHERE tenant_id = ?3 AND id = ?4");
+    q.bind(1, uses);
+    q.bind(2, last_used_at);
+    q.bind(3, tenant_);
+    q.bind(4, id);
+    q.run();
+  }
+
+  StatusCounts count_by_status(StatusTable table) override {
+    const char* name = table == StatusTable::jobs    ? "jobs"
+                       : table == StatusTable::parts ? "parts"
+                                                     : "operations";
+    Query q(db_, fmt::format("SELECT status, COUNT(*) FROM {} WHERE tenant_id=?1 AND "
+                             "deleted_at IS NULL GROUP BY status",
+                             name));
+    q.bind(1, tenant_);
+    StatusCounts counts{};
+    while (q.step()) {
+      const auto* s = reinterpret_cast<const char*>(sqlite3_column_text(q.stmt(), 0));
+      if (auto st = parse_enum<Status>(s ? s : ""))
+        counts[static_cast<std::size_t>(*st)] = sqlite3_column_int64(q.stmt(), 1);
+    }
+    return counts;
+  }
+
+ private:
+  using Conditions = std::vector<std::pair<std::string, std::string>>;
+
+  template <class Row>
+  void insert_row(const Row& row, const char* table) {
+    Row copy = row;
+    copy.tenant_id = tenant_;
+    Query q(db_, insert_sql<Row>(table));
+    bind_row(q, copy);
+    q.run();
+  }
+
+  template <class Row>
+  bool update_row(const Row& row, const char* table, const Status* expected) {
+    Row copy = row;
+    copy.tenant_id = tenant_;
+    Query q(db_, update_sql<Row>(table, expected != nullptr));
+    bind_row(q, copy);
+    if (expected)
+      q.bind(static_cast<int>(columns<Row>().size()) + 1, to_string(*expected));
+    q.run();
+    return q.changes() > 0;
+  }
+
+  template <class Row>
+  std::optional<Row> find(const char* table, std::string_view id) {
+    auto rows = select<Row>(table, {{"id", std::string(id)}}, "", 1, 0);
+    if (rows.empty()) return std::nullopt;
+    return rows.front();
+  }
+
+  static std::string where(const Conditions& c) {
+    std::string w = "tenant_id=?1 AND deleted_at IS NULL";
+    for (std::size_t i = 0; i < c.size(); ++i) w += fmt::format(" AND {}=?{}", c[i].first, i + 2);
+    return w;
+  }
+
+  void bind_conditions(Query& q, const Conditions& c) {
+    q.bind(1, tenant_);
+    for (std::size_t i = 0; i < c.size(); ++i) q.bind(static_cast<int>(i) + 2, c[i].second);
+  }
+
+  template <class Row>
+  std::vector<Row> select(const char* table, const Conditions& c, const char* order,
+                          std::int64_t limit, std::int64_t offset) {
+    std::string sql = fmt::format("SELECT {} FROM {} WHERE {}", select_list<Row>(), table, where(c));
+    if (*order) sql += fmt::format(" ORDER BY {}", order);
+    const int lp = static_cast<int>(c.size()) + 2;
+    sql += fmt::format(" LIMIT ?{} OFFSET ?{}", lp, lp + 1);
+    Query q(db_, sql);
+    bind_conditions(q, c);
+    q.bind(lp, limit);
+    q.bind(lp + 1, offset);
+    std::vector<Row> out;
+    while (q.step()) out.push_back(read_row<Row>(q.stmt()));
+    return out;
+  }
+
+  template <class Row>
+  Page<Row> page_of(const char* table, const Conditions& c, const char* order,
+                    const PageRequest& page) {
+    Page<Row> out;
+    out.offset = page.offset;
+    out.limit = page.limit;
+    {
+      Query q(db_, fmt::format("SELECT COUNT(*) FROM {} WHERE {}", table, where(c)));
+      bind_conditions(q, c);
+      if (q.step()) out.total = sqlite3_column_int64(q.stmt(), 0);
+    }
+    if (page.limit > 0) out.items = select<Row>(table, c, order, page.limit, page.offset);
+    return out;
+  }
+
+  std::unique_lock<std::mutex> lock_;
+  Db& db_;
+  std::string tenant_;
+  bool done_ = false;
+};
+
+class SqliteStorage final : public Storage {
+ public:
+  explicit SqliteStorage(const std::string& path) : db_(path) {
+    db_.exec("PRAGMA foreign_keys = ON");
+    db_.exec("PRAGMA busy_timeout = 5000");
+    if (path != ":memory:" && !path.empty()) {
+      db_.exec("PRAGMA journal_mode = WAL");
+      db_.exec("PRAGMA synchronous = NORMAL");
+    }
+    migrate();
+  }
+
+  void insert_tenant(const Tenant& row) override {
+    std::lock_guard lock(db_.mutex());
+    Query q(db_, insert_sql<Tenant>("tenants"));
+    bind_row(q, row);
+    q.run();
+  }
+  std::optional<Tenant> find_tenant(std::string_view id) override {
+    std::lock_guard lock(db_.mutex());
+    Query q(db_, fmt::format("SELECT {} FROM tenants WHERE id=?1", select_list<Tenant>()));
+    q.bind(1, id);
+    if (!q.step()) return std::nullopt;
+    return read_row<Tenant>(q.stmt());
+  }
+  std::vector<Tenant> list_tenants() override {
+    std::lock_guard lock(db_.mutex());
+    Query q(db_, fmt::format("SELECT {} FROM tenants ORDER BY created_at, name",
+                             select_list<Tenant>()));
+    std::vector<Tenant> out;
+    while (q.step()) out.push_back(read_row<Tenant>(q.stmt()));
+    return out;
+  }
+  std::optional<McpKeyRecord> find_mcp_key_by_key_id(std::string_view key_id) override {
+    std::lock_guard lock(db_.mutex());
+    Query q(db_, fmt::format("SELECT {} FROM mcp_keys WHERE key_id=?1", select_list<McpKeyRecord>()));
+    q.bind(1, key_id);
+    if (!q.step()) return std::nullopt;
+    return read_row<McpKeyRecord>(q.stmt());
+  }
+  std::unique_ptr<TenantTx> begin(std::string_view tenant_id) override {
+    return std::make_unique<SqliteTx>(db_, std::string(tenant_id));
+  }
+  int schema_version() override {
+    std::lock_guard lock(db_.mutex());
+    return user_version();
+  }
+
+ private:
+  int pragma_int(const char* sql) {
+    Query q(db_, sql);
+    return q.step() ? sqlite3_column_int(q.stmt(), 0) : 0;
+  }
+  int user_version() { return pragma_int("PRAGMA user_version"); }
+
+  void migrate() {
+    std::lock_guard lock(db_.mutex());
+    const int version = user_version();
+    const int latest = static_cast<int>(sqlite_schema::kMigrations.size());
+    if (version > 0 && pragma_int("PRAGMA application_id") != kApplicationId)
+      throw Error(ErrorCode::database_error, "Not an eryxon database (application_id differs)");
+    if (version > latest)
+      throw Error(ErrorCode::database_error,
+                  fmt::format("Database schema version {} is newer than this library ({})",
+                              version, latest));
+    if (version == 0) {
+      // A fresh file must be empty; refuse to write our schema into a
+      // database that belongs to something else.
+      if (pragma_int("SELECT count(*) FROM sqlite_master") != 0)
+        throw Error(ErrorCode::database_error, "Not an eryxon database (it has foreign tables)");
+    }
+    for (int v = version; v < latest; ++v) {
+      db_.exec("BEGIN IMMEDIATE");
+      try {
+        db_.exec(sqlite_schema::kMigrations[static_cast<std::size_t>(v)]);
+        db_.exec(fmt::format("PRAGMA user_version = {}", v + 1).c_str());
+        db_.exec(fmt::format("PRAGMA application_id = {}", kApplicationId).c_str());
+        db_.exec("COMMIT");
+      } catch (...) {
+        sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+      }
+    }
+  }
+
+  Db db_;
+};
+
+}  // namespace
+
+std::unique_ptr<Storage> open_sqlite_storage(const std::string& path) {
+  return std::make_unique<SqliteStorage>(path);
+}
+
+}  // namespace eryxon

@@ -1,0 +1,2 @@
+// Tests of src/core.
+#include <doctest/doctest.h>

@@ -1,0 +1,2 @@
+// Tests of src/domain.
+#include <doctest/doctest.h>

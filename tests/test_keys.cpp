@@ -1,0 +1,2 @@
+// Tests of src/keys.
+#include <doctest/doctest.h>

@@ -1,0 +1,2 @@
+// Tests of src/mcp.
+#include <doctest/doctest.h>

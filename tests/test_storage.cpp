@@ -1,0 +1,2 @@
+// Tests of src/storage.
+#include <doctest/doctest.h>

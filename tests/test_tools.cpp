@@ -1,0 +1,2 @@
+// Tests of src/tools.
+#include <doctest/doctest.h>
