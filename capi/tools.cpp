@@ -10,7 +10,7 @@ using eryxon::capi::null_argument;
 
 namespace {
 
-// A string member of `body` (or of body[outer]), else `fallback`. Never
+// The string member `key` of `body`, else `fallback`. Never
 // throws on an unexpected shape.
 std::string text_at(const nlohmann::json& body, std::string_view key, std::string_view fallback) {
   if (body.is_object()) {

@@ -187,6 +187,17 @@ static void run_scenario(eryxon_store_t *store, const char *label) {
   CHECK(out == NULL);
   CHECK(contains(eryxon_error_last(), "plan"));
 
+  /* A C++ eryxon::Error thrown by the core comes out as its status. */
+  {
+    char long_name[300];
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    CHECK_STATUS(eryxon_tenant_create(&out, store, long_name, NULL), ERYXON_EINVALID);
+    CHECK(out == NULL);
+    CHECK_STATUS(eryxon_tenant_create(&out, store, "", NULL), ERYXON_EINVALID);
+    CHECK(out == NULL);
+  }
+
   CHECK_STATUS(eryxon_tenant_create(&other_json, store, "Other Tenant", NULL), ERYXON_OK);
   CHECK(contains(other_json, "\"plan\":\"free\""));
   CHECK(json_string_field(other_json, "id", other_id, sizeof other_id));
@@ -210,6 +221,13 @@ static void run_scenario(eryxon_store_t *store, const char *label) {
                ERYXON_EINVALID);
   CHECK_STATUS(eryxon_key_create(&out, store, tenant_id, "bad tools", "[\"fetch_jobs\"", NULL),
                ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_key_create(&out, store, tenant_id, "bad env", NULL, "prod"),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_key_create(&out, store, tenant_id, "", NULL, NULL), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_key_create(&out, store, "00000000-0000-4000-8000-000000000000", "k",
+                                 NULL, NULL),
+               ERYXON_ENOTFOUND);
+  CHECK(out == NULL);
   CHECK_STATUS(eryxon_key_create(&restricted, store, tenant_id, "fetch only",
                                  "[\"fetch_jobs\"]", "test"),
                ERYXON_OK);
@@ -234,7 +252,7 @@ static void run_scenario(eryxon_store_t *store, const char *label) {
 
   /* A failed tool run: status of its code, result filled. */
   st = eryxon_tool_call(&out, store, key, "start_job",
-                        "{\"id\":\"00000000-0000-4000-8000-000000000000\"}");
+                        "{\"job_id\":\"00000000-0000-4000-8000-000000000000\"}");
   CHECK_STATUS(st, ERYXON_ENOTFOUND);
   CHECK(out != NULL);
   CHECK(contains(out, "\"success\":false"));

@@ -1,2 +1,238 @@
-// Tests of src/keys.
+// Tests of src/keys: format, checksum, hashing, validation and usage.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "support.hpp"
+
+using namespace eryxon;
+using eryxon::test::error_of;
+using eryxon::test::Fixture;
+using eryxon::test::ManualClock;
+using eryxon::test::ScratchDb;
+
+namespace {
+
+// An independent CRC-32 and base62 encoding, to forge keys whose checksum
+// is right but whose secret is not.
+std::uint32_t reference_crc32(const std::string& s) {
+  std::uint32_t crc = 0xFFFFFFFF;
+  for (unsigned char c : s) {
+    crc ^= c;
+    for (int i = 0; i < 8; ++i) crc = crc & 1 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+  }
+  return ~crc;
+}
+
+std::string with_checksum(const std::string& body) {
+  static const char* alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::uint64_t v = reference_crc32(body);
+  std::string sum(6, '0');
+  for (int i = 5; i >= 0; --i, v /= 62) sum[static_cast<std::size_t>(i)] = alphabet[v % 62];
+  return body + sum;
+}
+
+KeyRejection reason_of(KeyService& keys, const std::string& key) {
+  Error e = error_of([&] { keys.validate_mcp_key(key); });
+  CHECK(e.code() == ErrorCode::authentication_error);
+  CHECK(std::string(e.what()) == "Invalid or disabled MCP key");
+  const std::string reason = e.context().value("reason", "");
+  for (auto r : {KeyRejection::malformed, KeyRejection::bad_checksum, KeyRejection::unknown,
+                 KeyRejection::wrong_hash, KeyRejection::disabled, KeyRejection::expired}) {
+    const char* names[] = {"malformed", "bad_checksum", "unknown", "wrong_hash", "disabled", "expired"};
+    if (reason == names[static_cast<int>(r)]) return r;
+  }
+  FAIL("unexpected reason " << reason);
+  return KeyRejection::malformed;
+}
+
+struct Keyring {
+  Fixture fixture;
+  ManualClock clock;
+  Shop shop;
+  KeyService keys;
+  std::string a, b;
+
+  explicit Keyring(test::Backend backend, Pepper pepper = Pepper::generate())
+      : fixture(backend), shop(*fixture.storage, clock.clock()),
+        keys(*fixture.storage, std::move(pepper), clock.clock()) {
+    a = shop.create_tenant({"A"}).id;
+    b = shop.create_tenant({"B"}).id;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("keys: the reference CRC-32 matches the standard check value") {
+  CHECK(reference_crc32("123456789") == 0xCBF43926u);
+}
+
+TEST_CASE("keys: minted keys have the documented format and validate") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Keyring k(backend);
+    NewMcpKey in{"agent"};
+    in.allowed_tools = {"fetch_jobs"};
+    in.rate_limit = 30;
+    CreatedKey created = k.keys.create_mcp_key(k.a, in);
+    const std::string key = created.plaintext;
+    CHECK(key.size() == 55);
+    CHECK(key.rfind("mcp_live_", 0) == 0);
+    CHECK(with_checksum(key.substr(0, 49)) == key);
+    auto parsed = parse_mcp_key(key);
+    REQUIRE(parsed);
+    CHECK(parsed->environment == "live");
+    CHECK(parsed->key_id == created.record.key_id);
+    CHECK(created.record.key_hash.size() == 64);
+    CHECK(created.record.key_hash.find(key) == std::string::npos);
+
+    const KeyIdentity id = k.keys.validate_mcp_key(key);
+    CHECK(id.tenant_id == k.a);
+    CHECK(id.name == "agent");
+    CHECK(id.rate_limit == 30);
+    CHECK(id.allows("fetch_jobs"));
+    CHECK_FALSE(id.allows("start_job"));
+
+    NewMcpKey test_env{"tester"};
+    test_env.environment = "test";
+    auto t = k.keys.create_mcp_key(k.a, test_env);
+    CHECK(t.plaintext.rfind("mcp_test_", 0) == 0);
+    CHECK(k.keys.validate_mcp_key(t.plaintext).environment == "test");
+
+    created.wipe();
+    CHECK(created.plaintext.empty());
+  }
+}
+
+TEST_CASE("keys: wrong, forged, truncated, foreign and other-environment keys are refused") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Keyring k(backend);
+    const std::string key = k.keys.create_mcp_key(k.a, {"agent"}).plaintext;
+
+    CHECK(reason_of(k.keys, "") == KeyRejection::malformed);
+    CHECK(reason_of(k.keys, key.substr(0, 54)) == KeyRejection::malformed);  // truncated
+    CHECK(reason_of(k.keys, key + "x") == KeyRejection::malformed);
+    CHECK(reason_of(k.keys, "ery_live_" + key.substr(9)) == KeyRejection::malformed);
+    std::string bad_char = key;
+    bad_char[30] = '-';
+    CHECK(reason_of(k.keys, bad_char) == KeyRejection::malformed);
+    std::string typo = key;
+    typo[30] = typo[30] == 'a' ? 'b' : 'a';
+    CHECK(reason_of(k.keys, typo) == KeyRejection::bad_checksum);
+    // Same prefix swapped to the other environment: the checksum covers it.
+    CHECK(reason_of(k.keys, "mcp_test_" + key.substr(9)) == KeyRejection::bad_checksum);
+
+    // A forgery with a valid checksum and a real key id but another secret.
+    std::string forged = key.substr(0, 49);
+    forged[40] = forged[40] == 'Z' ? 'Y' : 'Z';
+    CHECK(reason_of(k.keys, with_checksum(forged)) == KeyRejection::wrong_hash);
+    // A well-formed key nobody minted.
+    std::string unknown = key.substr(0, 49);
+    unknown[10] = unknown[10] == 'Z' ? 'Y' : 'Z';
+    CHECK(reason_of(k.keys, with_checksum(unknown)) == KeyRejection::unknown);
+
+    // The same key under another pepper (another server) does not verify.
+    KeyService other(*k.fixture.storage, Pepper::generate(), k.clock.clock());
+    CHECK(reason_of(other, key) == KeyRejection::wrong_hash);
+  }
+}
+
+TEST_CASE("keys: disabled and expired keys are refused; enabling restores access") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Keyring k(backend);
+    auto created = k.keys.create_mcp_key(k.a, {"agent"});
+    k.keys.set_enabled(k.a, created.record.id, false);
+    CHECK(reason_of(k.keys, created.plaintext) == KeyRejection::disabled);
+    // Tenant B cannot re-enable A's key.
+    CHECK(error_of([&] { k.keys.set_enabled(k.b, created.record.id, true); }).code() ==
+          ErrorCode::not_found);
+    k.keys.set_enabled(k.a, created.record.id, true);
+    CHECK(k.keys.validate_mcp_key(created.plaintext).tenant_id == k.a);
+
+    NewMcpKey expiring{"temp"};
+    expiring.expires_at = format_timestamp(*k.clock.now + 60000);
+    auto temp = k.keys.create_mcp_key(k.a, expiring);
+    CHECK(k.keys.validate_mcp_key(temp.plaintext).name == "temp");
+    k.clock.advance_ms(60000);
+    CHECK(reason_of(k.keys, temp.plaintext) == KeyRejection::expired);
+  }
+}
+
+TEST_CASE("keys: names are unique per tenant and input is checked") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Keyring k(backend);
+    k.keys.create_mcp_key(k.a, {"agent"});
+    CHECK(error_of([&] { k.keys.create_mcp_key(k.a, {"agent"}); }).code() ==
+          ErrorCode::duplicate_entry);
+    k.keys.create_mcp_key(k.b, {"agent"});
+    auto invalid = [&](NewMcpKey in) {
+      return error_of([&] { k.keys.create_mcp_key(k.a, in); }).code() ==
+             ErrorCode::validation_error;
+    };
+    CHECK(invalid({""}));
+    NewMcpKey env{"x"};
+    env.environment = "prod";
+    CHECK(invalid(env));
+    NewMcpKey none{"y"};
+    none.allowed_tools = {};
+    CHECK(invalid(none));
+    NewMcpKey rate{"z"};
+    rate.rate_limit = 0;
+    CHECK(invalid(rate));
+    NewMcpKey exp{"w"};
+    exp.expires_at = "tomorrow";
+    CHECK(invalid(exp));
+    CHECK(error_of([&] { k.keys.create_mcp_key("no-tenant", {"q"}); }).code() ==
+          ErrorCode::not_found);
+    CHECK(k.keys.list(k.a).size() == 1);
+  }
+}
+
+TEST_CASE("keys: uses are counted in a buffer and written on flush") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Keyring k(backend);
+    auto created = k.keys.create_mcp_key(k.a, {"agent"});
+    for (int i = 0; i < 5; ++i) k.keys.validate_mcp_key(created.plaintext);
+    k.keys.flush_usage();
+    auto listed = k.keys.list(k.a);
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].usage_count == 5);
+    CHECK(listed[0].last_used_at == format_timestamp(*k.clock.now));
+  }
+}
+
+TEST_CASE("keys: the plaintext key never reaches the database file") {
+  ScratchDb file("keys-plaintext");
+  std::string key;
+  {
+    auto engine = Engine::open(file.path(), {system_now_ms, Pepper::generate()});
+    const auto t = engine->shop().create_tenant({"A"}).id;
+    key = engine->keys().create_mcp_key(t, {"agent"}).plaintext;
+    engine->keys().validate_mcp_key(key);
+  }
+  for (const char* suffix : {"", "-wal"}) {
+    std::ifstream in(file.path() + suffix, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    CHECK(ss.str().find(key.substr(17, 32)) == std::string::npos);  // the secret part
+  }
+}
+
+TEST_CASE("keys: the pepper file is created private, reused, and checked") {
+  ScratchDb file("pepper");
+  const std::string path = file.path() + ".pepper";
+  const Pepper first = Pepper::load_or_create(path);
+  struct stat st{};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(Pepper::load_or_create(path).to_hex() == first.to_hex());
+  CHECK(first.to_hex().size() == 64);
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << "not hex";
+  }
+  CHECK(error_of([&] { Pepper::load_or_create(path); }).code() == ErrorCode::validation_error);
+  CHECK(error_of([] { Pepper::from_hex("abcd"); }).code() == ErrorCode::validation_error);
+  CHECK(Pepper::from_hex(std::string(64, 'a')).bytes()[0] == 0xaa);
+}

@@ -1,2 +1,196 @@
-// Tests of src/tools.
+// Tests of src/tools and src/engine: schema validation, the registry and the
+// single tool-call path (authentication, allow-lists, validation, results).
 #include <doctest/doctest.h>
+
+#include "support.hpp"
+
+using namespace eryxon;
+using nlohmann::json;
+
+namespace {
+
+bool valid(const json& schema, const json& v) { return validate_against_schema(schema, v).empty(); }
+
+struct Bench {
+  std::unique_ptr<Engine> engine = Engine::in_memory();
+  std::string a, b, key_a, key_b, key_narrow;
+
+  Bench() {
+    a = engine->shop().create_tenant({"A"}).id;
+    b = engine->shop().create_tenant({"B"}).id;
+    seed_demo_shop(engine->shop(), a);
+    key_a = engine->keys().create_mcp_key(a, {"a"}).plaintext;
+    key_b = engine->keys().create_mcp_key(b, {"b"}).plaintext;
+    NewMcpKey narrow{"narrow"};
+    narrow.allowed_tools = {"fetch_jobs", "get_dashboard_stats"};
+    key_narrow = engine->keys().create_mcp_key(a, narrow).plaintext;
+  }
+  CallResult call(const std::string& key, const std::string& tool, const json& args = json::object()) {
+    return engine->call_tool(key, tool, args);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("schema: types, enums, ranges, formats, required and additionalProperties") {
+  const json s = {
+      {"type", "object"},
+      {"properties",
+       {{"n", {{"type", "integer"}, {"minimum", 1}, {"maximum", 10}}},
+        {"x", {{"type", "number"}, {"exclusiveMinimum", 0}}},
+        {"s", {{"type", "string"}, {"enum", {"a", "b"}}}},
+        {"name", {{"type", "string"}, {"minLength", 2}, {"maxLength", 3}}},
+        {"d", {{"type", "string"}, {"format", "date"}}},
+        {"t", {{"type", "string"}, {"format", "date-time"}}},
+        {"u", {{"type", "string"}, {"format", "uuid"}}},
+        {"tags", {{"type", "array"}, {"items", {{"type", "string"}}}, {"maxItems", 2},
+                  {"uniqueItems", true}}},
+        {"maybe", {{"type", {"string", "null"}}}}}},
+      {"required", {"n"}},
+      {"additionalProperties", false}};
+  CHECK(valid(s, {{"n", 3}}));
+  CHECK(valid(s, {{"n", 3.0}}));  // integers may be written as 3.0
+  CHECK_FALSE(valid(s, {{"n", 3.5}}));
+  CHECK_FALSE(valid(s, {{"n", 0}}));
+  CHECK_FALSE(valid(s, {{"n", 11}}));
+  CHECK_FALSE(valid(s, {{"n", "3"}}));
+  CHECK_FALSE(valid(s, json::object()));
+  CHECK_FALSE(valid(s, {{"n", 1}, {"extra", true}}));
+  CHECK_FALSE(valid(s, {{"n", 1}, {"x", 0}}));
+  CHECK(valid(s, {{"n", 1}, {"s", "a"}, {"name", "äöü"}}));  // 3 code points
+  CHECK_FALSE(valid(s, {{"n", 1}, {"s", "c"}}));
+  CHECK_FALSE(valid(s, {{"n", 1}, {"name", "abcd"}}));
+  CHECK(valid(s, {{"n", 1}, {"d", "2026-11-25"}, {"t", "2026-11-25T10:00:00Z"},
+                  {"u", "0b0f6f4e-7c1d-4e35-9a55-2f0f3c1d2e4f"}}));
+  CHECK_FALSE(valid(s, {{"n", 1}, {"d", "2026-11-31"}}));
+  CHECK_FALSE(valid(s, {{"n", 1}, {"t", "2026-11-25"}}));
+  CHECK_FALSE(valid(s, {{"n", 1}, {"u", "not-a-uuid"}}));
+  CHECK_FALSE(valid(s, {{"n", 1}, {"tags", {"a", "a"}}}));
+  CHECK_FALSE(valid(s, {{"n", 1}, {"tags", {"a", "b", "c"}}}));
+  CHECK_FALSE(valid(s, {{"n", 1}, {"tags", {1}}}));
+  CHECK(valid(s, {{"n", 1}, {"maybe", nullptr}}));
+  const auto v = validate_against_schema(s, {{"n", 0}, {"zzz", 1}});
+  REQUIRE(v.size() == 2);
+  CHECK(v[0].path == "/n");
+  CHECK(v[1].path == "/zzz");
+}
+
+TEST_CASE("registry: names, schemas and descriptions") {
+  ToolRegistry r;
+  register_shop_tools(r);
+  CHECK(r.size() == 14);
+  const std::vector<std::string> expected = {
+      "fetch_jobs",  "create_job",       "update_job",       "start_job",       "stop_job",
+      "resume_job",  "complete_job",     "fetch_parts",      "update_part",     "fetch_operations",
+      "start_operation", "pause_operation", "complete_operation", "get_dashboard_stats"};
+  std::vector<std::string> names;
+  for (auto* t : r.list()) {
+    names.push_back(t->name);
+    const json d = ToolRegistry::describe(*t);
+    CAPTURE(t->name);
+    CHECK(d["inputSchema"]["type"] == "object");
+    CHECK(d["inputSchema"]["properties"].is_object());
+    CHECK(d["inputSchema"]["additionalProperties"] == false);
+    CHECK(d["annotations"]["readOnlyHint"].is_boolean());
+    CHECK_FALSE(d["description"].get<std::string>().empty());
+  }
+  CHECK(names == expected);
+  CHECK(ToolRegistry::describe(*r.find("fetch_jobs"))["inputSchema"]["properties"]["status"]["enum"] ==
+        json({"not_started", "in_progress", "completed", "on_hold"}));
+
+  auto code = [&](ToolDefinition d) { return test::error_of([&] { r.add(d); }).code(); };
+  auto handler = [](ToolContext&, const json&) { return ToolOutput{json()}; };
+  CHECK(code({"fetch_jobs", "", {{"type", "object"}}, {}, handler}) == ErrorCode::duplicate_entry);
+  CHECK(code({"bad name", "", {{"type", "object"}}, {}, handler}) == ErrorCode::validation_error);
+  CHECK(code({"x", "", {{"type", "string"}}, {}, handler}) == ErrorCode::validation_error);
+  CHECK(code({"x", "", {{"type", "object"}, {"properties", nullptr}}, {}, handler}) ==
+        ErrorCode::validation_error);
+  CHECK(code({"x", "", {{"type", "object"}}, {}, nullptr}) == ErrorCode::validation_error);
+  r.add({"x", "host tool", {{"type", "object"}}, {}, handler});
+  CHECK(r.find("x"));
+  CHECK(r.remove("x"));
+  CHECK_FALSE(r.find("x"));
+  CHECK_FALSE(r.remove("x"));
+}
+
+TEST_CASE("engine: a tool call returns success, data and pagination") {
+  Bench e;
+  auto r = e.call(e.key_a, "fetch_jobs", {{"status", "in_progress"}, {"limit", 2}});
+  REQUIRE(r.status == CallStatus::ok);
+  CHECK(r.body["success"] == true);
+  CHECK(r.body["data"].size() == 2);
+  for (const auto& j : r.body["data"]) CHECK(j["status"] == "in_progress");
+  CHECK(r.body["pagination"] == json{{"offset", 0}, {"limit", 2}, {"total", 4}, {"has_more", true}});
+
+  auto created = e.call(e.key_a, "create_job", {{"job_number", "J-NEW"}, {"customer", "Initech"}});
+  REQUIRE(created.status == CallStatus::ok);
+  CHECK_FALSE(created.body.contains("pagination"));
+  const std::string id = created.body["data"]["id"];
+  CHECK(e.call(e.key_a, "start_job", {{"job_id", id}}).body["data"]["status"] == "in_progress");
+  auto again = e.call(e.key_a, "start_job", {{"job_id", id}});
+  CHECK(again.status == CallStatus::tool_error);
+  CHECK(again.body["error"]["code"] == "INVALID_STATE_TRANSITION");
+  CHECK(again.body["error"]["context"]["current_status"] == "in_progress");
+  auto dup = e.call(e.key_a, "create_job", {{"job_number", "J-NEW"}, {"customer", "Initech"}});
+  CHECK(dup.body["error"]["code"] == "DUPLICATE_ENTRY");
+}
+
+TEST_CASE("engine: arguments that break the schema are VALIDATION_ERROR tool errors") {
+  Bench e;
+  for (const json& args : {json{{"limit", 0}}, json{{"limit", 1001}}, json{{"status", "bogus"}},
+                           json{{"offset", -1}}, json{{"unknown", 1}}, json{{"limit", "5"}}}) {
+    CAPTURE(args.dump());
+    auto r = e.call(e.key_a, "fetch_jobs", args);
+    CHECK(r.status == CallStatus::tool_error);
+    CHECK(r.body["error"]["code"] == "VALIDATION_ERROR");
+    CHECK(r.body["error"]["context"]["violations"].size() >= 1);
+  }
+  CHECK(e.call(e.key_a, "start_job", json::object()).body["error"]["code"] == "VALIDATION_ERROR");
+  CHECK(e.call(e.key_a, "start_job", {{"job_id", "x"}}).body["error"]["code"] == "VALIDATION_ERROR");
+  CHECK(e.call(e.key_a, "fetch_jobs", json::array()).body["error"]["code"] == "VALIDATION_ERROR");
+  CHECK(e.call(e.key_a, "fetch_jobs", nullptr).status == CallStatus::ok);
+}
+
+TEST_CASE("engine: refusals before a tool runs") {
+  Bench e;
+  auto bad = e.call("mcp_live_nope", "fetch_jobs");
+  CHECK(bad.status == CallStatus::unauthenticated);
+  CHECK(bad.body == json{{"message", "Invalid or disabled MCP key"},
+                         {"data", {{"type", "authentication_error"}}}});
+  CHECK(e.call("", "fetch_jobs").status == CallStatus::unauthenticated);
+  CHECK(e.call(e.key_a, "no_such_tool").status == CallStatus::unknown_tool);
+  auto forbidden = e.call(e.key_narrow, "start_job", {{"job_id", new_uuid()}});
+  CHECK(forbidden.status == CallStatus::forbidden);
+  CHECK(forbidden.body["message"] == "Tool not allowed for this key");
+  CHECK(e.call(e.key_narrow, "get_dashboard_stats").status == CallStatus::ok);
+  // A server that accepts only live keys refuses test keys.
+  NewMcpKey t{"t"};
+  t.environment = "test";
+  const auto test_key = e.engine->keys().create_mcp_key(e.a, t).plaintext;
+  CHECK(e.engine->call_tool(test_key, "fetch_jobs", {}, "live").status == CallStatus::unauthenticated);
+  CHECK(e.engine->call_tool(test_key, "fetch_jobs", {}, "live,test").status == CallStatus::ok);
+}
+
+TEST_CASE("engine: a key of tenant B can neither read nor change tenant A's rows") {
+  Bench e;
+  auto a_jobs = e.call(e.key_a, "fetch_jobs", {{"limit", 1000}});
+  REQUIRE(a_jobs.body["pagination"]["total"] == 8);
+  auto b_jobs = e.call(e.key_b, "fetch_jobs", {{"limit", 1000}});
+  CHECK(b_jobs.body["pagination"]["total"] == 0);
+  CHECK(e.call(e.key_b, "fetch_operations").body["pagination"]["total"] == 0);
+  CHECK(e.call(e.key_b, "get_dashboard_stats").body["data"]["jobs"]["total"] == 0);
+
+  for (const auto& job : a_jobs.body["data"]) {
+    const std::string id = job["id"];
+    for (const char* tool : {"start_job", "stop_job", "resume_job", "complete_job"}) {
+      auto r = e.call(e.key_b, tool, {{"job_id", id}});
+      CHECK(r.body["error"]["code"] == "NOT_FOUND");
+    }
+    CHECK(e.call(e.key_b, "update_job", {{"job_id", id}, {"notes", "pwned"}}).body["error"]["code"] ==
+          "NOT_FOUND");
+  }
+  const std::string op = e.call(e.key_a, "fetch_operations", {{"limit", 1}}).body["data"][0]["id"];
+  CHECK(e.call(e.key_b, "start_operation", {{"operation_id", op}}).body["error"]["code"] == "NOT_FOUND");
+  // Nothing of A's changed.
+  CHECK(e.call(e.key_a, "fetch_jobs", {{"limit", 1000}}).body["data"] == a_jobs.body["data"]);
+}

@@ -170,7 +170,16 @@ async function main() {
     console.log(`  protocol: ${negotiated}`);
 
     heading('b', 'tools/list');
-    const { tools } = await client.listTools(undefined, { timeout: REQUEST_TIMEOUT });
+    let tools;
+    try {
+      ({ tools } = await client.listTools(undefined, { timeout: REQUEST_TIMEOUT }));
+    } catch (e) {
+      // The SDK validates results with zod; say what it refused.
+      if (Array.isArray(e?.issues)) {
+        throw new DemoError(`tools/list result rejected by the SDK: ${JSON.stringify(e.issues)}`);
+      }
+      throw e;
+    }
     const byName = new Map(tools.map((t) => [t.name, t]));
     console.log(`  ${tools.length} tools:`);
     for (const t of tools) console.log(`    - ${t.name}`);

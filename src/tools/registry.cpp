@@ -28,6 +28,10 @@ void ToolRegistry::add(ToolDefinition tool) {
   if (!tool.input_schema.is_object() || tool.input_schema.value("type", "") != "object")
     throw Error(ErrorCode::validation_error,
                 fmt::format("Tool {} needs an inputSchema with \"type\":\"object\"", tool.name));
+  if (auto props = tool.input_schema.find("properties");
+      props != tool.input_schema.end() && !props->is_object())
+    throw Error(ErrorCode::validation_error,
+                fmt::format("Tool {}: inputSchema.properties must be an object", tool.name));
   if (tools_.count(tool.name))
     throw Error(ErrorCode::duplicate_entry, fmt::format("Tool {} is already registered", tool.name));
   std::string name = tool.name;

@@ -245,7 +245,7 @@ void register_shop_tools(ToolRegistry& r) {
   // --- dashboard ---
   r.add({"get_dashboard_stats",
          "Counts of jobs, parts and operations by status, and the number of active cells.",
-         object_schema({}), reader("Dashboard statistics"),
+         object_schema(json::object()), reader("Dashboard statistics"),
          [](ToolContext& ctx, const json&) -> ToolOutput {
            const DashboardStats s = ctx.shop.dashboard_stats(ctx.tenant_id);
            return {json{{"jobs", counts_json(s.jobs)},

@@ -128,7 +128,7 @@ class ScenarioMixin:
 
     def test_not_found_carries_result(self):
         with self.assertRaises(eryxon.NotFound) as cm:
-            self.store.call_tool(self.key, "start_job", {"id": BOGUS_ID})
+            self.store.call_tool(self.key, "start_job", {"job_id": BOGUS_ID})
         err = cm.exception
         self.assertEqual(err.status, _native.ERYXON_ENOTFOUND)
         self.assertEqual(err.code, "NOT_FOUND")
@@ -140,7 +140,7 @@ class ScenarioMixin:
         done = rows(self.store.call_tool(self.key, "fetch_jobs", {"status": "completed"}))
         self.assertTrue(done, "the demo shop has completed jobs")
         with self.assertRaises(eryxon.InvalidStateTransition) as cm:
-            self.store.call_tool(self.key, "start_job", {"id": done[0]["id"]})
+            self.store.call_tool(self.key, "start_job", {"job_id": done[0]["id"]})
         err = cm.exception
         self.assertEqual(err.code, "INVALID_STATE_TRANSITION")
         context = err.result["error"]["context"]
@@ -209,7 +209,7 @@ class ScenarioMixin:
                 for _ in range(20):
                     self.store.call_tool(self.key, "fetch_jobs", {"limit": 1})
                     try:
-                        self.store.call_tool(self.key, "start_job", {"id": BOGUS_ID})
+                        self.store.call_tool(self.key, "start_job", {"job_id": BOGUS_ID})
                     except eryxon.NotFound as e:
                         assert e.result["error"]["code"] == "NOT_FOUND"
             except Exception as e:  # pragma: no cover - reported below
@@ -237,6 +237,18 @@ class FileStoreTest(ScenarioMixin, unittest.TestCase):
     def tearDown(self):
         super().tearDown()
         self._dir.cleanup()
+
+    def test_bad_pepper_in_environment(self):
+        saved = os.environ.get("ERYXON_PEPPER")
+        os.environ["ERYXON_PEPPER"] = "not hex"
+        try:
+            with self.assertRaises(eryxon.InvalidArgument):
+                eryxon.Store.open(os.path.join(self._dir.name, "other.db"))
+        finally:
+            if saved is None:
+                del os.environ["ERYXON_PEPPER"]
+            else:
+                os.environ["ERYXON_PEPPER"] = saved
 
     def test_reopen_keeps_data_and_pepper(self):
         self.assertTrue(os.path.exists(self.path + ".pepper"))

@@ -5,7 +5,7 @@
 //   ERYXON_BIN=/path/to/eryxon ERYXON_TEST_DIR=/tmp/e2e node --test test/
 //
 // Env:
-//   ERYXON_BIN       path to the eryxon binary (default: ../../build/dev/eryxon
+//   ERYXON_BIN       path to the eryxon binary (default: ../../build/dev/bin/eryxon
 //                    relative to clients/ts, when it exists)
 //   ERYXON_TEST_DIR  scratch directory for DB files (created; default: a
 //                    fresh directory under the OS temp dir)
@@ -37,7 +37,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 function resolveBin() {
   const fromEnv = process.env.ERYXON_BIN;
-  const bin = fromEnv ? path.resolve(fromEnv) : path.resolve(here, '../../../build/dev/eryxon');
+  const bin = fromEnv ? path.resolve(fromEnv) : path.resolve(here, '../../../build/dev/bin/eryxon');
   if (!fs.existsSync(bin)) {
     throw new Error(
       `eryxon binary not found at ${bin}: build it or set ERYXON_BIN to its path`,
@@ -381,10 +381,23 @@ async function open(t, db, opts) {
   return session;
 }
 
+/** Makes the SDK's zod validation failures readable (their message can be empty). */
+function sdkSchemaError(what, e) {
+  if (Array.isArray(e?.issues)) {
+    return new Error(`${what} result rejected by the SDK's schema: ${JSON.stringify(e.issues)}`);
+  }
+  return e;
+}
+
 /** tools/list as a name -> Tool map. */
 async function toolMap(client, key) {
   const params = key === undefined ? undefined : { _meta: { apiKey: key } };
-  const { tools } = await client.listTools(params, { timeout: REQUEST_TIMEOUT });
+  let tools;
+  try {
+    ({ tools } = await client.listTools(params, { timeout: REQUEST_TIMEOUT }));
+  } catch (e) {
+    throw sdkSchemaError('tools/list', e);
+  }
   return new Map(tools.map((tl) => [tl.name, tl]));
 }
 

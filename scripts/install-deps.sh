@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need on Debian 12, and only
+# what is missing: Debian packages through apt-get, the MCP TypeScript SDK
+# client through npm (exact versions from clients/ts/package-lock.json).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libsqlite3-dev libsodium-dev nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev
+  python3
+)
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The official MCP client SDK, for the demo and the end-to-end test.
+stamp=clients/ts/node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ clients/ts/package-lock.json -nt "$stamp" ]; then
+  echo "install-deps: npm ci in clients/ts"
+  (cd clients/ts && npm ci --no-audit --no-fund --loglevel=error)
+fi
