@@ -142,6 +142,7 @@ TEST_CASE("keys: disabled and expired keys are refused; enabling restores access
   ERYXON_FOR_EACH_BACKEND(backend) {
     Keyring k(backend);
     auto created = k.keys.create_mcp_key(k.a, {"agent"});
+    CHECK(k.keys.validate_mcp_key(created.plaintext).tenant_id == k.a);  // now cached
     k.keys.set_enabled(k.a, created.record.id, false);
     CHECK(reason_of(k.keys, created.plaintext) == KeyRejection::disabled);
     // Tenant B cannot re-enable A's key.
@@ -156,6 +157,31 @@ TEST_CASE("keys: disabled and expired keys are refused; enabling restores access
     CHECK(k.keys.validate_mcp_key(temp.plaintext).name == "temp");
     k.clock.advance_ms(60000);
     CHECK(reason_of(k.keys, temp.plaintext) == KeyRejection::expired);
+  }
+}
+
+TEST_CASE("keys: a change made elsewhere applies once the cached record is older than the TTL") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Keyring k(backend);
+    auto created = k.keys.create_mcp_key(k.a, {"agent"});
+    CHECK(k.keys.validate_mcp_key(created.plaintext).tenant_id == k.a);
+    // Another service on the same database (think: `eryxon key disable` in
+    // another process) disables the key.
+    KeyService elsewhere(*k.fixture.storage, Pepper::generate(), k.clock.clock());
+    elsewhere.set_enabled(k.a, created.record.id, false);
+    k.clock.advance_ms(999);
+    CHECK(k.keys.validate_mcp_key(created.plaintext).tenant_id == k.a);  // still cached
+    k.clock.advance_ms(1);
+    CHECK(reason_of(k.keys, created.plaintext) == KeyRejection::disabled);
+    // With the cache off every validation reads storage.
+    elsewhere.set_enabled(k.a, created.record.id, true);
+    k.keys.set_cache_ttl_ms(0);
+    CHECK(k.keys.validate_mcp_key(created.plaintext).tenant_id == k.a);
+    elsewhere.set_enabled(k.a, created.record.id, false);
+    CHECK(reason_of(k.keys, created.plaintext) == KeyRejection::disabled);
+    KeyRejection why{};
+    CHECK_FALSE(k.keys.check_mcp_key(created.plaintext, &why));
+    CHECK(why == KeyRejection::disabled);
   }
 }
 

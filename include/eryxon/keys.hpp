@@ -27,10 +27,12 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "eryxon/clock.hpp"
@@ -130,14 +132,29 @@ class ERYXON_EXPORT KeyService {
   /// < 1, bad expires_at), DUPLICATE_ENTRY (name taken in this tenant).
   CreatedKey create_mcp_key(std::string_view tenant, const NewMcpKey& input);
 
-  /// Validates a presented key: format and checksum, indexed lookup by key
-  /// id, constant-time hash comparison, enabled, not expired. On success the
-  /// use is counted (usage_count, last_used_at) in a buffer that is written
-  /// at most once a second and on flush_usage()/destruction. Throws
+  /// Validates a presented key: format and checksum, lookup by key id,
+  /// constant-time hash comparison, enabled, not expired. On success the use
+  /// is counted (usage_count, last_used_at) in a buffer that is written at
+  /// most once a second and on flush_usage()/destruction. Throws
   /// Error(AUTHENTICATION_ERROR, "Invalid or disabled MCP key") with
   /// `context.reason` naming the KeyRejection; the key text never appears in
-  /// the error.
+  /// the error. DATABASE_ERROR when storage fails.
+  ///
+  /// Key records are cached in memory for `cache_ttl_ms` (default 1000 ms)
+  /// after they are read, so validation does no I/O on the hot path. Changes
+  /// made through this KeyService (set_enabled) apply at once; changes made
+  /// by another process on the same database (`eryxon key disable` while a
+  /// server runs) apply within the TTL.
   KeyIdentity validate_mcp_key(std::string_view plaintext);
+
+  /// validate_mcp_key without an exception for a refused key: std::nullopt
+  /// and `*why` set instead (cheaper on floods of bad keys). Still throws
+  /// DATABASE_ERROR when storage fails.
+  std::optional<KeyIdentity> check_mcp_key(std::string_view plaintext, KeyRejection* why);
+
+  /// How long a key record read from storage is trusted, in ms; 0 disables
+  /// the cache (every validation reads storage).
+  void set_cache_ttl_ms(std::int64_t ttl_ms);
 
   /// Enables or disables key `key_row_id` of `tenant`; NOT_FOUND when the
   /// tenant has no such key.
@@ -155,11 +172,20 @@ class ERYXON_EXPORT KeyService {
     std::int64_t uses = 0;
     std::int64_t last_used_ms = 0;
   };
+  struct CachedKey {
+    McpKeyRecord record;
+    std::int64_t expires_at_ms = 0;  // parsed record.expires_at, or INT64_MAX
+    std::int64_t fetched_ms = 0;
+  };
   void flush_usage_locked();
+  std::shared_ptr<const CachedKey> lookup(std::string_view key_id, std::int64_t now);
 
   Storage& storage_;
   Pepper pepper_;
   Clock clock_;
+  std::mutex cache_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const CachedKey>> cache_;  // by key id
+  std::int64_t cache_ttl_ms_ = 1000;
   std::mutex usage_mutex_;
   std::map<std::string, PendingUse> pending_;  // by key row id
   std::int64_t last_flush_ms_ = 0;

@@ -56,12 +56,12 @@ CallResult Engine::call_tool(std::string_view api_key, std::string_view tool,
                              const nlohmann::json& arguments, std::string_view environments) {
   std::optional<KeyIdentity> identity;
   try {
-    identity = keys_.validate_mcp_key(api_key);
+    KeyRejection why{};
+    identity = keys_.check_mcp_key(api_key, &why);
   } catch (const Error& e) {
-    if (e.code() == ErrorCode::authentication_error) return unauthenticated();
-    return failure(e);
+    return failure(e);  // storage failed: the key was neither accepted nor refused
   }
-  if (!environment_allowed(identity->environment, environments)) return unauthenticated();
+  if (!identity || !environment_allowed(identity->environment, environments)) return unauthenticated();
   return call_tool_as(*identity, tool, arguments);
 }
 

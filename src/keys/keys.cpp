@@ -70,11 +70,19 @@ std::string to_hex(const unsigned char* data, std::size_t n) {
   return out;
 }
 
-// Keyed BLAKE2b-256 of the key text, as hex.
-std::string hash_key(std::string_view key, const Pepper& pepper) {
-  unsigned char out[crypto_generichash_BYTES];
+constexpr std::size_t kMaxCachedKeys = 200000;
+
+// Keyed BLAKE2b-256 of the key text.
+void hash_key_raw(std::string_view key, const Pepper& pepper,
+                  unsigned char (&out)[crypto_generichash_BYTES]) {
   crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(key.data()),
                      key.size(), pepper.bytes().data(), pepper.bytes().size());
+}
+
+// The same, as the hex stored in McpKeyRecord::key_hash.
+std::string hash_key(std::string_view key, const Pepper& pepper) {
+  unsigned char out[crypto_generichash_BYTES];
+  hash_key_raw(key, pepper, out);
   std::string hex = to_hex(out, sizeof out);
   sodium_memzero(out, sizeof out);
   return hex;
@@ -262,27 +270,69 @@ CreatedKey KeyService::create_mcp_key(std::string_view tenant, const NewMcpKey& 
 
 KeyIdentity KeyService::validate_mcp_key(std::string_view plaintext) {
   KeyRejection why = KeyRejection::malformed;
-  const auto parsed = parse_mcp_key(plaintext, &why);
-  if (!parsed) reject(why);
-  const auto rec = storage_.find_mcp_key_by_key_id(parsed->key_id);
-  // Hash even when the id is unknown, so both paths cost about the same.
-  const std::string computed = hash_key(plaintext, pepper_);
-  if (!rec) reject(KeyRejection::unknown);
-  if (rec->pepper_version != pepper_.version() || rec->key_hash.size() != computed.size() ||
-      sodium_memcmp(rec->key_hash.data(), computed.data(), computed.size()) != 0)
-    reject(KeyRejection::wrong_hash);
-  if (!rec->enabled) reject(KeyRejection::disabled);
-  const std::int64_t now = clock_();
-  if (rec->expires_at) {
-    const auto exp = parse_timestamp(*rec->expires_at);
-    if (!exp || *exp <= now) reject(KeyRejection::expired);
+  auto identity = check_mcp_key(plaintext, &why);
+  if (!identity) reject(why);
+  return std::move(*identity);
+}
+
+void KeyService::set_cache_ttl_ms(std::int64_t ttl_ms) {
+  std::lock_guard lock(cache_mutex_);
+  cache_ttl_ms_ = ttl_ms < 0 ? 0 : ttl_ms;
+  cache_.clear();
+}
+
+std::shared_ptr<const KeyService::CachedKey> KeyService::lookup(std::string_view key_id,
+                                                                std::int64_t now) {
+  std::lock_guard lock(cache_mutex_);
+  if (cache_ttl_ms_ > 0) {
+    auto it = cache_.find(std::string(key_id));
+    if (it != cache_.end() && now - it->second->fetched_ms < cache_ttl_ms_) return it->second;
   }
-  if (rec->environment != parsed->environment) reject(KeyRejection::wrong_hash);
+  auto rec = storage_.find_mcp_key_by_key_id(key_id);
+  if (!rec) return nullptr;
+  auto entry = std::make_shared<CachedKey>();
+  entry->expires_at_ms = INT64_MAX;
+  if (rec->expires_at) entry->expires_at_ms = parse_timestamp(*rec->expires_at).value_or(INT64_MIN);
+  entry->fetched_ms = now;
+  entry->record = std::move(*rec);
+  if (cache_ttl_ms_ > 0) {
+    // Bounded: a flood of distinct valid keys cannot grow it without limit.
+    if (cache_.size() >= kMaxCachedKeys) cache_.clear();
+    cache_[entry->record.key_id] = entry;
+  }
+  return entry;
+}
+
+std::optional<KeyIdentity> KeyService::check_mcp_key(std::string_view plaintext,
+                                                     KeyRejection* why) {
+  KeyRejection local = KeyRejection::malformed;
+  KeyRejection& reason = why ? *why : local;
+  const auto parsed = parse_mcp_key(plaintext, &reason);
+  if (!parsed) return std::nullopt;
+  const std::int64_t now = clock_();
+  const std::shared_ptr<const CachedKey> entry = lookup(parsed->key_id, now);
+  // Hash even when the id is unknown, so both paths cost about the same.
+  unsigned char computed[crypto_generichash_BYTES];
+  hash_key_raw(plaintext, pepper_, computed);
+  unsigned char stored[crypto_generichash_BYTES] = {};
+  const bool stored_ok = entry && entry->record.key_hash.size() == 2 * sizeof stored &&
+                         sodium_hex2bin(stored, sizeof stored, entry->record.key_hash.data(),
+                                        entry->record.key_hash.size(), nullptr, nullptr,
+                                        nullptr) == 0;
+  const bool match = sodium_memcmp(stored, computed, sizeof computed) == 0;
+  sodium_memzero(computed, sizeof computed);
+  if (!entry) return reason = KeyRejection::unknown, std::nullopt;
+  const McpKeyRecord& rec = entry->record;
+  if (!stored_ok || !match || rec.pepper_version != pepper_.version() ||
+      rec.environment != parsed->environment)
+    return reason = KeyRejection::wrong_hash, std::nullopt;
+  if (!rec.enabled) return reason = KeyRejection::disabled, std::nullopt;
+  if (entry->expires_at_ms <= now) return reason = KeyRejection::expired, std::nullopt;
 
   {
     std::lock_guard lock(usage_mutex_);
-    auto& pending = pending_[rec->id];
-    pending.tenant_id = rec->tenant_id;
+    auto& pending = pending_[rec.id];
+    pending.tenant_id = rec.tenant_id;
     pending.uses += 1;
     pending.last_used_ms = now;
     if (now - last_flush_ms_ >= 1000) {
@@ -293,8 +343,8 @@ KeyIdentity KeyService::validate_mcp_key(std::string_view plaintext) {
       }
     }
   }
-  return KeyIdentity{rec->id,           rec->tenant_id,     rec->name,
-                     rec->environment,  rec->allowed_tools, rec->rate_limit};
+  return KeyIdentity{rec.id, rec.tenant_id, rec.name, rec.environment, rec.allowed_tools,
+                     rec.rate_limit};
 }
 
 void KeyService::flush_usage() {
@@ -304,15 +354,16 @@ void KeyService::flush_usage() {
 
 void KeyService::flush_usage_locked() {
   last_flush_ms_ = clock_();
-  while (!pending_.empty()) {
-    auto it = pending_.begin();
-    {
-      auto tx = storage_.begin(it->second.tenant_id);
-      tx->record_mcp_key_use(it->first, it->second.uses,
-                             format_timestamp(it->second.last_used_ms));
-      tx->commit();
-    }
-    pending_.erase(it);
+  // One transaction per tenant, not per key.
+  std::map<std::string, std::vector<std::map<std::string, PendingUse>::iterator>> by_tenant;
+  for (auto it = pending_.begin(); it != pending_.end(); ++it)
+    by_tenant[it->second.tenant_id].push_back(it);
+  for (auto& [tenant, uses] : by_tenant) {
+    auto tx = storage_.begin(tenant);
+    for (auto it : uses)
+      tx->record_mcp_key_use(it->first, it->second.uses, format_timestamp(it->second.last_used_ms));
+    tx->commit();
+    for (auto it : uses) pending_.erase(it);
   }
 }
 
@@ -326,6 +377,8 @@ McpKeyRecord KeyService::set_enabled(std::string_view tenant, std::string_view k
   rec->enabled = enabled;
   tx->update(*rec);
   tx->commit();
+  std::lock_guard lock(cache_mutex_);
+  cache_.erase(rec->key_id);
   return *rec;
 }
 
