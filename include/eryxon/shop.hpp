@@ -126,9 +126,17 @@ class ERYXON_EXPORT Shop {
   /// `storage` is not owned and must outlive the Shop. `clock` stamps rows.
   explicit Shop(Storage& storage, Clock clock = system_now_ms);
 
+  /// Creates a tenant (host/admin action). VALIDATION_ERROR for an empty or
+  /// over-long (200) name or timezone.
   Tenant create_tenant(const NewTenant& input);
+  /// NOT_FOUND when there is no such tenant.
   Tenant get_tenant(std::string_view tenant_id);
 
+
+  /// Jobs. create_job: job_number 1..100 characters, unique per tenant
+  /// (DUPLICATE_ENTRY), due_date "YYYY-MM-DD", metadata an object or null.
+  /// start/stop/resume/complete: the status machine (next_status); each
+  /// returns the row as written.
   Job create_job(std::string_view tenant, const NewJob& input);
   Job get_job(std::string_view tenant, std::string_view job_id);
   Job update_job(std::string_view tenant, std::string_view job_id, const JobPatch& patch);
@@ -139,12 +147,21 @@ class ERYXON_EXPORT Shop {
   Page<Job> fetch_jobs(std::string_view tenant, const JobFilter& filter,
                        const PageRequest& page = {});
 
+  /// Parts. create_part: the job (and parent part) must exist in this
+  /// tenant (NOT_FOUND); quantity >= 1. update_part: current_cell_id must
+  /// name a cell of this tenant.
   Part create_part(std::string_view tenant, const NewPart& input);
   Part get_part(std::string_view tenant, std::string_view part_id);
   Part update_part(std::string_view tenant, std::string_view part_id, const PartPatch& patch);
   Page<Part> fetch_parts(std::string_view tenant, const PartFilter& filter,
                          const PageRequest& page = {});
 
+  /// Operations. create_operation: part and cell of this tenant;
+  /// estimated_time >= 0 minutes; planned_start/end RFC 3339.
+  /// start_operation also starts the part and job when not_started;
+  /// pause = stop; complete sets completion_percentage to 100;
+  /// update_operation: completion_percentage 0..100, and a completed
+  /// operation stays at 100.
   Operation create_operation(std::string_view tenant, const NewOperation& input);
   Operation get_operation(std::string_view tenant, std::string_view operation_id);
   Operation start_operation(std::string_view tenant, std::string_view operation_id);
@@ -156,10 +173,15 @@ class ERYXON_EXPORT Shop {
   Page<Operation> fetch_operations(std::string_view tenant, const OperationFilter& filter,
                                    const PageRequest& page = {});
 
+  /// Cells. Name 1..100 characters, unique per tenant; wip_limit >= 0;
+  /// capacity_hours_per_day 0..24. list_cells orders by sequence, name.
   Cell create_cell(std::string_view tenant, const NewCell& input);
   std::vector<Cell> list_cells(std::string_view tenant);
 
+  /// Non-deleted rows per status and the number of active cells.
   DashboardStats dashboard_stats(std::string_view tenant);
+
+  /// The storage this shop writes to, and the time its clock reads (epoch ms).
 
   Storage& storage() { return storage_; }
   std::int64_t now_ms() const { return clock_(); }
