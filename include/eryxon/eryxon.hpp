@@ -7,6 +7,7 @@
 #include "eryxon/keys.hpp"
 #include "eryxon/mcp.hpp"
 #include "eryxon/model.hpp"
+#include "eryxon/quota.hpp"
 #include "eryxon/shop.hpp"
 #include "eryxon/storage.hpp"
 #include "eryxon/tools.hpp"

@@ -175,6 +175,12 @@ class ERYXON_EXPORT TenantTx {
 
   /// Counts non-deleted rows per status.
   virtual StatusCounts count_by_status(StatusTable table) = 0;
+
+  /// Requests counted against this tenant's plan quota on local date `day`
+  /// ("YYYY-MM-DD"); 0 when none were (see quota.hpp).
+  virtual std::int64_t quota_used(std::string_view day) = 0;
+  /// Adds `delta` (>= 0) to the count of `day`.
+  virtual void add_quota_use(std::string_view day, std::int64_t delta) = 0;
 };
 
 /// A store of many tenants' rows. See the file comment for the contract.

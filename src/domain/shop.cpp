@@ -7,6 +7,7 @@
 
 #include "core/sodium_init.hpp"
 #include "eryxon/error.hpp"
+#include "eryxon/quota.hpp"
 
 namespace eryxon {
 namespace {
@@ -123,6 +124,10 @@ Shop::Shop(Storage& storage, Clock clock) : storage_(storage), clock_(std::move(
 Tenant Shop::create_tenant(const NewTenant& in) {
   require_text(in.name, "name");
   require_text(in.timezone, "timezone", 64);
+  if (!is_known_timezone(in.timezone))
+    invalid(fmt::format("Unknown time zone '{}' (use an IANA name such as Europe/Amsterdam)",
+                        in.timezone),
+            "timezone");
   Tenant t;
   t.id = new_uuid();
   t.name = in.name;

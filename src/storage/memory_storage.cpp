@@ -21,6 +21,7 @@ struct TenantData {
   std::map<std::string, Operation, std::less<>> operations;
   std::map<std::string, Cell, std::less<>> cells;
   std::map<std::string, McpKeyRecord, std::less<>> keys;
+  std::map<std::string, std::int64_t, std::less<>> quota;  // by local day
 };
 
 struct Shared {
@@ -244,6 +245,14 @@ class MemoryTx final : public TenantTx {
     return counts;
   }
 
+  std::int64_t quota_used(std::string_view day) override {
+    auto it = data_->quota.find(day);
+    return it == data_->quota.end() ? 0 : it->second;
+  }
+  void add_quota_use(std::string_view day, std::int64_t delta) override {
+    data_->quota[std::string(day)] += delta;
+  }
+
  private:
   void check_cell(const std::optional<std::string>& cell_id) {
     if (cell_id && !data_->cells.count(*cell_id)) missing_reference("cell", *cell_id);
@@ -314,7 +323,7 @@ class MemoryStorage final : public Storage {
   std::unique_ptr<TenantTx> begin(std::string_view tenant_id) override {
     return std::make_unique<MemoryTx>(shared_, std::string(tenant_id));
   }
-  int schema_version() override { return 1; }
+  int schema_version() override { return 2; }
 
  private:
   Shared shared_;

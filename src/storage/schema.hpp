@@ -15,7 +15,7 @@
 
 namespace eryxon::sqlite_schema {
 
-inline constexpr std::array<const char*, 1> kMigrations = {
+inline constexpr std::array<const char*, 2> kMigrations = {
     // v1: tenants, cells, jobs, parts, operations, MCP keys.
     R"sql(
 CREATE TABLE tenants (
@@ -168,6 +168,15 @@ CREATE TABLE mcp_keys (
   UNIQUE (tenant_id, id),
   UNIQUE (tenant_id, name)
 );
+)sql",
+    // v2: plan quota counters per tenant and local calendar day.
+    R"sql(
+CREATE TABLE quota_usage (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  day TEXT NOT NULL,
+  used INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0),
+  PRIMARY KEY (tenant_id, day)
+) WITHOUT ROWID;
 )sql",
 };
 

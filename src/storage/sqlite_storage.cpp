@@ -404,6 +404,22 @@ class SqliteTx final : public TenantTx {
     return counts;
   }
 
+  std::int64_t quota_used(std::string_view day) override {
+    Query q(db_, "SELECT used FROM quota_usage WHERE tenant_id=?1 AND day=?2");
+    q.bind(1, tenant_);
+    q.bind(2, day);
+    return q.step() ? sqlite3_column_int64(q.stmt(), 0) : 0;
+  }
+  void add_quota_use(std::string_view day, std::int64_t delta) override {
+    Query q(db_,
+            "INSERT INTO quota_usage (tenant_id, day, used) VALUES (?1, ?2, ?3) "
+            "ON CONFLICT (tenant_id, day) DO UPDATE SET used = used + excluded.used");
+    q.bind(1, tenant_);
+    q.bind(2, day);
+    q.bind(3, delta);
+    q.run();
+  }
+
  private:
   using Conditions = std::vector<std::pair<std::string, std::string>>;
 
