@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config
   libsqlite3-dev libsodium-dev nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev
-  libhowardhinnant-date-dev tzdata
+  libhowardhinnant-date-dev tzdata libcrypt-dev
   python3
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

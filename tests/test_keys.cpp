@@ -1,5 +1,7 @@
 // Tests of src/keys: format, checksum, hashing, validation and usage.
 #include <doctest/doctest.h>
+#include <crypt.h>
+#include <sodium.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -80,9 +82,11 @@ TEST_CASE("keys: minted keys have the documented format and validate") {
     CHECK(key.size() == 55);
     CHECK(key.rfind("mcp_live_", 0) == 0);
     CHECK(with_checksum(key.substr(0, 49)) == key);
-    auto parsed = parse_mcp_key(key);
+    auto parsed = parse_api_key(key);
     REQUIRE(parsed);
     CHECK(parsed->environment == "live");
+    CHECK(parsed->family == KeyFamily::mcp);
+    CHECK_FALSE(parsed->legacy);
     CHECK(parsed->key_id == created.record.key_id);
     CHECK(created.record.key_hash.size() == 64);
     CHECK(created.record.key_hash.find(key) == std::string::npos);
@@ -113,7 +117,8 @@ TEST_CASE("keys: wrong, forged, truncated, foreign and other-environment keys ar
     CHECK(reason_of(k.keys, "") == KeyRejection::malformed);
     CHECK(reason_of(k.keys, key.substr(0, 54)) == KeyRejection::malformed);  // truncated
     CHECK(reason_of(k.keys, key + "x") == KeyRejection::malformed);
-    CHECK(reason_of(k.keys, "ery_live_" + key.substr(9)) == KeyRejection::malformed);
+    CHECK(reason_of(k.keys, "ery_live_" + key.substr(9)) == KeyRejection::bad_checksum);
+    CHECK(reason_of(k.keys, "xyz_live_" + key.substr(9)) == KeyRejection::malformed);
     std::string bad_char = key;
     bad_char[30] = '-';
     CHECK(reason_of(k.keys, bad_char) == KeyRejection::malformed);
@@ -248,17 +253,171 @@ TEST_CASE("keys: the plaintext key never reaches the database file") {
 TEST_CASE("keys: the pepper file is created private, reused, and checked") {
   ScratchDb file("pepper");
   const std::string path = file.path() + ".pepper";
-  const Pepper first = Pepper::load_or_create(path);
+  const Pepper first = PepperSet::load_or_create(path).current();
   struct stat st{};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
-  CHECK(Pepper::load_or_create(path).to_hex() == first.to_hex());
+  CHECK(PepperSet::load_or_create(path).current().to_hex() == first.to_hex());
   CHECK(first.to_hex().size() == 64);
   {
     std::ofstream out(path, std::ios::trunc);
     out << "not hex";
   }
-  CHECK(error_of([&] { Pepper::load_or_create(path); }).code() == ErrorCode::validation_error);
+  CHECK(error_of([&] { PepperSet::load_or_create(path); }).code() == ErrorCode::validation_error);
   CHECK(error_of([] { Pepper::from_hex("abcd"); }).code() == ErrorCode::validation_error);
   CHECK(Pepper::from_hex(std::string(64, 'a')).bytes()[0] == 0xaa);
+}
+
+TEST_CASE("keys: REST keys are their own family") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Keyring k(backend);
+    NewApiKey in{"erp-sync"};
+    in.family = KeyFamily::rest;
+    in.environment = "test";
+    const auto rest = k.keys.create_key(k.a, in);
+    CHECK(rest.plaintext.rfind("ery_test_", 0) == 0);
+    CHECK(rest.plaintext.size() == 55);
+    CHECK(rest.record.family == "rest");
+    const KeyIdentity id = k.keys.validate_key(KeyFamily::rest, rest.plaintext);
+    CHECK(id.family == KeyFamily::rest);
+    CHECK(id.tenant_id == k.a);
+    // A REST key is not an MCP key, and the other way round.
+    CHECK(reason_of(k.keys, rest.plaintext) == KeyRejection::malformed);
+    const auto mcp = k.keys.create_mcp_key(k.a, {"agent"});
+    KeyRejection why{};
+    CHECK_FALSE(k.keys.check_key(KeyFamily::rest, mcp.plaintext, &why));
+    CHECK(why == KeyRejection::malformed);
+    Error e = error_of([&] { k.keys.validate_key(KeyFamily::rest, "ery_live_nope"); });
+    CHECK(std::string(e.what()) == "Invalid or disabled API key");
+  }
+}
+
+TEST_CASE("keys: rotation hands the name and permissions to a new key; the old one expires") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Keyring k(backend);
+    NewApiKey in{"agent"};
+    in.allowed_tools = {"fetch_jobs"};
+    in.rate_limit = 42;
+    const auto old = k.keys.create_mcp_key(k.a, in);
+    const auto fresh = k.keys.rotate(k.a, old.record.id, 60000);
+    CHECK(fresh.plaintext != old.plaintext);
+    const KeyIdentity id = k.keys.validate_mcp_key(fresh.plaintext);
+    CHECK(id.name == "agent");
+    CHECK(id.allowed_tools == std::vector<std::string>{"fetch_jobs"});
+    CHECK(id.rate_limit == 42);
+    // The old key works through the grace period, then expires.
+    CHECK(k.keys.validate_mcp_key(old.plaintext).name.rfind("agent~rotated-", 0) == 0);
+    k.clock.advance_ms(60000);
+    CHECK(reason_of(k.keys, old.plaintext) == KeyRejection::expired);
+    CHECK(k.keys.validate_mcp_key(fresh.plaintext).name == "agent");
+    CHECK(error_of([&] { k.keys.rotate(k.b, fresh.record.id, 0); }).code() == ErrorCode::not_found);
+
+    k.keys.remove(k.a, fresh.record.id);
+    CHECK(reason_of(k.keys, fresh.plaintext) == KeyRejection::unknown);
+    CHECK(error_of([&] { k.keys.remove(k.a, fresh.record.id); }).code() == ErrorCode::not_found);
+    CHECK(k.keys.list(k.a).size() == 1);
+  }
+}
+
+TEST_CASE("keys: peppers rotate; keys under an old pepper move to the new one on use") {
+  ScratchDb file("pepper-rotation");
+  const std::string path = file.path() + ".pepper";
+  PepperSet::load_or_create(path);
+  auto storage = open_sqlite_storage(file.path());
+  Shop shop(*storage);
+  const auto t = shop.create_tenant({"A"}).id;
+  std::string key;
+  {
+    KeyService v1(*storage, PepperSet::load_or_create(path));
+    key = v1.create_mcp_key(t, {"agent"}).plaintext;
+  }
+  CHECK(PepperSet::rotate_file(path) == 2);
+  const PepperSet both = PepperSet::load_or_create(path);
+  REQUIRE(both.all().size() == 2);
+  CHECK(both.current().version() == 2);
+  {
+    KeyService v2(*storage, both);
+    CHECK(v2.list(t)[0].pepper_version == 1);
+    CHECK(v2.validate_mcp_key(key).name == "agent");  // verified with v1, re-hashed with v2
+    CHECK(v2.list(t)[0].pepper_version == 2);
+    CHECK(v2.create_mcp_key(t, {"new"}).record.pepper_version == 2);
+  }
+  // Once every key moved, version 1 can be dropped.
+  KeyService only_v2(*storage, PepperSet::parse("2:" + both.current().to_hex()));
+  CHECK(only_v2.validate_mcp_key(key).name == "agent");
+  CHECK(error_of([] { PepperSet::parse("1:" + std::string(64, 'a') + ",1:" + std::string(64, 'b')); })
+            .code() == ErrorCode::validation_error);
+  CHECK(error_of([] { PepperSet::parse(" \n# nothing\n"); }).code() == ErrorCode::validation_error);
+  CHECK(error_of([] { PepperSet::parse("x:" + std::string(64, 'a')); }).code() ==
+        ErrorCode::validation_error);
+}
+
+TEST_CASE("keys: legacy keys import with their bcrypt or SHA-256 hash and upgrade on first use") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Keyring k(backend);
+    // An original MCP key and its bcrypt hash (cost 4 to keep the test fast;
+    // the original used cost 10).
+    const std::string legacy_mcp = "mcp_live_Ab3dE-gH_jKlMnOpQrStUvWxYz012345";
+    REQUIRE(legacy_mcp.size() == 41);
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    REQUIRE(crypt_gensalt_rn("$2b$", 4, nullptr, 0, salt, sizeof salt));
+    crypt_data data{};
+    const std::string bcrypt_hash = crypt_rn(legacy_mcp.c_str(), salt, &data, sizeof data);
+    REQUIRE(bcrypt_hash.size() == 60);
+
+    LegacyKey lk;
+    lk.name = "old-agent";
+    lk.stored_hash = bcrypt_hash;
+    lk.key_prefix = legacy_mcp.substr(0, 17);
+    lk.allowed_tools = {"fetch_jobs"};
+    const ApiKeyRecord imported = k.keys.import_legacy_key(k.a, lk);
+    CHECK(imported.hash_scheme == "bcrypt");
+    CHECK(imported.key_id == "LAb3dE-gH");
+
+    std::string wrong = legacy_mcp;
+    wrong[40] = wrong[40] == '5' ? '6' : '5';
+    CHECK(reason_of(k.keys, wrong) == KeyRejection::wrong_hash);
+    const KeyIdentity id = k.keys.validate_mcp_key(legacy_mcp);
+    CHECK(id.tenant_id == k.a);
+    CHECK(id.allowed_tools == std::vector<std::string>{"fetch_jobs"});
+    const auto upgraded = k.keys.list(k.a)[0];
+    CHECK(upgraded.hash_scheme == "blake2b");
+    CHECK(upgraded.key_hash != bcrypt_hash);
+    CHECK(k.keys.validate_mcp_key(legacy_mcp).name == "old-agent");
+    CHECK(reason_of(k.keys, wrong) == KeyRejection::wrong_hash);
+
+    // An original REST key: ery_live_ + 32 hex, stored as SHA-256 hex.
+    const std::string legacy_rest = "ery_live_0123456789abcdef0123456789abcdef";
+    unsigned char digest[32];
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(legacy_rest.data()),
+                       legacy_rest.size());
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    LegacyKey rk;
+    rk.name = "old-erp";
+    rk.family = KeyFamily::rest;
+    rk.stored_hash = hex;
+    rk.key_prefix = legacy_rest.substr(0, 17);
+    k.keys.import_legacy_key(k.a, rk);
+    CHECK(k.keys.validate_key(KeyFamily::rest, legacy_rest).name == "old-erp");
+
+    auto bad = [&](LegacyKey in) {
+      return error_of([&] { k.keys.import_legacy_key(k.a, in); }).code() == ErrorCode::validation_error;
+    };
+    LegacyKey b1 = lk;
+    b1.name = "x";
+    b1.stored_hash = "plain";
+    CHECK(bad(b1));
+    LegacyKey b2 = lk;
+    b2.name = "y";
+    b2.key_prefix = "mcp_live_";
+    CHECK(bad(b2));
+    LegacyKey b3 = rk;
+    b3.name = "z";
+    b3.stored_hash = bcrypt_hash;
+    CHECK(bad(b3));
+    LegacyKey dup = lk;
+    dup.name = "again";
+    CHECK(error_of([&] { k.keys.import_legacy_key(k.a, dup); }).code() == ErrorCode::duplicate_entry);
+  }
 }

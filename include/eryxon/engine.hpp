@@ -33,10 +33,10 @@ namespace eryxon {
 
 struct EngineOptions {
   Clock clock = system_now_ms;
-  /// Pepper for key hashes. Unset: Engine::open uses ERYXON_PEPPER or the
+  /// Peppers for key hashes. Unset: Engine::open uses ERYXON_PEPPER or the
   /// file "<db>.pepper" (created 0600 on first use); in_memory() makes a
   /// random one.
-  std::optional<Pepper> pepper;
+  std::optional<PepperSet> pepper;
 };
 
 /// How a tool call ended. Only `ok` and `tool_error` produce a tool result;
@@ -63,7 +63,7 @@ class ERYXON_EXPORT Engine {
   /// An engine on the in-memory fake storage.
   static std::unique_ptr<Engine> in_memory(EngineOptions options = {});
 
-  Engine(std::unique_ptr<Storage> storage, Pepper pepper, Clock clock = system_now_ms);
+  Engine(std::unique_ptr<Storage> storage, PepperSet peppers, Clock clock = system_now_ms);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

@@ -1,11 +1,13 @@
-// eryxon/keys.hpp - MCP API keys: minting, validation, enable/disable.
+// eryxon/keys.hpp - API keys: minting, validation, lifecycle, legacy import.
 //
-// Key format (eryxon v1):
+// Two families share one format and one table (ApiKeyRecord, storage.hpp):
+// MCP keys for agents (`mcp_live_`, `mcp_test_`) and REST keys for
+// integrations (`ery_live_`, `ery_test_`). Key format (eryxon v1):
 //
 //     mcp_live_ | KKKKKKKK | SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS | CCCCCC
 //     prefix      key id     secret                             checksum
 //
-//   * prefix: "mcp_live_" or "mcp_test_" (the key's environment);
+//   * prefix: family and environment;
 //   * key id: 8 base62 characters, random, public; indexed for the lookup, so
 //     validation never scans the key table (the original compared bcrypt
 //     hashes row by row, about 60 ms each: SPEC.md "MCP authentication");
@@ -15,11 +17,21 @@
 //     recognise real keys.
 // 55 characters in all. Only a keyed hash is stored: BLAKE2b-256
 // (crypto_generichash) of the whole key, keyed with a 32-byte server pepper
-// that is kept outside the database. Hashes are compared with sodium_memcmp
+// kept outside the database. Hashes are compared with sodium_memcmp
 // (constant time).
 //
-// Plaintext keys are returned once, by create_mcp_key, and never stored or
-// logged; CreatedKey::wipe() zeroes the returned copy (sodium_memzero).
+// Peppers are versioned (PepperSet): new keys use the newest pepper; a key
+// hashed under an older one still validates and is re-hashed under the
+// newest on its first use, so a pepper can be retired once no key uses it.
+//
+// Legacy keys of the original Eryxon Flow (41 characters: `mcp_live_` + 32
+// base64url characters stored as bcrypt `$2a$/$2b$`; `ery_live_` + 32 hex
+// stored as SHA-256 hex) can be imported with their stored hash. The first
+// valid use verifies the legacy hash (bcrypt through libxcrypt's crypt_rn)
+// and replaces it with the keyed BLAKE2b scheme.
+//
+// Plaintext keys are returned once, by create_key/rotate, and never stored
+// or logged; CreatedKey::wipe() zeroes the returned copy (sodium_memzero).
 //
 // Thread safety: KeyService is safe to share between threads.
 #pragma once
@@ -41,21 +53,20 @@
 
 namespace eryxon {
 
-/// The server-side secret mixed into every key hash. Keep it out of the
-/// database: in the ERYXON_PEPPER environment variable or a 0600 file.
+/// The two key families.
+enum class KeyFamily { mcp, rest };
+template <>
+struct enum_traits<KeyFamily> {
+  static constexpr std::array<std::string_view, 2> names{"mcp", "rest"};
+};
+
+/// One server-side secret mixed into key hashes, with its version number.
 class ERYXON_EXPORT Pepper {
  public:
   /// 32 random bytes from libsodium.
   static Pepper generate(int version = 1);
   /// From 64 hex characters; throws VALIDATION_ERROR otherwise.
   static Pepper from_hex(std::string_view hex, int version = 1);
-  /// Reads the pepper file at `path` (64 hex characters, surrounding
-  /// whitespace ignored), creating it with a fresh pepper and mode 0600 when
-  /// it does not exist. Throws VALIDATION_ERROR for a malformed file and
-  /// DATABASE_ERROR when it cannot be read or written.
-  static Pepper load_or_create(const std::string& path, int version = 1);
-  /// ERYXON_PEPPER from the environment when set, else load_or_create(path).
-  static Pepper from_env_or_file(const std::string& path);
 
   Pepper(const Pepper&) = default;
   Pepper& operator=(const Pepper&) = default;
@@ -71,11 +82,47 @@ class ERYXON_EXPORT Pepper {
   int version_ = 1;
 };
 
+/// The peppers a server knows, by version; the newest is current.
+///
+/// Text form (pepper file, ERYXON_PEPPER): entries separated by newlines or
+/// commas, each `VERSION:HEX` or a bare `HEX` (version 1); blank lines and
+/// lines starting with '#' are ignored. Versions are 1..1000000, unique.
+class ERYXON_EXPORT PepperSet {
+ public:
+  /// A set of one pepper (implicit, so a Pepper can be passed where a set is
+  /// expected).
+  PepperSet(Pepper pepper);  // NOLINT(google-explicit-constructor)
+
+  /// Parses the text form; VALIDATION_ERROR for a malformed entry, a
+  /// duplicate version or no entry at all.
+  static PepperSet parse(std::string_view text);
+  /// Reads the file at `path`, creating it (mode 0600, one fresh version-1
+  /// pepper) when it does not exist. VALIDATION_ERROR for a malformed file,
+  /// DATABASE_ERROR when it cannot be read or written.
+  static PepperSet load_or_create(const std::string& path);
+  /// ERYXON_PEPPER from the environment when set, else load_or_create(path).
+  static PepperSet from_env_or_file(const std::string& path);
+  /// Appends a fresh pepper one version above the newest to the file at
+  /// `path` (which must exist) and returns its version. Keys minted from
+  /// then on use it; older keys move to it on their next use.
+  static int rotate_file(const std::string& path);
+
+  const Pepper& current() const { return peppers_.back(); }
+  /// The pepper of `version`, or nullptr.
+  const Pepper* find(std::int64_t version) const;
+  const std::vector<Pepper>& all() const { return peppers_; }  ///< oldest first
+
+ private:
+  PepperSet() = default;
+  std::vector<Pepper> peppers_;  // sorted by version
+};
+
 /// What a key may do once validated.
 struct KeyIdentity {
-  std::string key_row_id;  ///< McpKeyRecord::id
+  std::string key_row_id;  ///< ApiKeyRecord::id
   std::string tenant_id;
   std::string name;
+  KeyFamily family = KeyFamily::mcp;
   std::string environment;  ///< "live" | "test"
   std::vector<std::string> allowed_tools;
   std::optional<std::int64_t> rate_limit;  ///< requests per minute
@@ -84,22 +131,42 @@ struct KeyIdentity {
   bool allows(std::string_view tool) const;
 };
 
-struct NewMcpKey {
+struct NewApiKey {
   std::string name;  ///< unique per tenant, 1..100 characters
   std::optional<std::string> description;
-  std::string environment = "live";           ///< "live" | "test"
+  std::string environment = "live";             ///< "live" | "test"
   std::vector<std::string> allowed_tools{"*"};  ///< tool names or "*"
-  std::optional<std::int64_t> rate_limit;     ///< requests per minute, >= 1
-  std::optional<std::string> expires_at;      ///< RFC 3339; unset = never
+  std::optional<std::int64_t> rate_limit;       ///< requests per minute, >= 1
+  std::optional<std::string> expires_at;        ///< RFC 3339; unset = never
   std::optional<std::string> created_by;
+  KeyFamily family = KeyFamily::mcp;
 };
+using NewMcpKey = NewApiKey;  ///< family mcp (the default)
 
 /// The result of minting: the stored record and the only copy of the key.
 struct CreatedKey {
-  McpKeyRecord record;
+  ApiKeyRecord record;
   std::string plaintext;
   /// Overwrites `plaintext` with zeros (sodium_memzero) and empties it.
   ERYXON_EXPORT void wipe();
+};
+
+/// A key exported from the original Eryxon Flow, to import.
+struct LegacyKey {
+  std::string name;
+  KeyFamily family = KeyFamily::mcp;
+  std::string environment = "live";
+  /// The original's stored hash: bcrypt `$2a$`/`$2b$`/`$2y$` (60 characters)
+  /// for MCP keys, SHA-256 as 64 hex characters for REST keys.
+  std::string stored_hash;
+  /// The start of the original key as the original stored it for display:
+  /// the prefix plus at least 8 characters (e.g. "mcp_live_Ab3dE-gH").
+  std::string key_prefix;
+  std::vector<std::string> allowed_tools{"*"};
+  std::optional<std::int64_t> rate_limit;
+  bool enabled = true;
+  std::optional<std::string> expires_at;
+  std::optional<std::string> description;
 };
 
 /// Why a presented key was refused. The caller shows every reason to the
@@ -107,21 +174,26 @@ struct CreatedKey {
 /// reason.
 enum class KeyRejection { malformed, bad_checksum, unknown, wrong_hash, disabled, expired };
 
+/// Wire name of a rejection ("bad_checksum", ...).
+ERYXON_EXPORT const char* to_string(KeyRejection why) noexcept;
+
 /// Result of the format check alone.
 struct ParsedKey {
+  KeyFamily family = KeyFamily::mcp;
   std::string_view environment;  ///< "live" | "test"
-  std::string_view key_id;
+  std::string key_id;            ///< lookup id ("L" + 8 characters for legacy keys)
+  bool legacy = false;           ///< the original's 41-character format
 };
 
-/// Checks prefix, length, alphabet and checksum without any lookup.
-/// std::nullopt with `*why` set when the text is not a well-formed key.
-ERYXON_EXPORT std::optional<ParsedKey> parse_mcp_key(std::string_view text,
-                                                     KeyRejection* why = nullptr) noexcept;
+/// Checks prefix, length, alphabet and checksum (v1) or the legacy shape,
+/// without any lookup. std::nullopt with `*why` set otherwise.
+ERYXON_EXPORT std::optional<ParsedKey> parse_api_key(std::string_view text,
+                                                     KeyRejection* why = nullptr);
 
 class ERYXON_EXPORT KeyService {
  public:
   /// `storage` is not owned and must outlive the service.
-  KeyService(Storage& storage, Pepper pepper, Clock clock = system_now_ms);
+  KeyService(Storage& storage, PepperSet peppers, Clock clock = system_now_ms);
   ~KeyService();  ///< flushes buffered usage
 
   KeyService(const KeyService&) = delete;
@@ -130,27 +202,37 @@ class ERYXON_EXPORT KeyService {
   /// Mints a key for `tenant`. Throws NOT_FOUND (tenant), VALIDATION_ERROR
   /// (empty or overlong name, bad environment, empty tool list, rate_limit
   /// < 1, bad expires_at), DUPLICATE_ENTRY (name taken in this tenant).
-  CreatedKey create_mcp_key(std::string_view tenant, const NewMcpKey& input);
+  CreatedKey create_key(std::string_view tenant, const NewApiKey& input);
+  /// create_key with family forced to mcp.
+  CreatedKey create_mcp_key(std::string_view tenant, NewApiKey input);
 
-  /// Validates a presented key: format and checksum, lookup by key id,
-  /// constant-time hash comparison, enabled, not expired. On success the use
-  /// is counted (usage_count, last_used_at) in a buffer that is written at
-  /// most once a second and on flush_usage()/destruction. Throws
-  /// Error(AUTHENTICATION_ERROR, "Invalid or disabled MCP key") with
+  /// Validates a presented key of `family`: format and checksum, lookup by
+  /// key id, constant-time hash comparison, enabled, not expired. A key of
+  /// the other family is refused. On success the use is counted
+  /// (usage_count, last_used_at) in a buffer written at most once a second
+  /// and on flush_usage()/destruction. Throws Error(AUTHENTICATION_ERROR,
+  /// "Invalid or disabled MCP key" or "Invalid or disabled API key") with
   /// `context.reason` naming the KeyRejection; the key text never appears in
   /// the error. DATABASE_ERROR when storage fails.
   ///
-  /// Key records are cached in memory for `cache_ttl_ms` (default 1000 ms)
+  /// Key records are cached in memory for the cache TTL (default 1000 ms)
   /// after they are read, so validation does no I/O on the hot path. Changes
-  /// made through this KeyService (set_enabled) apply at once; changes made
-  /// by another process on the same database (`eryxon key disable` while a
-  /// server runs) apply within the TTL.
-  KeyIdentity validate_mcp_key(std::string_view plaintext);
+  /// made through this KeyService apply at once; changes made by another
+  /// process on the same database (`eryxon key disable` while a server runs)
+  /// apply within the TTL.
+  KeyIdentity validate_key(KeyFamily family, std::string_view plaintext);
+  KeyIdentity validate_mcp_key(std::string_view plaintext) {
+    return validate_key(KeyFamily::mcp, plaintext);
+  }
 
-  /// validate_mcp_key without an exception for a refused key: std::nullopt
-  /// and `*why` set instead (cheaper on floods of bad keys). Still throws
+  /// validate_key without an exception for a refused key: std::nullopt and
+  /// `*why` set instead (cheaper on floods of bad keys). Still throws
   /// DATABASE_ERROR when storage fails.
-  std::optional<KeyIdentity> check_mcp_key(std::string_view plaintext, KeyRejection* why);
+  std::optional<KeyIdentity> check_key(KeyFamily family, std::string_view plaintext,
+                                       KeyRejection* why);
+  std::optional<KeyIdentity> check_mcp_key(std::string_view plaintext, KeyRejection* why) {
+    return check_key(KeyFamily::mcp, plaintext, why);
+  }
 
   /// How long a key record read from storage is trusted, in ms; 0 disables
   /// the cache (every validation reads storage).
@@ -158,10 +240,24 @@ class ERYXON_EXPORT KeyService {
 
   /// Enables or disables key `key_row_id` of `tenant`; NOT_FOUND when the
   /// tenant has no such key.
-  McpKeyRecord set_enabled(std::string_view tenant, std::string_view key_row_id, bool enabled);
+  ApiKeyRecord set_enabled(std::string_view tenant, std::string_view key_row_id, bool enabled);
+
+  /// Rotation: mints a new key with the same family, environment, name,
+  /// description, allowed tools and rate limit; the old key is renamed
+  /// "<name>~rotated-<epoch ms>" and expires `grace_ms` (>= 0) from now (or
+  /// earlier, if it already expired sooner). NOT_FOUND for an unknown key.
+  CreatedKey rotate(std::string_view tenant, std::string_view key_row_id, std::int64_t grace_ms);
+
+  /// Deletes a key for good; NOT_FOUND when the tenant has no such key.
+  void remove(std::string_view tenant, std::string_view key_row_id);
+
+  /// Imports a legacy key (see the file comment). VALIDATION_ERROR for a
+  /// hash or prefix of the wrong shape, DUPLICATE_ENTRY for a taken name or
+  /// an imported key with the same first 8 characters.
+  ApiKeyRecord import_legacy_key(std::string_view tenant, const LegacyKey& key);
 
   /// The tenant's keys (hashes included: callers must not print them).
-  std::vector<McpKeyRecord> list(std::string_view tenant);
+  std::vector<ApiKeyRecord> list(std::string_view tenant);
 
   /// Writes buffered usage counts now.
   void flush_usage();
@@ -173,15 +269,18 @@ class ERYXON_EXPORT KeyService {
     std::int64_t last_used_ms = 0;
   };
   struct CachedKey {
-    McpKeyRecord record;
+    ApiKeyRecord record;
     std::int64_t expires_at_ms = 0;  // parsed record.expires_at, or INT64_MAX
     std::int64_t fetched_ms = 0;
   };
   void flush_usage_locked();
-  std::shared_ptr<const CachedKey> lookup(std::string_view key_id, std::int64_t now);
+  std::shared_ptr<const CachedKey> lookup(const std::string& key_id, std::int64_t now);
+  bool verify(const ApiKeyRecord& rec, std::string_view plaintext) const;
+  void upgrade_hash(const ApiKeyRecord& rec, std::string_view plaintext);
+  void forget(const std::string& key_id);
 
   Storage& storage_;
-  Pepper pepper_;
+  PepperSet peppers_;
   Clock clock_;
   std::mutex cache_mutex_;
   std::unordered_map<std::string, std::shared_ptr<const CachedKey>> cache_;  // by key id

@@ -77,17 +77,26 @@ using StatusCounts = std::array<std::int64_t, 4>;
 /// Which status-bearing table to count.
 enum class StatusTable { jobs, parts, operations };
 
-/// Stored form of an MCP key. The plaintext key is never stored: `key_hash`
-/// is the keyed BLAKE2b-256 of the whole key under the server pepper
-/// numbered `pepper_version` (see keys.hpp), as 64 lowercase hex characters.
-struct McpKeyRecord {
+/// Stored form of an API key: an MCP key (`mcp_live_`/`mcp_test_`, family
+/// "mcp") or a REST key (`ery_live_`/`ery_test_`, family "rest"); see
+/// keys.hpp. The plaintext key is never stored. `key_hash` depends on
+/// `hash_scheme`:
+///   * "blake2b": keyed BLAKE2b-256 of the whole key under the server pepper
+///     numbered `pepper_version`, as 64 lowercase hex characters;
+///   * "bcrypt":  an imported legacy `$2a$`/`$2b$` hash of the original
+///     Eryxon Flow MCP key, replaced by "blake2b" on its first valid use;
+///   * "sha256":  an imported legacy SHA-256 hex of an original REST key,
+///     likewise replaced on first use.
+struct ApiKeyRecord {
   std::string id;
   std::string tenant_id;
   std::string name;  ///< unique per tenant
   std::optional<std::string> description;
+  std::string family = "mcp";        ///< "mcp" | "rest"
   std::string environment = "live";  ///< "live" | "test"
   std::string key_id;                ///< public lookup id embedded in the key, unique
-  std::string key_hash;              ///< 64 hex characters
+  std::string hash_scheme = "blake2b";  ///< "blake2b" | "bcrypt" | "sha256"
+  std::string key_hash;
   std::int64_t pepper_version = 1;
   std::vector<std::string> allowed_tools{"*"};
   std::optional<std::int64_t> rate_limit;  ///< requests per minute; unset = default
@@ -104,8 +113,10 @@ struct McpKeyRecord {
     v("tenant_id", s.tenant_id);
     v("name", s.name);
     v("description", s.description);
+    v("family", s.family);
     v("environment", s.environment);
     v("key_id", s.key_id);
+    v("hash_scheme", s.hash_scheme);
     v("key_hash", s.key_hash);
     v("pepper_version", s.pepper_version);
     v("allowed_tools", s.allowed_tools);
@@ -138,7 +149,7 @@ class ERYXON_EXPORT TenantTx {
   virtual void insert(const Part& row) = 0;
   virtual void insert(const Operation& row) = 0;
   virtual void insert(const Cell& row) = 0;
-  virtual void insert(const McpKeyRecord& row) = 0;
+  virtual void insert(const ApiKeyRecord& row) = 0;
 
   // Point reads by id; std::nullopt when absent, soft-deleted or another
   // tenant's.
@@ -147,7 +158,7 @@ class ERYXON_EXPORT TenantTx {
   virtual std::optional<Operation> find_operation(std::string_view id) = 0;
   virtual std::optional<Cell> find_cell(std::string_view id) = 0;
   virtual std::optional<Cell> find_cell_by_name(std::string_view name) = 0;
-  virtual std::optional<McpKeyRecord> find_mcp_key(std::string_view id) = 0;
+  virtual std::optional<ApiKeyRecord> find_api_key(std::string_view id) = 0;
 
   // Listings in a stable order: jobs by due date then job_number, parts by
   // part_number, operations by part then sequence, cells by sequence.
@@ -156,7 +167,7 @@ class ERYXON_EXPORT TenantTx {
   virtual Page<Operation> list_operations(const OperationFilter& filter,
                                           const PageRequest& page) = 0;
   virtual std::vector<Cell> list_cells() = 0;
-  virtual std::vector<McpKeyRecord> list_mcp_keys() = 0;
+  virtual std::vector<ApiKeyRecord> list_api_keys() = 0;
 
   /// Optimistic-concurrency update: writes every column of `row` (matched by
   /// id within this tenant) only if the stored status still equals
@@ -167,10 +178,13 @@ class ERYXON_EXPORT TenantTx {
   virtual bool update(const Operation& row, Status expected_status) = 0;
   /// Unguarded updates; false when no such row in this tenant.
   virtual bool update(const Cell& row) = 0;
-  virtual bool update(const McpKeyRecord& row) = 0;
+  virtual bool update(const ApiKeyRecord& row) = 0;
+
+  /// Deletes API key `id`; false when this tenant has no such key.
+  virtual bool delete_api_key(std::string_view id) = 0;
 
   /// Adds `uses` to usage_count and sets last_used_at on key `id`.
-  virtual void record_mcp_key_use(std::string_view id, std::int64_t uses,
+  virtual void record_api_key_use(std::string_view id, std::int64_t uses,
                                   std::string_view last_used_at) = 0;
 
   /// Counts non-deleted rows per status.
@@ -196,10 +210,10 @@ class ERYXON_EXPORT Storage {
   virtual std::optional<Tenant> find_tenant(std::string_view id) = 0;
   virtual std::vector<Tenant> list_tenants() = 0;
 
-  /// Finds an MCP key by its public lookup id, before the tenant is known.
+  /// Finds an API key by its public lookup id, before the tenant is known.
   /// This is the only read that is not tenant-scoped; it returns the record
   /// (with its tenant_id) so the caller can verify the hash.
-  virtual std::optional<McpKeyRecord> find_mcp_key_by_key_id(std::string_view key_id) = 0;
+  virtual std::optional<ApiKeyRecord> find_api_key_by_key_id(std::string_view key_id) = 0;
 
   /// Begins a transaction bound to `tenant_id`. Throws NOT_FOUND if there is
   /// no such tenant. Blocks while another thread holds a transaction.
@@ -229,8 +243,8 @@ class ERYXON_EXPORT StorageWrapper : public Storage {
     return target_.find_tenant(id);
   }
   std::vector<Tenant> list_tenants() override { return target_.list_tenants(); }
-  std::optional<McpKeyRecord> find_mcp_key_by_key_id(std::string_view key_id) override {
-    return target_.find_mcp_key_by_key_id(key_id);
+  std::optional<ApiKeyRecord> find_api_key_by_key_id(std::string_view key_id) override {
+    return target_.find_api_key_by_key_id(key_id);
   }
   std::unique_ptr<TenantTx> begin(std::string_view tenant_id) override {
     return target_.begin(tenant_id);

@@ -32,18 +32,19 @@ CallResult unauthenticated() {
 
 std::unique_ptr<Engine> Engine::open(const std::string& db_path, EngineOptions options) {
   auto storage = open_sqlite_storage(db_path);
-  Pepper pepper = options.pepper ? *options.pepper
-                  : db_path == ":memory:" ? Pepper::generate()
-                                          : Pepper::from_env_or_file(db_path + ".pepper");
+  PepperSet pepper = options.pepper ? *options.pepper
+                     : db_path == ":memory:"
+                         ? PepperSet(Pepper::generate())
+                         : PepperSet::from_env_or_file(db_path + ".pepper");
   return std::make_unique<Engine>(std::move(storage), std::move(pepper), options.clock);
 }
 
 std::unique_ptr<Engine> Engine::in_memory(EngineOptions options) {
-  Pepper pepper = options.pepper ? *options.pepper : Pepper::generate();
+  PepperSet pepper = options.pepper ? *options.pepper : PepperSet(Pepper::generate());
   return std::make_unique<Engine>(make_memory_storage(), std::move(pepper), options.clock);
 }
 
-Engine::Engine(std::unique_ptr<Storage> storage, Pepper pepper, Clock clock)
+Engine::Engine(std::unique_ptr<Storage> storage, PepperSet pepper, Clock clock)
     : storage_(std::move(storage)),
       shop_(*storage_, clock),
       keys_(*storage_, std::move(pepper), clock) {

@@ -1,6 +1,8 @@
-// MCP keys: format, checksum, keyed hashing, validation (eryxon/keys.hpp).
+// API keys: format, checksum, peppers, validation, lifecycle, legacy import
+// (eryxon/keys.hpp).
 #include "eryxon/keys.hpp"
 
+#include <crypt.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sodium.h>
@@ -23,16 +25,34 @@ namespace {
 
 constexpr std::string_view kAlphabet =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-constexpr std::string_view kLivePrefix = "mcp_live_";
-constexpr std::string_view kTestPrefix = "mcp_test_";
-constexpr std::size_t kPrefixLen = 9;
+constexpr std::size_t kPrefixLen = 9;  // "mcp_live_", "ery_test_", ...
 constexpr std::size_t kKeyIdLen = 8;
 constexpr std::size_t kSecretLen = 32;
 constexpr std::size_t kChecksumLen = 6;
 constexpr std::size_t kKeyLen = kPrefixLen + kKeyIdLen + kSecretLen + kChecksumLen;  // 55
+constexpr std::size_t kLegacyLen = kPrefixLen + 32;                                // 41
+constexpr std::size_t kMaxCachedKeys = 200000;
 
 bool is_base62(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+bool is_base64url(char c) { return is_base62(c) || c == '-' || c == '_'; }
+bool is_lower_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+std::string prefix_of(KeyFamily family, std::string_view environment) {
+  return fmt::format("{}_{}_", family == KeyFamily::mcp ? "mcp" : "ery", environment);
+}
+
+// Family and environment of a 9-character prefix; false when it is none.
+bool split_prefix(std::string_view prefix, KeyFamily& family, std::string_view& env) {
+  if (prefix.size() != kPrefixLen || prefix[3] != '_' || prefix[8] != '_') return false;
+  const auto fam = prefix.substr(0, 3);
+  const auto e = prefix.substr(4, 4);
+  if (fam != "mcp" && fam != "ery") return false;
+  if (e != "live" && e != "test") return false;
+  family = fam == "mcp" ? KeyFamily::mcp : KeyFamily::rest;
+  env = e == "live" ? std::string_view("live") : std::string_view("test");
+  return true;
 }
 
 // CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), bitwise: keys are
@@ -70,25 +90,65 @@ std::string to_hex(const unsigned char* data, std::size_t n) {
   return out;
 }
 
-constexpr std::size_t kMaxCachedKeys = 200000;
-
-// Keyed BLAKE2b-256 of the key text.
-void hash_key_raw(std::string_view key, const Pepper& pepper,
-                  unsigned char (&out)[crypto_generichash_BYTES]) {
+// Keyed BLAKE2b-256 of the key text, as hex.
+std::string keyed_hash(std::string_view key, const Pepper& pepper) {
+  unsigned char out[crypto_generichash_BYTES];
   crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(key.data()),
                      key.size(), pepper.bytes().data(), pepper.bytes().size());
-}
-
-// The same, as the hex stored in McpKeyRecord::key_hash.
-std::string hash_key(std::string_view key, const Pepper& pepper) {
-  unsigned char out[crypto_generichash_BYTES];
-  hash_key_raw(key, pepper, out);
   std::string hex = to_hex(out, sizeof out);
   sodium_memzero(out, sizeof out);
   return hex;
 }
 
-const char* rejection_name(KeyRejection why) {
+// Constant-time equality of two strings of equal length (false otherwise;
+// lengths are not secret here: hashes have fixed lengths per scheme).
+bool same(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool is_bcrypt_hash(std::string_view h) {
+  return h.size() == 60 && h[0] == '$' && h[1] == '2' &&
+         (h[2] == 'a' || h[2] == 'b' || h[2] == 'y') && h[3] == '$';
+}
+
+[[noreturn]] void reject(KeyFamily family, KeyRejection why) {
+  throw Error(ErrorCode::authentication_error,
+              family == KeyFamily::mcp ? "Invalid or disabled MCP key"
+                                       : "Invalid or disabled API key",
+              {{"type", "authentication_error"}, {"reason", to_string(why)}});
+}
+
+[[noreturn]] void invalid(std::string message, std::string_view field) {
+  throw Error(ErrorCode::validation_error, std::move(message), {{"field", field}});
+}
+
+[[noreturn]] void key_not_found(std::string_view id) {
+  throw Error(ErrorCode::not_found, fmt::format("API key {} not found", id), {{"id", id}});
+}
+
+std::string read_file(const std::string& path, bool& exists) {
+  std::ifstream in(path);
+  exists = static_cast<bool>(in);
+  if (!exists) return {};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_new_file(const std::string& path, std::string text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw Error(ErrorCode::database_error,
+                fmt::format("Cannot create pepper file {}: {}", path, std::strerror(errno)));
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  sodium_memzero(text.data(), text.size());
+  ::close(fd);
+  if (!ok) throw Error(ErrorCode::database_error, fmt::format("Cannot write pepper file {}", path));
+}
+
+}  // namespace
+
+const char* to_string(KeyRejection why) noexcept {
   switch (why) {
     case KeyRejection::malformed: return "malformed";
     case KeyRejection::bad_checksum: return "bad_checksum";
@@ -100,18 +160,7 @@ const char* rejection_name(KeyRejection why) {
   return "unknown";
 }
 
-[[noreturn]] void reject(KeyRejection why) {
-  throw Error(ErrorCode::authentication_error, "Invalid or disabled MCP key",
-              {{"type", "authentication_error"}, {"reason", rejection_name(why)}});
-}
-
-[[noreturn]] void invalid(std::string message, std::string_view field) {
-  throw Error(ErrorCode::validation_error, std::move(message), {{"field", field}});
-}
-
-}  // namespace
-
-// --- Pepper ----------------------------------------------------------------
+// --- Pepper and PepperSet -------------------------------------------------------
 
 Pepper::~Pepper() { sodium_memzero(bytes_.data(), bytes_.size()); }
 
@@ -127,49 +176,96 @@ Pepper Pepper::from_hex(std::string_view hex, int version) {
   ensure_sodium();
   Pepper p;
   std::size_t len = 0;
-  const char* end = nullptr;
   if (hex.size() != 64 ||
       sodium_hex2bin(p.bytes_.data(), p.bytes_.size(), hex.data(), hex.size(), nullptr, &len,
-                     &end) != 0 ||
+                     nullptr) != 0 ||
       len != 32)
     throw Error(ErrorCode::validation_error, "A pepper must be 64 hexadecimal characters");
   p.version_ = version;
   return p;
 }
 
-Pepper Pepper::load_or_create(const std::string& path, int version) {
-  std::ifstream in(path);
-  if (in) {
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string text = ss.str();
-    const auto first = text.find_first_not_of(" \t\r\n");
-    const auto last = text.find_last_not_of(" \t\r\n");
-    std::string hex = first == std::string::npos ? "" : text.substr(first, last - first + 1);
-    sodium_memzero(text.data(), text.size());
-    Pepper p = from_hex(hex, version);
-    sodium_memzero(hex.data(), hex.size());
-    return p;
+std::string Pepper::to_hex() const { return eryxon::to_hex(bytes_.data(), bytes_.size()); }
+
+PepperSet::PepperSet(Pepper pepper) { peppers_.push_back(std::move(pepper)); }
+
+PepperSet PepperSet::parse(std::string_view text) {
+  PepperSet set;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find_first_of(",\n", start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view entry = text.substr(start, end - start);
+    const auto b = entry.find_first_not_of(" \t\r");
+    const auto e = entry.find_last_not_of(" \t\r");
+    entry = b == std::string_view::npos ? std::string_view() : entry.substr(b, e - b + 1);
+    if (!entry.empty() && entry[0] != '#') {
+      int version = 1;
+      std::string_view hex = entry;
+      if (auto colon = entry.find(':'); colon != std::string_view::npos) {
+        const std::string v(entry.substr(0, colon));
+        char* stop = nullptr;
+        const long parsed = std::strtol(v.c_str(), &stop, 10);
+        if (v.empty() || *stop != '\0' || parsed < 1 || parsed > 1000000)
+          throw Error(ErrorCode::validation_error, "A pepper version must be 1..1000000");
+        version = static_cast<int>(parsed);
+        hex = entry.substr(colon + 1);
+      }
+      if (set.find(version))
+        throw Error(ErrorCode::validation_error,
+                    fmt::format("Pepper version {} appears twice", version));
+      set.peppers_.push_back(Pepper::from_hex(hex, version));
+    }
+    start = end + 1;
   }
-  Pepper p = generate(version);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    throw Error(ErrorCode::database_error,
-                fmt::format("Cannot create pepper file {}: {}", path, std::strerror(errno)));
-  std::string hex = p.to_hex() + "\n";
-  const bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size());
-  sodium_memzero(hex.data(), hex.size());
-  ::close(fd);
-  if (!ok) throw Error(ErrorCode::database_error, fmt::format("Cannot write pepper file {}", path));
-  return p;
+  if (set.peppers_.empty()) throw Error(ErrorCode::validation_error, "No pepper given");
+  std::sort(set.peppers_.begin(), set.peppers_.end(),
+            [](const Pepper& a, const Pepper& b) { return a.version() < b.version(); });
+  return set;
 }
 
-Pepper Pepper::from_env_or_file(const std::string& path) {
-  if (const char* env = std::getenv("ERYXON_PEPPER"); env && *env) return from_hex(env);
+PepperSet PepperSet::load_or_create(const std::string& path) {
+  bool exists = false;
+  std::string text = read_file(path, exists);
+  if (exists) {
+    struct Wipe {
+      std::string& s;
+      ~Wipe() { sodium_memzero(s.data(), s.size()); }
+    } wipe{text};
+    return parse(text);
+  }
+  Pepper p = Pepper::generate(1);
+  write_new_file(path, "1:" + p.to_hex() + "\n");
+  return PepperSet(std::move(p));
+}
+
+PepperSet PepperSet::from_env_or_file(const std::string& path) {
+  if (const char* env = std::getenv("ERYXON_PEPPER"); env && *env) return parse(env);
   return load_or_create(path);
 }
 
-std::string Pepper::to_hex() const { return eryxon::to_hex(bytes_.data(), bytes_.size()); }
+int PepperSet::rotate_file(const std::string& path) {
+  bool exists = false;
+  std::string text = read_file(path, exists);
+  if (!exists)
+    throw Error(ErrorCode::database_error, fmt::format("No pepper file at {}", path));
+  const PepperSet current = parse(text);
+  sodium_memzero(text.data(), text.size());
+  const int version = current.current().version() + 1;
+  Pepper next = Pepper::generate(version);
+  std::string line = fmt::format("{}:{}\n", version, next.to_hex());
+  std::ofstream out(path, std::ios::app);
+  out << line;
+  sodium_memzero(line.data(), line.size());
+  if (!out) throw Error(ErrorCode::database_error, fmt::format("Cannot append to {}", path));
+  return version;
+}
+
+const Pepper* PepperSet::find(std::int64_t version) const {
+  for (const auto& p : peppers_)
+    if (p.version() == version) return &p;
+  return nullptr;
+}
 
 // --- identities and parsing --------------------------------------------------
 
@@ -183,25 +279,37 @@ void CreatedKey::wipe() {
   plaintext.clear();
 }
 
-std::optional<ParsedKey> parse_mcp_key(std::string_view text, KeyRejection* why) noexcept {
+std::optional<ParsedKey> parse_api_key(std::string_view text, KeyRejection* why) {
   auto fail = [&](KeyRejection r) -> std::optional<ParsedKey> {
     if (why) *why = r;
     return std::nullopt;
   };
-  if (text.size() != kKeyLen) return fail(KeyRejection::malformed);
-  const std::string_view prefix = text.substr(0, kPrefixLen);
-  if (prefix != kLivePrefix && prefix != kTestPrefix) return fail(KeyRejection::malformed);
-  for (char c : text.substr(kPrefixLen))
-    if (!is_base62(c)) return fail(KeyRejection::malformed);
-  const std::string_view body = text.substr(0, kKeyLen - kChecksumLen);
-  if (checksum(body) != text.substr(kKeyLen - kChecksumLen)) return fail(KeyRejection::bad_checksum);
-  return ParsedKey{prefix == kLivePrefix ? "live" : "test", text.substr(kPrefixLen, kKeyIdLen)};
+  ParsedKey out;
+  if (text.size() != kKeyLen && text.size() != kLegacyLen) return fail(KeyRejection::malformed);
+  if (!split_prefix(text.substr(0, kPrefixLen), out.family, out.environment))
+    return fail(KeyRejection::malformed);
+  const std::string_view body = text.substr(kPrefixLen);
+  if (text.size() == kLegacyLen) {
+    // The original's format: 32 base64url (MCP) or 32 lowercase hex (REST).
+    const bool ok = out.family == KeyFamily::mcp
+                        ? std::all_of(body.begin(), body.end(), is_base64url)
+                        : std::all_of(body.begin(), body.end(), is_lower_hex);
+    if (!ok) return fail(KeyRejection::malformed);
+    out.key_id = "L" + std::string(body.substr(0, kKeyIdLen));
+    out.legacy = true;
+    return out;
+  }
+  if (!std::all_of(body.begin(), body.end(), is_base62)) return fail(KeyRejection::malformed);
+  if (checksum(text.substr(0, kKeyLen - kChecksumLen)) != text.substr(kKeyLen - kChecksumLen))
+    return fail(KeyRejection::bad_checksum);
+  out.key_id = std::string(body.substr(0, kKeyIdLen));
+  return out;
 }
 
 // --- KeyService ----------------------------------------------------------------
 
-KeyService::KeyService(Storage& storage, Pepper pepper, Clock clock)
-    : storage_(storage), pepper_(std::move(pepper)), clock_(std::move(clock)) {
+KeyService::KeyService(Storage& storage, PepperSet peppers, Clock clock)
+    : storage_(storage), peppers_(std::move(peppers)), clock_(std::move(clock)) {
   ensure_sodium();
 }
 
@@ -214,7 +322,12 @@ KeyService::~KeyService() {
   }
 }
 
-CreatedKey KeyService::create_mcp_key(std::string_view tenant, const NewMcpKey& in) {
+CreatedKey KeyService::create_mcp_key(std::string_view tenant, NewApiKey input) {
+  input.family = KeyFamily::mcp;
+  return create_key(tenant, input);
+}
+
+CreatedKey KeyService::create_key(std::string_view tenant, const NewApiKey& in) {
   if (in.name.empty() || in.name.size() > 100)
     invalid("name must be 1 to 100 characters", "name");
   if (in.environment != "live" && in.environment != "test")
@@ -222,19 +335,21 @@ CreatedKey KeyService::create_mcp_key(std::string_view tenant, const NewMcpKey& 
   if (in.allowed_tools.empty())
     invalid("allowed_tools must name at least one tool or \"*\"", "allowed_tools");
   for (const auto& t : in.allowed_tools)
-    if (t.empty() || t.size() > 128) invalid("allowed_tools holds an empty or overlong name", "allowed_tools");
+    if (t.empty() || t.size() > 128)
+      invalid("allowed_tools holds an empty or overlong name", "allowed_tools");
   if (in.rate_limit && *in.rate_limit < 1) invalid("rate_limit must be at least 1", "rate_limit");
   if (in.expires_at && !parse_timestamp(*in.expires_at))
     invalid("expires_at must be an RFC 3339 date-time", "expires_at");
 
   CreatedKey out;
-  McpKeyRecord& rec = out.record;
+  ApiKeyRecord& rec = out.record;
   rec.id = new_uuid();
   rec.tenant_id = std::string(tenant);
   rec.name = in.name;
   rec.description = in.description;
+  rec.family = std::string(to_string(in.family));
   rec.environment = in.environment;
-  rec.pepper_version = pepper_.version();
+  rec.pepper_version = peppers_.current().version();
   rec.allowed_tools = in.allowed_tools;
   rec.rate_limit = in.rate_limit;
   rec.expires_at = in.expires_at;
@@ -242,13 +357,13 @@ CreatedKey KeyService::create_mcp_key(std::string_view tenant, const NewMcpKey& 
   rec.created_at = format_timestamp(clock_());
 
   auto tx = storage_.begin(tenant);
+  const std::string prefix = prefix_of(in.family, in.environment);
   for (int attempt = 0;; ++attempt) {
     rec.key_id = random_base62(kKeyIdLen);
-    std::string body = std::string(in.environment == "live" ? kLivePrefix : kTestPrefix) +
-                       rec.key_id + random_base62(kSecretLen);
+    std::string body = prefix + rec.key_id + random_base62(kSecretLen);
     out.plaintext = body + checksum(body);
     sodium_memzero(body.data(), body.size());
-    rec.key_hash = hash_key(out.plaintext, pepper_);
+    rec.key_hash = keyed_hash(out.plaintext, peppers_.current());
     try {
       tx->insert(rec);
       break;
@@ -256,10 +371,10 @@ CreatedKey KeyService::create_mcp_key(std::string_view tenant, const NewMcpKey& 
       out.wipe();
       if (e.code() != ErrorCode::duplicate_entry) throw;
       // Either the name is taken or (once in 2^47) the key id collided.
-      for (const auto& k : tx->list_mcp_keys())
+      for (const auto& k : tx->list_api_keys())
         if (k.name == in.name)
           throw Error(ErrorCode::duplicate_entry,
-                      fmt::format("An MCP key named {} already exists", in.name),
+                      fmt::format("An API key named {} already exists", in.name),
                       {{"field", "name"}, {"value", in.name}});
       if (attempt >= 3) throw;
     }
@@ -268,10 +383,10 @@ CreatedKey KeyService::create_mcp_key(std::string_view tenant, const NewMcpKey& 
   return out;
 }
 
-KeyIdentity KeyService::validate_mcp_key(std::string_view plaintext) {
+KeyIdentity KeyService::validate_key(KeyFamily family, std::string_view plaintext) {
   KeyRejection why = KeyRejection::malformed;
-  auto identity = check_mcp_key(plaintext, &why);
-  if (!identity) reject(why);
+  auto identity = check_key(family, plaintext, &why);
+  if (!identity) reject(family, why);
   return std::move(*identity);
 }
 
@@ -281,14 +396,19 @@ void KeyService::set_cache_ttl_ms(std::int64_t ttl_ms) {
   cache_.clear();
 }
 
-std::shared_ptr<const KeyService::CachedKey> KeyService::lookup(std::string_view key_id,
+void KeyService::forget(const std::string& key_id) {
+  std::lock_guard lock(cache_mutex_);
+  cache_.erase(key_id);
+}
+
+std::shared_ptr<const KeyService::CachedKey> KeyService::lookup(const std::string& key_id,
                                                                 std::int64_t now) {
   std::lock_guard lock(cache_mutex_);
   if (cache_ttl_ms_ > 0) {
-    auto it = cache_.find(std::string(key_id));
+    auto it = cache_.find(key_id);
     if (it != cache_.end() && now - it->second->fetched_ms < cache_ttl_ms_) return it->second;
   }
-  auto rec = storage_.find_mcp_key_by_key_id(key_id);
+  auto rec = storage_.find_api_key_by_key_id(key_id);
   if (!rec) return nullptr;
   auto entry = std::make_shared<CachedKey>();
   entry->expires_at_ms = INT64_MAX;
@@ -303,31 +423,71 @@ std::shared_ptr<const KeyService::CachedKey> KeyService::lookup(std::string_view
   return entry;
 }
 
-std::optional<KeyIdentity> KeyService::check_mcp_key(std::string_view plaintext,
-                                                     KeyRejection* why) {
+bool KeyService::verify(const ApiKeyRecord& rec, std::string_view plaintext) const {
+  if (rec.hash_scheme == "blake2b") {
+    const Pepper* pepper = peppers_.find(rec.pepper_version);
+    return pepper && same(keyed_hash(plaintext, *pepper), rec.key_hash);
+  }
+  if (rec.hash_scheme == "sha256") {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(plaintext.data()),
+                       plaintext.size());
+    const bool ok = same(to_hex(digest, sizeof digest), rec.key_hash);
+    sodium_memzero(digest, sizeof digest);
+    return ok;
+  }
+  if (rec.hash_scheme == "bcrypt" && is_bcrypt_hash(rec.key_hash)) {
+    // libxcrypt: crypt_rn hashes the phrase with the stored setting (salt
+    // and cost) and returns the full hash string, or NULL on failure.
+    auto data = std::make_unique<crypt_data>();
+    const std::string phrase(plaintext);
+    const char* out = crypt_rn(phrase.c_str(), rec.key_hash.c_str(), data.get(), sizeof(crypt_data));
+    const bool ok = out && same(out, rec.key_hash);
+    sodium_memzero(data.get(), sizeof(crypt_data));
+    return ok;
+  }
+  return false;
+}
+
+void KeyService::upgrade_hash(const ApiKeyRecord& rec, std::string_view plaintext) {
+  ApiKeyRecord updated = rec;
+  updated.hash_scheme = "blake2b";
+  updated.pepper_version = peppers_.current().version();
+  updated.key_hash = keyed_hash(plaintext, peppers_.current());
+  auto tx = storage_.begin(rec.tenant_id);
+  if (auto stored = tx->find_api_key(rec.id); stored && stored->key_hash == rec.key_hash) {
+    // Keep counters and flags as stored now; replace only the hash.
+    stored->hash_scheme = updated.hash_scheme;
+    stored->pepper_version = updated.pepper_version;
+    stored->key_hash = updated.key_hash;
+    tx->update(*stored);
+    tx->commit();
+  }
+  forget(rec.key_id);
+}
+
+std::optional<KeyIdentity> KeyService::check_key(KeyFamily family, std::string_view plaintext,
+                                                 KeyRejection* why) {
   KeyRejection local = KeyRejection::malformed;
   KeyRejection& reason = why ? *why : local;
-  const auto parsed = parse_mcp_key(plaintext, &reason);
+  const auto parsed = parse_api_key(plaintext, &reason);
   if (!parsed) return std::nullopt;
+  if (parsed->family != family) return reason = KeyRejection::malformed, std::nullopt;
   const std::int64_t now = clock_();
   const std::shared_ptr<const CachedKey> entry = lookup(parsed->key_id, now);
-  // Hash even when the id is unknown, so both paths cost about the same.
-  unsigned char computed[crypto_generichash_BYTES];
-  hash_key_raw(plaintext, pepper_, computed);
-  unsigned char stored[crypto_generichash_BYTES] = {};
-  const bool stored_ok = entry && entry->record.key_hash.size() == 2 * sizeof stored &&
-                         sodium_hex2bin(stored, sizeof stored, entry->record.key_hash.data(),
-                                        entry->record.key_hash.size(), nullptr, nullptr,
-                                        nullptr) == 0;
-  const bool match = sodium_memcmp(stored, computed, sizeof computed) == 0;
-  sodium_memzero(computed, sizeof computed);
-  if (!entry) return reason = KeyRejection::unknown, std::nullopt;
-  const McpKeyRecord& rec = entry->record;
-  if (!stored_ok || !match || rec.pepper_version != pepper_.version() ||
+  if (!entry) {
+    // Hash anyway, so unknown and known ids cost about the same.
+    (void)keyed_hash(plaintext, peppers_.current());
+    return reason = KeyRejection::unknown, std::nullopt;
+  }
+  const ApiKeyRecord& rec = entry->record;
+  if (!verify(rec, plaintext) || rec.family != to_string(family) ||
       rec.environment != parsed->environment)
     return reason = KeyRejection::wrong_hash, std::nullopt;
   if (!rec.enabled) return reason = KeyRejection::disabled, std::nullopt;
   if (entry->expires_at_ms <= now) return reason = KeyRejection::expired, std::nullopt;
+  if (rec.hash_scheme != "blake2b" || rec.pepper_version != peppers_.current().version())
+    upgrade_hash(rec, plaintext);
 
   {
     std::lock_guard lock(usage_mutex_);
@@ -343,8 +503,8 @@ std::optional<KeyIdentity> KeyService::check_mcp_key(std::string_view plaintext,
       }
     }
   }
-  return KeyIdentity{rec.id, rec.tenant_id, rec.name, rec.environment, rec.allowed_tools,
-                     rec.rate_limit};
+  return KeyIdentity{rec.id,          rec.tenant_id,     rec.name,      family,
+                     rec.environment, rec.allowed_tools, rec.rate_limit};
 }
 
 void KeyService::flush_usage() {
@@ -361,31 +521,124 @@ void KeyService::flush_usage_locked() {
   for (auto& [tenant, uses] : by_tenant) {
     auto tx = storage_.begin(tenant);
     for (auto it : uses)
-      tx->record_mcp_key_use(it->first, it->second.uses, format_timestamp(it->second.last_used_ms));
+      tx->record_api_key_use(it->first, it->second.uses, format_timestamp(it->second.last_used_ms));
     tx->commit();
     for (auto it : uses) pending_.erase(it);
   }
 }
 
-McpKeyRecord KeyService::set_enabled(std::string_view tenant, std::string_view key_row_id,
+ApiKeyRecord KeyService::set_enabled(std::string_view tenant, std::string_view key_row_id,
                                      bool enabled) {
   auto tx = storage_.begin(tenant);
-  auto rec = tx->find_mcp_key(key_row_id);
-  if (!rec)
-    throw Error(ErrorCode::not_found, fmt::format("MCP key {} not found", key_row_id),
-                {{"id", key_row_id}});
+  auto rec = tx->find_api_key(key_row_id);
+  if (!rec) key_not_found(key_row_id);
   rec->enabled = enabled;
   tx->update(*rec);
   tx->commit();
-  std::lock_guard lock(cache_mutex_);
-  cache_.erase(rec->key_id);
+  forget(rec->key_id);
   return *rec;
 }
 
-std::vector<McpKeyRecord> KeyService::list(std::string_view tenant) {
+CreatedKey KeyService::rotate(std::string_view tenant, std::string_view key_row_id,
+                              std::int64_t grace_ms) {
+  if (grace_ms < 0) invalid("grace_ms must not be negative", "grace_ms");
+  const std::int64_t now = clock_();
+  ApiKeyRecord old;
+  {
+    auto tx = storage_.begin(tenant);
+    auto rec = tx->find_api_key(key_row_id);
+    if (!rec) key_not_found(key_row_id);
+    old = *rec;
+    ApiKeyRecord retired = old;
+    const std::string suffix = fmt::format("~rotated-{}", now);
+    retired.name = old.name.substr(0, 100 - suffix.size()) + suffix;
+    const std::int64_t until = now + grace_ms;
+    const auto current = old.expires_at ? parse_timestamp(*old.expires_at) : std::nullopt;
+    if (!current || *current > until) retired.expires_at = format_timestamp(until);
+    tx->update(retired);
+    tx->commit();
+  }
+  forget(old.key_id);
+  NewApiKey next;
+  next.name = old.name;
+  next.description = old.description;
+  next.environment = old.environment;
+  next.allowed_tools = old.allowed_tools;
+  next.rate_limit = old.rate_limit;
+  next.expires_at = old.expires_at;
+  next.created_by = old.created_by;
+  next.family = *parse_enum<KeyFamily>(old.family);
+  return create_key(tenant, next);
+}
+
+void KeyService::remove(std::string_view tenant, std::string_view key_row_id) {
+  std::string key_id;
+  {
+    auto tx = storage_.begin(tenant);
+    auto rec = tx->find_api_key(key_row_id);
+    if (!rec) key_not_found(key_row_id);
+    key_id = rec->key_id;
+    tx->delete_api_key(key_row_id);
+    tx->commit();
+  }
+  forget(key_id);
+  std::lock_guard lock(usage_mutex_);
+  pending_.erase(std::string(key_row_id));
+}
+
+ApiKeyRecord KeyService::import_legacy_key(std::string_view tenant, const LegacyKey& in) {
+  if (in.name.empty() || in.name.size() > 100) invalid("name must be 1 to 100 characters", "name");
+  if (in.environment != "live" && in.environment != "test")
+    invalid("environment must be 'live' or 'test'", "environment");
+  const std::string prefix = prefix_of(in.family, in.environment);
+  if (in.key_prefix.size() < kPrefixLen + kKeyIdLen || in.key_prefix.rfind(prefix, 0) != 0)
+    invalid(fmt::format("key_prefix must start with {} and 8 more characters", prefix),
+            "key_prefix");
+  const std::string head = in.key_prefix.substr(kPrefixLen, kKeyIdLen);
+  const bool head_ok = in.family == KeyFamily::mcp
+                           ? std::all_of(head.begin(), head.end(), is_base64url)
+                           : std::all_of(head.begin(), head.end(), is_lower_hex);
+  if (!head_ok) invalid("key_prefix has characters the original format does not use", "key_prefix");
+  ApiKeyRecord rec;
+  if (in.family == KeyFamily::mcp) {
+    if (!is_bcrypt_hash(in.stored_hash))
+      invalid("stored_hash must be a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)",
+              "stored_hash");
+    rec.hash_scheme = "bcrypt";
+  } else {
+    if (in.stored_hash.size() != 64 ||
+        !std::all_of(in.stored_hash.begin(), in.stored_hash.end(), is_lower_hex))
+      invalid("stored_hash must be SHA-256 as 64 lowercase hex characters", "stored_hash");
+    rec.hash_scheme = "sha256";
+  }
+  if (in.allowed_tools.empty()) invalid("allowed_tools must not be empty", "allowed_tools");
+  if (in.expires_at && !parse_timestamp(*in.expires_at))
+    invalid("expires_at must be an RFC 3339 date-time", "expires_at");
+  rec.id = new_uuid();
+  rec.tenant_id = std::string(tenant);
+  rec.name = in.name;
+  rec.description = in.description;
+  rec.family = std::string(to_string(in.family));
+  rec.environment = in.environment;
+  rec.key_id = "L" + head;
+  rec.key_hash = in.stored_hash;
+  rec.pepper_version = 0;
+  rec.allowed_tools = in.allowed_tools;
+  rec.rate_limit = in.rate_limit;
+  rec.enabled = in.enabled;
+  rec.expires_at = in.expires_at;
+  rec.created_by = "legacy-import";
+  rec.created_at = format_timestamp(clock_());
+  auto tx = storage_.begin(tenant);
+  tx->insert(rec);
+  tx->commit();
+  return rec;
+}
+
+std::vector<ApiKeyRecord> KeyService::list(std::string_view tenant) {
   flush_usage();
   auto tx = storage_.begin(tenant);
-  return tx->list_mcp_keys();
+  return tx->list_api_keys();
 }
 
 }  // namespace eryxon

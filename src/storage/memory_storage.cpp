@@ -20,7 +20,7 @@ struct TenantData {
   std::map<std::string, Part, std::less<>> parts;
   std::map<std::string, Operation, std::less<>> operations;
   std::map<std::string, Cell, std::less<>> cells;
-  std::map<std::string, McpKeyRecord, std::less<>> keys;
+  std::map<std::string, ApiKeyRecord, std::less<>> keys;
   std::map<std::string, std::int64_t, std::less<>> quota;  // by local day
 };
 
@@ -111,10 +111,10 @@ class MemoryTx final : public TenantTx {
       if (!c.deleted_at && c.name == row.name) duplicate(fmt::format("Cell {}", row.name));
     put(data_->cells, row, "Cell");
   }
-  void insert(const McpKeyRecord& row) override {
+  void insert(const ApiKeyRecord& row) override {
     for (const auto& [id, k] : data_->keys)
-      if (k.name == row.name) duplicate(fmt::format("MCP key named {}", row.name));
-    if (shared_.key_ids.count(row.key_id)) duplicate("MCP key id");
+      if (k.name == row.name) duplicate(fmt::format("API key named {}", row.name));
+    if (shared_.key_ids.count(row.key_id)) duplicate("API key id");
     put(data_->keys, row, "MCP key");
     shared_.key_ids[row.key_id] = {tenant_, row.id};
   }
@@ -130,7 +130,7 @@ class MemoryTx final : public TenantTx {
       if (!c.deleted_at && c.name == name) return c;
     return std::nullopt;
   }
-  std::optional<McpKeyRecord> find_mcp_key(std::string_view id) override {
+  std::optional<ApiKeyRecord> find_api_key(std::string_view id) override {
     auto it = data_->keys.find(id);
     if (it == data_->keys.end()) return std::nullopt;
     return it->second;
@@ -182,8 +182,8 @@ class MemoryTx final : public TenantTx {
         PageRequest{INT64_MAX / 2, 0});
     return page.items;
   }
-  std::vector<McpKeyRecord> list_mcp_keys() override {
-    std::vector<McpKeyRecord> out;
+  std::vector<ApiKeyRecord> list_api_keys() override {
+    std::vector<ApiKeyRecord> out;
     for (const auto& [id, k] : data_->keys) out.push_back(k);
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
       return std::tie(a.created_at, a.name) < std::tie(b.created_at, b.name);
@@ -210,11 +210,11 @@ class MemoryTx final : public TenantTx {
     it->second.tenant_id = tenant_;
     return true;
   }
-  bool update(const McpKeyRecord& row) override {
+  bool update(const ApiKeyRecord& row) override {
     auto it = data_->keys.find(row.id);
     if (it == data_->keys.end()) return false;
     if (it->second.key_id != row.key_id) {
-      if (shared_.key_ids.count(row.key_id)) duplicate("MCP key id");
+      if (shared_.key_ids.count(row.key_id)) duplicate("API key id");
       shared_.key_ids.erase(it->second.key_id);
       shared_.key_ids[row.key_id] = {tenant_, row.id};
     }
@@ -223,7 +223,15 @@ class MemoryTx final : public TenantTx {
     return true;
   }
 
-  void record_mcp_key_use(std::string_view id, std::int64_t uses,
+  bool delete_api_key(std::string_view id) override {
+    auto it = data_->keys.find(id);
+    if (it == data_->keys.end()) return false;
+    shared_.key_ids.erase(it->second.key_id);
+    data_->keys.erase(it);
+    return true;
+  }
+
+  void record_api_key_use(std::string_view id, std::int64_t uses,
                           std::string_view last_used_at) override {
     auto it = data_->keys.find(id);
     if (it == data_->keys.end()) return;
@@ -311,7 +319,7 @@ class MemoryStorage final : public Storage {
     for (const auto& [id, t] : shared_.tenants) out.push_back(t);
     return out;
   }
-  std::optional<McpKeyRecord> find_mcp_key_by_key_id(std::string_view key_id) override {
+  std::optional<ApiKeyRecord> find_api_key_by_key_id(std::string_view key_id) override {
     std::lock_guard lock(shared_.mutex);
     auto it = shared_.key_ids.find(key_id);
     if (it == shared_.key_ids.end()) return std::nullopt;

@@ -16,7 +16,7 @@
 namespace eryxon::sqlite_schema {
 
 inline constexpr std::array<const char*, 2> kMigrations = {
-    // v1: tenants, cells, jobs, parts, operations, MCP keys.
+    // v1: tenants, cells, jobs, parts, operations, API keys (MCP and REST).
     R"sql(
 CREATE TABLE tenants (
   id TEXT PRIMARY KEY,
@@ -148,14 +148,16 @@ CREATE INDEX operations_tenant_part ON operations (tenant_id, part_id, sequence)
 CREATE INDEX operations_tenant_cell_status ON operations (tenant_id, cell_id, status);
 CREATE INDEX operations_tenant_status ON operations (tenant_id, status);
 
-CREATE TABLE mcp_keys (
+CREATE TABLE api_keys (
   id TEXT PRIMARY KEY,
   tenant_id TEXT NOT NULL REFERENCES tenants(id),
   name TEXT NOT NULL,
   description TEXT,
+  family TEXT NOT NULL CHECK (family IN ('mcp','rest')),
   environment TEXT NOT NULL CHECK (environment IN ('live','test')),
   key_id TEXT NOT NULL UNIQUE,
-  key_hash TEXT NOT NULL CHECK (length(key_hash) = 64),
+  hash_scheme TEXT NOT NULL CHECK (hash_scheme IN ('blake2b','bcrypt','sha256')),
+  key_hash TEXT NOT NULL CHECK (length(key_hash) BETWEEN 1 AND 128),
   pepper_version INTEGER NOT NULL,
   allowed_tools TEXT NOT NULL,
   rate_limit INTEGER CHECK (rate_limit IS NULL OR rate_limit >= 1),

@@ -312,7 +312,7 @@ class SqliteTx final : public TenantTx {
   void insert(const Part& row) override { insert_row(row, "parts"); }
   void insert(const Operation& row) override { insert_row(row, "operations"); }
   void insert(const Cell& row) override { insert_row(row, "cells"); }
-  void insert(const McpKeyRecord& row) override { insert_row(row, "mcp_keys"); }
+  void insert(const ApiKeyRecord& row) override { insert_row(row, "api_keys"); }
 
   std::optional<Job> find_job(std::string_view id) override { return find<Job>("jobs", id); }
   std::optional<Part> find_part(std::string_view id) override { return find<Part>("parts", id); }
@@ -325,13 +325,13 @@ class SqliteTx final : public TenantTx {
     if (rows.empty()) return std::nullopt;
     return rows.front();
   }
-  std::optional<McpKeyRecord> find_mcp_key(std::string_view id) override {
-    Query q(db_, fmt::format("SELECT {} FROM mcp_keys WHERE tenant_id=?1 AND id=?2",
-                             select_list<McpKeyRecord>()));
+  std::optional<ApiKeyRecord> find_api_key(std::string_view id) override {
+    Query q(db_, fmt::format("SELECT {} FROM api_keys WHERE tenant_id=?1 AND id=?2",
+                             select_list<ApiKeyRecord>()));
     q.bind(1, tenant_);
     q.bind(2, id);
     if (!q.step()) return std::nullopt;
-    return read_row<McpKeyRecord>(q.stmt());
+    return read_row<ApiKeyRecord>(q.stmt());
   }
 
   Page<Job> list_jobs(const JobFilter& f, const PageRequest& page) override {
@@ -356,12 +356,12 @@ class SqliteTx final : public TenantTx {
   std::vector<Cell> list_cells() override {
     return select<Cell>("cells", {}, "sequence, name", -1, 0);
   }
-  std::vector<McpKeyRecord> list_mcp_keys() override {
-    Query q(db_, fmt::format("SELECT {} FROM mcp_keys WHERE tenant_id=?1 ORDER BY created_at, name",
-                             select_list<McpKeyRecord>()));
+  std::vector<ApiKeyRecord> list_api_keys() override {
+    Query q(db_, fmt::format("SELECT {} FROM api_keys WHERE tenant_id=?1 ORDER BY created_at, name",
+                             select_list<ApiKeyRecord>()));
     q.bind(1, tenant_);
-    std::vector<McpKeyRecord> out;
-    while (q.step()) out.push_back(read_row<McpKeyRecord>(q.stmt()));
+    std::vector<ApiKeyRecord> out;
+    while (q.step()) out.push_back(read_row<ApiKeyRecord>(q.stmt()));
     return out;
   }
 
@@ -373,12 +373,20 @@ class SqliteTx final : public TenantTx {
     return update_row(row, "operations", &expected);
   }
   bool update(const Cell& row) override { return update_row(row, "cells", nullptr); }
-  bool update(const McpKeyRecord& row) override { return update_row(row, "mcp_keys", nullptr); }
+  bool update(const ApiKeyRecord& row) override { return update_row(row, "api_keys", nullptr); }
 
-  void record_mcp_key_use(std::string_view id, std::int64_t uses,
+  bool delete_api_key(std::string_view id) override {
+    Query q(db_, "DELETE FROM api_keys WHERE tenant_id=?1 AND id=?2");
+    q.bind(1, tenant_);
+    q.bind(2, id);
+    q.run();
+    return q.changes() > 0;
+  }
+
+  void record_api_key_use(std::string_view id, std::int64_t uses,
                           std::string_view last_used_at) override {
     Query q(db_,
-            "UPDATE mcp_keys SET usage_count = usage_count + ?1, last_used_at = ?2 "
+            "UPDATE api_keys SET usage_count = usage_count + ?1, last_used_at = ?2 "
             "WHERE tenant_id = ?3 AND id = ?4");
     q.bind(1, uses);
     q.bind(2, last_used_at);
@@ -532,12 +540,12 @@ class SqliteStorage final : public Storage {
     while (q.step()) out.push_back(read_row<Tenant>(q.stmt()));
     return out;
   }
-  std::optional<McpKeyRecord> find_mcp_key_by_key_id(std::string_view key_id) override {
+  std::optional<ApiKeyRecord> find_api_key_by_key_id(std::string_view key_id) override {
     std::lock_guard lock(db_.mutex());
-    Query q(db_, fmt::format("SELECT {} FROM mcp_keys WHERE key_id=?1", select_list<McpKeyRecord>()));
+    Query q(db_, fmt::format("SELECT {} FROM api_keys WHERE key_id=?1", select_list<ApiKeyRecord>()));
     q.bind(1, key_id);
     if (!q.step()) return std::nullopt;
-    return read_row<McpKeyRecord>(q.stmt());
+    return read_row<ApiKeyRecord>(q.stmt());
   }
   std::unique_ptr<TenantTx> begin(std::string_view tenant_id) override {
     return std::make_unique<SqliteTx>(db_, std::string(tenant_id));
