@@ -22,10 +22,20 @@ Commands (every command takes --db FILE; default $ERYXON_DB or ./eryxon.db):
                                         prints the new tenant id
   tenant list                           id, plan and name of every tenant
   key create --tenant ID --name NAME [--tools '*'|a,b,c] [--env live|test]
-             [--rate-limit RPM] [--expires-at RFC3339] [--description TEXT]
-                                        prints the MCP key once; store it now
+             [--family mcp|rest] [--rate-limit RPM] [--expires-at RFC3339]
+             [--description TEXT]
+                                        prints the key once (mcp_live_... or
+                                        ery_live_...); store it now
   key list --tenant ID                  keys (prefix and metadata, never the key)
-  key enable|disable --tenant ID --id KEY_ROW_ID
+  key enable|disable|delete --tenant ID --id KEY_ROW_ID
+  key rotate --tenant ID --id KEY_ROW_ID [--grace-seconds N]
+                                        prints the new key; the old one expires
+                                        after the grace period (default 86400)
+  key import-legacy --tenant ID --name NAME --hash HASH --prefix KEY_PREFIX
+             [--family mcp|rest] [--env live|test] [--tools '*'|a,b,c]
+                                        import an original Eryxon Flow key by
+                                        its bcrypt (MCP) or SHA-256 (REST) hash
+  pepper rotate                         add a new pepper version to <db>.pepper
   seed-demo [--tenant ID]               fill a tenant with a demo sheet-metal shop
                                         (creates the tenant when --tenant is absent
                                         and prints its id)
@@ -117,6 +127,14 @@ int run(const Args& a) {
     return 0;
   }
 
+  if (cmd == "pepper" && sub == "rotate") {
+    const int version = eryxon::PepperSet::rotate_file(db_path(a) + ".pepper");
+    std::cerr << fmt::format(
+        "eryxon: pepper version {} added to {}.pepper; restart servers to use it\n", version,
+        db_path(a));
+    return 0;
+  }
+
   auto engine = eryxon::Engine::open(db_path(a));
   auto& shop = engine->shop();
 
@@ -152,7 +170,11 @@ int run(const Args& a) {
     if (auto r = a.get("rate-limit"); !r.empty()) in.rate_limit = std::stoll(r);
     if (auto e = a.get("expires-at"); !e.empty()) in.expires_at = e;
     in.created_by = "cli";
-    auto created = engine->keys().create_mcp_key(tenant, in);
+    auto family = eryxon::parse_enum<eryxon::KeyFamily>(a.get("family", "mcp"));
+    if (!family)
+      throw eryxon::Error(eryxon::ErrorCode::validation_error, "--family must be mcp or rest");
+    in.family = *family;
+    auto created = engine->keys().create_key(tenant, in);
     std::cout << created.plaintext << std::endl;
     created.wipe();
     std::cerr << fmt::format(
@@ -162,14 +184,44 @@ int run(const Args& a) {
   }
   if (cmd == "key" && sub == "list") {
     for (const auto& k : engine->keys().list(a.need("tenant")))
-      std::cout << fmt::format("{}  mcp_{}_{}...  {:<8}  uses={:<6} tools={}  {}\n", k.id,
-                               k.environment, k.key_id, k.enabled ? "enabled" : "disabled",
-                               k.usage_count, fmt::join(k.allowed_tools, ","), k.name);
+      std::cout << fmt::format("{}  {}_{}_{}...  {:<8}  uses={:<6} tools={}  {}\n", k.id,
+                               k.family == "mcp" ? "mcp" : "ery", k.environment, k.key_id,
+                               k.enabled ? "enabled" : "disabled", k.usage_count,
+                               fmt::join(k.allowed_tools, ","), k.name);
     return 0;
   }
   if (cmd == "key" && (sub == "enable" || sub == "disable")) {
     auto rec = engine->keys().set_enabled(a.need("tenant"), a.need("id"), sub == "enable");
     std::cerr << fmt::format("eryxon: key '{}' {}d\n", rec.name, sub);
+    return 0;
+  }
+  if (cmd == "key" && sub == "delete") {
+    engine->keys().remove(a.need("tenant"), a.need("id"));
+    std::cerr << "eryxon: key deleted\n";
+    return 0;
+  }
+  if (cmd == "key" && sub == "rotate") {
+    const std::int64_t grace_s = std::stoll(a.get("grace-seconds", "86400"));
+    auto created = engine->keys().rotate(a.need("tenant"), a.need("id"), grace_s * 1000);
+    std::cout << created.plaintext << std::endl;
+    created.wipe();
+    std::cerr << fmt::format("eryxon: key '{}' rotated (new id {}); the old key expires in {} s\n",
+                             created.record.name, created.record.id, grace_s);
+    return 0;
+  }
+  if (cmd == "key" && sub == "import-legacy") {
+    eryxon::LegacyKey in;
+    in.name = a.need("name");
+    in.stored_hash = a.need("hash");
+    in.key_prefix = a.need("prefix");
+    in.environment = a.get("env", "live");
+    in.allowed_tools = split_tools(a.get("tools", "*"));
+    auto family = eryxon::parse_enum<eryxon::KeyFamily>(a.get("family", "mcp"));
+    if (!family)
+      throw eryxon::Error(eryxon::ErrorCode::validation_error, "--family must be mcp or rest");
+    in.family = *family;
+    auto rec = engine->keys().import_legacy_key(a.need("tenant"), in);
+    std::cout << rec.id << "\n";
     return 0;
   }
   if (cmd == "seed-demo") {
