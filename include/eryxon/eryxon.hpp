@@ -5,6 +5,7 @@
 #include "eryxon/engine.hpp"
 #include "eryxon/error.hpp"
 #include "eryxon/keys.hpp"
+#include "eryxon/limits.hpp"
 #include "eryxon/mcp.hpp"
 #include "eryxon/model.hpp"
 #include "eryxon/quota.hpp"

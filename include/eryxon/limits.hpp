@@ -1,11 +1,11 @@
 // eryxon/limits.hpp - keyed GCRA rate limiting and the HTTP headers that
 // report it.
 //
-// The algorithm is the Generic Cell Rate Algorithm, virtual-scheduling form
-// (ATM Forum Traffic Management Specification 4.0, section 4.4.2; ITU-T
-// I.371), as used for HTTP by redis-cell and Go's "throttled" (B. Leach,
-// "Rate limiting, cells, and GCRA"). For a limit of `rpm` requests per minute
-// and a burst of `burst`:
+// The algorithm is the Generic Cell Rate Algorithm in its virtual-scheduling
+// form (ATM Forum Traffic Management Specification 4.0, af-tm-0056.000; ITU-T
+// I.371), as described for HTTP APIs by Brandur Leach ("Rate Limiting,
+// Cells, and GCRA", 2015) and used by redis-cell and Go's throttled. For a
+// limit of `rpm` requests per minute and a burst of `burst`:
 //
 //   emission interval   T   = 60 s / rpm        (rounded up to a whole ns)
 //   tolerance           tau = T * (burst - 1)
@@ -68,7 +68,7 @@ struct RateLimit {
 /// milliseconds rounded up, so waiting that long always suffices.
 ///
 /// The units follow the IETF RateLimit fields
-/// (draft-ietf-httpapi-ratelimit-headers-10): the quota is `limit` = burst
+/// (draft-ietf-httpapi-ratelimit-headers-10, "quota units"): the quota is `limit` = burst
 /// request units per window W = burst * 60 s / rpm, which is what a client
 /// may spend at once from a full bucket and what refills in one window.
 struct RateDecision {
@@ -99,16 +99,18 @@ struct RateDecision {
 ///   X-RateLimit-Reset: <epoch s at which the bucket is full>
 ///   Retry-After: <s>                      (only when !decision.allowed)
 ///
-/// RateLimit-Policy and RateLimit follow
-/// draft-ietf-httpapi-ratelimit-headers-10 (sections "RateLimit-Policy
-/// Field" and "RateLimit Field"): a Structured Fields list item whose value
-/// is the policy name as an sf-string, with the integer parameters q (quota
-/// units), w (window, seconds), r (remaining units) and t (seconds until the
-/// quota is fully restored). The window W = burst * 60 s / rpm and every
-/// second count are rounded up (a client that keeps to q per w is never
-/// refused). The X-RateLimit-* trio is the de facto GitHub/Twitter form:
-/// Reset is an absolute Unix time in seconds, rounded up. Retry-After is
-/// delay-seconds (RFC 9110 section 10.2.3), rounded up, >= 1.
+/// RateLimit-Policy and RateLimit follow the form of
+/// draft-ietf-httpapi-ratelimit-headers-08 to -10 (sections "RateLimit-Policy
+/// Field" and "RateLimit Field"; not yet an RFC; earlier revisions used
+/// RateLimit-Limit/-Remaining/-Reset instead): a Structured Fields (RFC 8941)
+/// list item whose value is the policy name as an sf-string, with the
+/// integer parameters q (quota units), w (window, seconds), r (remaining
+/// units) and t (seconds until the quota is fully restored). The window
+/// W = burst * 60 s / rpm and every second count are rounded up, so a client
+/// that sends at most q units in any w seconds is never refused. The
+/// X-RateLimit-* trio is the de facto GitHub/Twitter form: Reset is an
+/// absolute Unix time in seconds, rounded up. Retry-After is delay-seconds
+/// (RFC 9110 section 10.2.3), rounded up, >= 1.
 ///
 /// `policy` is the policy name; it may hold printable ASCII (0x20..0x7E)
 /// only (`"` and `\` are escaped); anything else, or an invalid `limit`,
@@ -127,15 +129,22 @@ struct RateLimiterOptions {
 
 /// A keyed GCRA limiter: one TAT per key, in memory, for one process.
 ///
+/// Keys: a key is stored as its 128-bit keyed SipHash-2-4 digest (libsodium
+/// crypto_shorthash_siphashx24, under a secret drawn from randombytes when
+/// the limiter is built), never as text. So every key costs the same 24
+/// bytes whatever its length, nothing is allocated per key, and a client
+/// that chooses keys can neither flood one probe chain nor, without the
+/// secret, make two keys share a bucket (the chance that any two of n keys
+/// do is below n^2 / 2^128).
+///
 /// Memory: each shard is an open-addressing table (linear probing) of
-/// 48-byte slots: hash, TAT and a std::string (with libstdc++, keys up to 15
-/// bytes are stored inline, longer ones in one heap block). A shard
-/// holds at most half as many keys as it has slots. When an insert would pass
-/// that, the shard first drops its idle keys (full buckets, see the file
-/// comment) and resizes to the smallest power of two >= 4x the keys left
-/// (minimum 16 slots), so the sweep costs O(1) amortised per new key. Hence
-/// a shard never has more than max(16, 8 * L) slots, where L is the number of
-/// live keys (bucket not full) it had at its last sweep; a stream of
+/// 24-byte slots, at most 3/4 full. When an insert would pass that, the
+/// shard first drops its idle keys (full buckets, see the file comment) and
+/// resizes to 2 * (keys left + 1) slots (minimum 16); the sweep is O(1)
+/// amortised per new key (at least a quarter of the table's slots are
+/// inserted between two sweeps). Hence a shard never has more than
+/// max(16, 2 * L + 2) slots, where L is the number of live keys (bucket not
+/// full) it had at its last sweep: about 48 bytes per live key. A stream of
 /// one-off keys cannot grow memory beyond what the keys live within one
 /// window W need. size() may include idle keys not yet swept; evict_idle()
 /// sweeps every shard now.
@@ -147,7 +156,8 @@ struct RateLimiterOptions {
 class ERYXON_EXPORT RateLimiter {
  public:
   /// `clock` returns epoch ms; it is called once per check() and
-  /// evict_idle() that does not take the time explicitly.
+  /// evict_idle() that does not take the time explicitly. Throws
+  /// Error(INTERNAL_ERROR) when libsodium cannot initialise.
   explicit RateLimiter(Clock clock = system_now_ms, RateLimiterOptions options = {});
   ~RateLimiter();
 
@@ -162,8 +172,8 @@ class ERYXON_EXPORT RateLimiter {
   /// Throws Error(VALIDATION_ERROR, context.field = "requests_per_minute",
   /// "burst" or "cost") for an invalid limit (see RateLimit), cost < 1, or
   /// cost > burst (such a request could never be admitted), and for a time
-  /// outside +-8.6e12 ms (years 1697..2242). Allocates only when a new key
-  /// longer than 15 bytes is stored or a shard resizes (std::bad_alloc).
+  /// outside +-8.6e12 ms (years 1697..2242). Allocates only when a shard
+  /// resizes (std::bad_alloc).
   RateDecision check(std::string_view key, const RateLimit& limit, std::int64_t cost = 1);
 
   /// check() at an explicit time `now_ms` (epoch ms), for hosts that already
@@ -186,7 +196,8 @@ class ERYXON_EXPORT RateLimiter {
   struct Shard;
   Clock clock_;
   std::unique_ptr<Shard[]> shards_;
-  std::size_t shard_mask_ = 0;  // shard = (hash >> 40) & shard_mask_
+  std::size_t shard_mask_ = 0;     // shard = (digest >> 40) & shard_mask_
+  unsigned char secret_[16] = {};  // SipHash key, random per limiter
 };
 
 }  // namespace eryxon

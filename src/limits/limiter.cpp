@@ -1,0 +1,265 @@
+// Keyed GCRA rate limiter and RateLimit headers (eryxon/limits.hpp).
+#include "eryxon/limits.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/sodium_init.hpp"
+#include "eryxon/error.hpp"
+
+namespace eryxon {
+namespace {
+
+constexpr std::int64_t kNsPerMs = 1'000'000;
+constexpr std::int64_t kNsPerMinute = 60'000'000'000;
+constexpr std::int64_t kMaxRpm = kNsPerMinute;               // T >= 1 ns
+constexpr std::int64_t kMaxWindowNs = std::int64_t{1} << 58;  // ~9.1 years
+// |now| in ms such that now + 2 windows still fits in int64 ns:
+// 8.6e18 + 2 * 2^58 < 2^63 - 1.
+constexpr std::int64_t kMaxAbsNowMs = 8'600'000'000'000;
+constexpr std::size_t kMinSlots = 16;
+constexpr std::size_t kMaxShards = 4096;
+
+[[noreturn]] void invalid(std::string message, std::string_view field) {
+  throw Error(ErrorCode::validation_error, std::move(message), {{"field", field}});
+}
+
+// ceil(a / b) for b > 0 and any a.
+constexpr std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+  const std::int64_t q = a / b;
+  return q + ((a % b) > 0 ? 1 : 0);
+}
+
+// The GCRA constants of one (limit, cost), in ns.
+struct Gcra {
+  std::int64_t interval;  // T
+  std::int64_t window;    // W = T * burst = tau + T
+  std::int64_t burst;
+  std::int64_t cost_ns;  // T * cost
+};
+
+Gcra gcra_of(const RateLimit& limit, std::int64_t cost) {
+  const std::int64_t rpm = limit.requests_per_minute;
+  if (rpm < 1 || rpm > kMaxRpm)
+    invalid("requests_per_minute must be between 1 and 60000000000", "requests_per_minute");
+  const std::int64_t interval = ceil_div(kNsPerMinute, rpm);
+  if (limit.burst < 1) invalid("burst must be at least 1", "burst");
+  if (limit.burst > kMaxWindowNs / interval)
+    invalid("burst * 60 s / requests_per_minute must not exceed 2^58 ns (about 9 years)", "burst");
+  if (cost < 1) invalid("cost must be at least 1", "cost");
+  if (cost > limit.burst) invalid("cost exceeds burst: the request could never be allowed", "cost");
+  return {interval, interval * limit.burst, limit.burst, interval * cost};
+}
+
+std::int64_t ns_of(std::int64_t now_ms) {
+  if (now_ms > kMaxAbsNowMs || now_ms < -kMaxAbsNowMs)
+    invalid("time out of range (years 1697..2242)", "now_ms");
+  return now_ms * kNsPerMs;
+}
+
+// A key's identity: its 128-bit SipHash-2-4 (libsodium's
+// crypto_shorthash_siphashx24) under the limiter's random secret. d1 picks
+// the shard (bits 40..51) and the home slot (bits 0..31); d2 is never 0 (0
+// marks an empty slot).
+struct Digest {
+  std::uint64_t d1;
+  std::uint64_t d2;
+};
+
+Digest digest_of(std::string_view key, const unsigned char* secret) {
+  unsigned char out[crypto_shorthash_siphashx24_BYTES];
+  crypto_shorthash_siphashx24(out, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                              secret);
+  Digest d;
+  std::memcpy(&d.d1, out, 8);
+  std::memcpy(&d.d2, out + 8, 8);
+  d.d2 |= 1;
+  return d;
+}
+
+// One key's state, 24 bytes. d2 == 0: empty.
+struct Slot {
+  std::uint64_t d1 = 0;
+  std::uint64_t d2 = 0;
+  std::int64_t tat = 0;  // theoretical arrival time, epoch ns
+};
+
+// Open addressing with linear probing, at most 3/4 full. Not thread-safe:
+// the owning shard's mutex guards it.
+class TatTable {
+ public:
+  TatTable() : slots_(kMinSlots) {}
+
+  std::size_t size() const { return size_; }
+
+  // The slot holding `d`, or nullptr; `*empty` is then the slot where it
+  // would be inserted.
+  Slot* find(const Digest& d, std::size_t* empty) {
+    const std::size_t cap = slots_.size();
+    for (std::size_t i = home(d.d1, cap);; i = i + 1 == cap ? 0 : i + 1) {
+      Slot& s = slots_[i];
+      if (s.d2 == 0) {
+        *empty = i;
+        return nullptr;
+      }
+      if (s.d1 == d.d1 && s.d2 == d.d2) return &s;
+    }
+  }
+
+  // Stores a new key (absent, found by find()) with `tat`, sweeping idle
+  // keys at `now` first when the table is 3/4 full.
+  void insert(const Digest& d, std::int64_t tat, std::int64_t now, std::size_t empty) {
+    if (4 * (size_ + 1) > 3 * slots_.size()) {
+      sweep(now, /*force=*/true);
+      find(d, &empty);
+    }
+    slots_[empty] = Slot{d.d1, d.d2, tat};
+    ++size_;
+  }
+
+  // Drops keys with tat <= now and resizes to max(kMinSlots, 2 * live + 2)
+  // slots (at most half full). Without `force` the table is left alone when
+  // no key is idle. Returns the number of keys dropped.
+  std::size_t sweep(std::int64_t now, bool force) {
+    std::size_t live = 0;
+    for (const Slot& s : slots_) live += (s.d2 != 0 && s.tat > now) ? 1 : 0;
+    const std::size_t dropped = size_ - live;
+    if (!force && dropped == 0) return 0;
+    const std::size_t cap = std::max(kMinSlots, 2 * live + 2);
+    std::vector<Slot> next(cap);
+    for (const Slot& s : slots_) {
+      if (s.d2 == 0 || s.tat <= now) continue;
+      std::size_t i = home(s.d1, cap);
+      while (next[i].d2 != 0) i = i + 1 == cap ? 0 : i + 1;
+      next[i] = s;
+    }
+    slots_ = std::move(next);
+    size_ = live;
+    return dropped;
+  }
+
+ private:
+  // Maps the low 32 bits of d1 onto 0..cap-1 (Lemire's multiply-shift).
+  static std::size_t home(std::uint64_t d1, std::size_t cap) {
+    return static_cast<std::size_t>(((d1 & 0xFFFFFFFFu) * cap) >> 32);
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
+};
+
+}  // namespace
+
+struct alignas(64) RateLimiter::Shard {
+  mutable std::mutex mutex;
+  TatTable table;
+};
+
+RateLimiter::RateLimiter(Clock clock, RateLimiterOptions options) : clock_(std::move(clock)) {
+  static_assert(sizeof secret_ == crypto_shorthash_siphashx24_KEYBYTES);
+  ensure_sodium();
+  randombytes_buf(secret_, sizeof secret_);
+  const std::size_t n = std::bit_ceil(std::clamp<std::size_t>(options.shards, 1, kMaxShards));
+  shards_ = std::make_unique<Shard[]>(n);
+  shard_mask_ = n - 1;
+}
+
+RateLimiter::~RateLimiter() { sodium_memzero(secret_, sizeof secret_); }
+
+RateDecision RateLimiter::check(std::string_view key, const RateLimit& limit, std::int64_t cost) {
+  return check_at(key, limit, clock_(), cost);
+}
+
+RateDecision RateLimiter::check_at(std::string_view key, const RateLimit& limit,
+                                   std::int64_t now_ms, std::int64_t cost) {
+  const Gcra g = gcra_of(limit, cost);
+  const std::int64_t now = ns_of(now_ms);
+  const Digest digest = digest_of(key, secret_);
+  Shard& shard = shards_[(digest.d1 >> 40) & shard_mask_];
+
+  RateDecision d;
+  d.limit = g.burst;
+  std::int64_t tat;       // the key's TAT once this request is decided
+  std::int64_t allow_at;  // earliest time this request conforms
+  {
+    std::lock_guard<std::mutex> lock(shard.mutex);
+    std::size_t empty = 0;
+    Slot* slot = shard.table.find(digest, &empty);
+    tat = slot != nullptr ? std::max(slot->tat, now) : now;
+    const std::int64_t new_tat = tat + g.cost_ns;
+    allow_at = new_tat - g.window;
+    d.allowed = allow_at <= now;
+    if (d.allowed) {
+      tat = new_tat;
+      if (slot != nullptr)
+        slot->tat = new_tat;
+      else
+        shard.table.insert(digest, new_tat, now, empty);
+    }
+  }
+  // A stored TAT may lie further ahead than this window when the key's limit
+  // was lowered: clamp remaining at 0.
+  const std::int64_t backlog = tat - now;  // >= 0
+  d.remaining = std::max<std::int64_t>(0, (g.window - backlog) / g.interval);
+  d.reset_ms = ceil_div(backlog, kNsPerMs);
+  d.retry_after_ms = d.allowed ? 0 : ceil_div(allow_at - now, kNsPerMs);
+  return d;
+}
+
+std::size_t RateLimiter::size() const {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i <= shard_mask_; ++i) {
+    std::lock_guard<std::mutex> lock(shards_[i].mutex);
+    n += shards_[i].table.size();
+  }
+  return n;
+}
+
+std::size_t RateLimiter::evict_idle() { return evict_idle_at(clock_()); }
+
+std::size_t RateLimiter::evict_idle_at(std::int64_t now_ms) {
+  const std::int64_t now = ns_of(now_ms);
+  std::size_t dropped = 0;
+  for (std::size_t i = 0; i <= shard_mask_; ++i) {
+    std::lock_guard<std::mutex> lock(shards_[i].mutex);
+    dropped += shards_[i].table.sweep(now, /*force=*/false);
+  }
+  return dropped;
+}
+
+std::vector<std::pair<std::string, std::string>> rate_limit_headers(const RateDecision& decision,
+                                                                    const RateLimit& limit,
+                                                                    std::int64_t now_ms,
+                                                                    std::string_view policy) {
+  const Gcra g = gcra_of(limit, 1);
+  // sf-string (RFC 8941 section 3.3.3): printable ASCII, `"` and `\` escaped.
+  std::string name = "\"";
+  for (char c : policy) {
+    if (c < 0x20 || c > 0x7E) invalid("policy name must be printable ASCII", "policy");
+    if (c == '"' || c == '\\') name += '\\';
+    name += c;
+  }
+  name += '"';
+  const std::int64_t window_s = ceil_div(g.window, 1'000'000'000);
+  const std::int64_t reset_s = ceil_div(decision.reset_ms, 1000);
+  std::vector<std::pair<std::string, std::string>> h;
+  h.reserve(6);
+  h.emplace_back("RateLimit-Policy",
+                 name + ";q=" + std::to_string(decision.limit) + ";w=" + std::to_string(window_s));
+  h.emplace_back("RateLimit",
+                 name + ";r=" + std::to_string(decision.remaining) + ";t=" + std::to_string(reset_s));
+  h.emplace_back("X-RateLimit-Limit", std::to_string(decision.limit));
+  h.emplace_back("X-RateLimit-Remaining", std::to_string(decision.remaining));
+  h.emplace_back("X-RateLimit-Reset", std::to_string(ceil_div(now_ms + decision.reset_ms, 1000)));
+  if (!decision.allowed)
+    h.emplace_back("Retry-After",
+                   std::to_string(std::max<std::int64_t>(1, ceil_div(decision.retry_after_ms, 1000))));
+  return h;
+}
+
+}  // namespace eryxon
