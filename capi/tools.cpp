@@ -72,6 +72,14 @@ eryxon_status eryxon_tool_call(char** out_json, eryxon_store_t* store, const cha
       case eryxon::CallStatus::forbidden:
         return fail(ERYXON_EPERMISSION,
                     text_at(result.body, "message", "Tool not allowed for this key"));
+      case eryxon::CallStatus::rate_limited:
+      case eryxon::CallStatus::quota_exceeded: {
+        // The refusal's body carries the retry information; hand it over.
+        *out_json = eryxon::capi::owned_copy(eryxon::capi::dump(result.body));
+        const bool rate = result.status == eryxon::CallStatus::rate_limited;
+        return fail(rate ? ERYXON_ERATE_LIMITED : ERYXON_EQUOTA,
+                    text_at(result.body, "message", rate ? "Rate limit exceeded" : "Quota exceeded"));
+      }
     }
     return fail(ERYXON_EINTERNAL, "call_tool returned an unknown CallStatus");
   });

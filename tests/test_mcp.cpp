@@ -207,3 +207,19 @@ TEST_CASE("mcp: serve() answers line by line over a pipe, skipping nothing") {
   CHECK(replies[3]["id"] == 2);
   CHECK(replies[4]["id"] == 3);
 }
+
+TEST_CASE("mcp: rate-limit and quota refusals are JSON-RPC errors with retry information") {
+  Session s;
+  for (int i = 0; i < 100; ++i) REQUIRE(s.call("get_dashboard_stats", json::object(), s.key).contains("result"));
+  json r = s.call("get_dashboard_stats", json::object(), s.key);
+  CHECK(error_code(r) == -32000);
+  CHECK(r["error"]["message"] == "Rate limit exceeded");
+  CHECK(r["error"]["data"]["type"] == "rate_limit_error");
+  CHECK(r["error"]["data"]["retry_after_seconds"] == 1);
+  // The free tenant has spent its 100 calls; a fresh key of it hits the quota.
+  const auto other = s.engine->keys().create_mcp_key(s.tenant, {"other"}).plaintext;
+  json q = s.call("get_dashboard_stats", json::object(), other);
+  CHECK(error_code(q) == -32000);
+  CHECK(q["error"]["message"] == "Daily request quota exceeded");
+  CHECK(q["error"]["data"]["type"] == "quota_error");
+}

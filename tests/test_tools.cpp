@@ -194,3 +194,39 @@ TEST_CASE("engine: a key of tenant B can neither read nor change tenant A's rows
   // Nothing of A's changed.
   CHECK(e.call(e.key_a, "fetch_jobs", {{"limit", 1000}}).body["data"] == a_jobs.body["data"]);
 }
+
+TEST_CASE("engine: a key's rate limit and its tenant's daily quota are enforced before the tool runs") {
+  test::ManualClock clock;
+  auto engine = Engine::in_memory({clock.clock(), std::nullopt});
+  const auto t = engine->shop().create_tenant({"Free", Plan::free, "UTC"}).id;
+  NewMcpKey slow{"slow"};
+  slow.rate_limit = 6;  // burst 6, then one every 10 s
+  const auto key = engine->keys().create_mcp_key(t, slow).plaintext;
+  for (int i = 0; i < 6; ++i) REQUIRE(engine->call_tool(key, "get_dashboard_stats", {}).status == CallStatus::ok);
+  CallResult refused = engine->call_tool(key, "get_dashboard_stats", {});
+  REQUIRE(refused.status == CallStatus::rate_limited);
+  CHECK(refused.body["message"] == "Rate limit exceeded");
+  CHECK(refused.body["data"]["retry_after_ms"] == 10000);
+  CHECK(refused.body["data"]["retry_after_seconds"] == 10);
+  CHECK(refused.body["data"]["limit"] == 6);
+  clock.advance_ms(10000);
+  CHECK(engine->call_tool(key, "get_dashboard_stats", {}).status == CallStatus::ok);
+  // Refused and unauthenticated calls spend no quota: 7 counted so far.
+  CHECK(engine->quota().peek(t).used == 7);
+  CHECK(rate_limit_for(KeyIdentity{}).requests_per_minute == kDefaultKeyRequestsPerMinute);
+
+  // The free plan's 100 calls a day hold across keys.
+  std::vector<std::string> keys;
+  for (int i = 0; i < 3; ++i) keys.push_back(engine->keys().create_mcp_key(t, {"k" + std::to_string(i)}).plaintext);
+  for (int i = 7; i < 100; ++i)
+    REQUIRE(engine->call_tool(keys[static_cast<std::size_t>(i) % 3], "fetch_jobs", {}).status == CallStatus::ok);
+  CallResult over = engine->call_tool(keys[0], "fetch_jobs", {});
+  REQUIRE(over.status == CallStatus::quota_exceeded);
+  CHECK(over.body["data"]["limit"] == 100);
+  CHECK(over.body["data"]["used"] == 100);
+  CHECK(over.body["data"]["day"] == "2026-11-25");
+  // Midnight UTC is 12 h after the start, 10 s of which have passed.
+  CHECK(over.body["data"]["retry_after_seconds"] == 12 * 3600 - 10);
+  clock.advance_ms((12 * 3600 - 10) * 1000);
+  CHECK(engine->call_tool(keys[0], "fetch_jobs", {}).status == CallStatus::ok);
+}

@@ -5,8 +5,9 @@
 // command, the MCP server and the C ABI (eryxon_store_t) hold.
 //
 // call_tool is the single path every tool call takes: authenticate the key,
-// check the key's allow-list, validate arguments against the tool's
-// inputSchema, run the handler, and shape the result as
+// check the key's allow-list, the key's rate limit (GCRA, limits.hpp) and the
+// tenant's daily plan quota (quota.hpp), validate arguments against the
+// tool's inputSchema, run the handler, and shape the result as
 //   {"success":true,"data":...,"pagination":{offset,limit,total,has_more}}
 // or
 //   {"success":false,"error":{"code":"...","message":"...","context":{...}}}.
@@ -25,6 +26,8 @@
 #include "eryxon/clock.hpp"
 #include "eryxon/export.h"
 #include "eryxon/keys.hpp"
+#include "eryxon/limits.hpp"
+#include "eryxon/quota.hpp"
 #include "eryxon/shop.hpp"
 #include "eryxon/storage.hpp"
 #include "eryxon/tools.hpp"
@@ -47,7 +50,21 @@ enum class CallStatus {
   unknown_tool,     ///< body = {"message":...}; MCP -32602
   unauthenticated,  ///< body = {"message":"Invalid or disabled MCP key",...}
   forbidden,        ///< body = {"message":"Tool not allowed for this key",...}
+  rate_limited,     ///< body = {"message":"Rate limit exceeded","data":{limit,
+                    ///<   remaining, reset_ms, retry_after_ms, retry_after_seconds}}
+  quota_exceeded,   ///< body = {"message":"Daily request quota exceeded","data":{
+                    ///<   limit, used, day, reset_ms, retry_after_seconds}}
 };
+
+/// Requests per minute of a key without its own rate_limit (SPEC.md "MCP
+/// authentication": 100 per minute per key).
+inline constexpr std::int64_t kDefaultKeyRequestsPerMinute = 100;
+
+/// The GCRA limit a key runs under: its rate_limit (else
+/// kDefaultKeyRequestsPerMinute) requests per minute with a burst of the same
+/// size, so a client may spend a minute's allowance at once, as under the
+/// original's fixed window, and then no faster than the rate.
+ERYXON_EXPORT RateLimit rate_limit_for(const KeyIdentity& key) noexcept;
 
 struct CallResult {
   CallStatus status = CallStatus::ok;
@@ -72,6 +89,8 @@ class ERYXON_EXPORT Engine {
   Shop& shop() { return shop_; }
   KeyService& keys() { return keys_; }
   ToolRegistry& tools() { return tools_; }
+  RateLimiter& limiter() { return limiter_; }
+  QuotaTracker& quota() { return quota_; }
 
   /// Runs tool `tool` with `arguments` (a JSON object; null counts as {})
   /// for the holder of `api_key`. Never throws for bad input: every outcome
@@ -81,7 +100,8 @@ class ERYXON_EXPORT Engine {
                        const nlohmann::json& arguments,
                        std::string_view environments = "live,test");
 
-  /// call_tool for an already validated identity (no key check).
+  /// call_tool for an already validated identity (no key check; the rate
+  /// limit and quota still apply).
   CallResult call_tool_as(const KeyIdentity& identity, std::string_view tool,
                           const nlohmann::json& arguments);
 
@@ -90,6 +110,8 @@ class ERYXON_EXPORT Engine {
   Shop shop_;
   KeyService keys_;
   ToolRegistry tools_;
+  RateLimiter limiter_;
+  QuotaTracker quota_;
 };
 
 }  // namespace eryxon

@@ -133,7 +133,10 @@ ERYXON_EXPORT eryxon_status eryxon_key_create(char **out_key, eryxon_store_t *st
  * A failed tool run returns the status of its error code (e.g.
  * ERYXON_ESTATE) with out_json filled. Refusals before the tool runs return
  * ERYXON_EAUTH, ERYXON_EPERMISSION or ERYXON_EUNKNOWN_TOOL, with *out_json
- * set to NULL. arguments_json that is not JSON, or JSON other than an object
+ * set to NULL, or ERYXON_ERATE_LIMITED (the key's requests per minute, GCRA)
+ * or ERYXON_EQUOTA (the tenant's plan quota for its local day) with out_json
+ * holding {"message":...,"data":{"limit":...,"reset_ms":...,
+ * "retry_after_seconds":...}} so the caller knows when to try again. arguments_json that is not JSON, or JSON other than an object
  * or null: ERYXON_EINVALID with *out_json set to NULL. On every failure
  * eryxon_error_last() holds the message (for a failed tool run, the
  * message of its error object).

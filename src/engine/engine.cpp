@@ -28,7 +28,14 @@ CallResult unauthenticated() {
            {"data", {{"type", "authentication_error"}}}}};
 }
 
+std::int64_t ceil_seconds(std::int64_t ms) { return (ms + 999) / 1000; }
+
 }  // namespace
+
+RateLimit rate_limit_for(const KeyIdentity& key) noexcept {
+  const std::int64_t rpm = key.rate_limit.value_or(kDefaultKeyRequestsPerMinute);
+  return {rpm, rpm};
+}
 
 std::unique_ptr<Engine> Engine::open(const std::string& db_path, EngineOptions options) {
   auto storage = open_sqlite_storage(db_path);
@@ -47,7 +54,9 @@ std::unique_ptr<Engine> Engine::in_memory(EngineOptions options) {
 Engine::Engine(std::unique_ptr<Storage> storage, PepperSet pepper, Clock clock)
     : storage_(std::move(storage)),
       shop_(*storage_, clock),
-      keys_(*storage_, std::move(pepper), clock) {
+      keys_(*storage_, std::move(pepper), clock),
+      limiter_(clock),
+      quota_(*storage_, clock) {
   register_shop_tools(tools_);
 }
 
@@ -76,6 +85,37 @@ CallResult Engine::call_tool_as(const KeyIdentity& identity, std::string_view to
     return {CallStatus::forbidden,
             {{"message", "Tool not allowed for this key"},
              {"data", {{"type", "permission_error"}, {"tool", tool}}}}};
+
+  // Rate before quota: a request refused for speed spends no daily quota.
+  const RateLimit limit = rate_limit_for(identity);
+  const RateDecision rate = limiter_.check("key:" + identity.key_row_id, limit);
+  if (!rate.allowed)
+    return {CallStatus::rate_limited,
+            {{"message", "Rate limit exceeded"},
+             {"data",
+              {{"type", "rate_limit_error"},
+               {"limit", rate.limit},
+               {"requests_per_minute", limit.requests_per_minute},
+               {"remaining", rate.remaining},
+               {"reset_ms", rate.reset_ms},
+               {"retry_after_ms", rate.retry_after_ms},
+               {"retry_after_seconds", ceil_seconds(rate.retry_after_ms)}}}}};
+  QuotaDecision quota;
+  try {
+    quota = quota_.consume(identity.tenant_id);
+  } catch (const Error& e) {
+    return failure(e);
+  }
+  if (!quota.allowed)
+    return {CallStatus::quota_exceeded,
+            {{"message", "Daily request quota exceeded"},
+             {"data",
+              {{"type", "quota_error"},
+               {"limit", quota.limit ? nlohmann::json(*quota.limit) : nlohmann::json()},
+               {"used", quota.used},
+               {"day", quota.day},
+               {"reset_ms", quota.reset_ms},
+               {"retry_after_seconds", ceil_seconds(quota.reset_ms)}}}}};
 
   const nlohmann::json args = arguments.is_null() ? nlohmann::json::object() : arguments;
   if (!args.is_object())

@@ -200,6 +200,8 @@ json McpServer::handle_tools_call(const json& params, bool& is_error) {
   switch (r.status) {
     case CallStatus::unauthenticated: refuse(r, kServerError);
     case CallStatus::forbidden: refuse(r, kServerError);
+    case CallStatus::rate_limited: refuse(r, kServerError);
+    case CallStatus::quota_exceeded: refuse(r, kServerError);
     case CallStatus::unknown_tool: refuse(r, kInvalidParams);
     case CallStatus::ok:
     case CallStatus::tool_error: break;

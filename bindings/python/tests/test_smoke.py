@@ -201,21 +201,43 @@ class ScenarioMixin:
         self.assertEqual(result["pagination"]["total"], 0)
         self.assertEqual(rows(result), [])
 
+    def test_rate_limit_and_quota(self):
+        # A key runs under 100 requests per minute (burst 100): the 101st
+        # call in a burst is refused with retry information.
+        for _ in range(100):
+            self.store.call_tool(self.key, "get_dashboard_stats")
+        with self.assertRaises(eryxon.RateLimited) as cm:
+            self.store.call_tool(self.key, "get_dashboard_stats")
+        data = cm.exception.result["data"]
+        self.assertEqual(data["limit"], 100)
+        self.assertGreaterEqual(data["retry_after_seconds"], 1)
+        # A free tenant gets 100 calls a day, whatever the number of keys.
+        free = self.store.create_tenant("Free Shop")
+        keys = [self.store.create_key(free["id"], f"k{i}") for i in range(2)]
+        for i in range(100):
+            self.store.call_tool(keys[i % 2], "fetch_jobs")
+        with self.assertRaises(eryxon.QuotaExceeded) as cm:
+            self.store.call_tool(keys[0], "fetch_jobs")
+        self.assertEqual(cm.exception.result["data"]["limit"], 100)
+        self.assertEqual(cm.exception.result["data"]["used"], 100)
+
     def test_threads(self):
         errors = []
+        # One key per thread: each stays within its 100 requests a minute.
+        keys = [self.store.create_key(self.tenant["id"], f"thread-{i}") for i in range(4)]
 
-        def worker():
+        def worker(key):
             try:
                 for _ in range(20):
-                    self.store.call_tool(self.key, "fetch_jobs", {"limit": 1})
+                    self.store.call_tool(key, "fetch_jobs", {"limit": 1})
                     try:
-                        self.store.call_tool(self.key, "start_job", {"job_id": BOGUS_ID})
+                        self.store.call_tool(key, "start_job", {"job_id": BOGUS_ID})
                     except eryxon.NotFound as e:
                         assert e.result["error"]["code"] == "NOT_FOUND"
             except Exception as e:  # pragma: no cover - reported below
                 errors.append(e)
 
-        threads = [threading.Thread(target=worker) for _ in range(4)]
+        threads = [threading.Thread(target=worker, args=(k,)) for k in keys]
         for t in threads:
             t.start()
         for t in threads:
