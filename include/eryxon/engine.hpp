@@ -69,6 +69,12 @@ ERYXON_EXPORT RateLimit rate_limit_for(const KeyIdentity& key) noexcept;
 struct CallResult {
   CallStatus status = CallStatus::ok;
   nlohmann::json body;
+  /// Set once the call reached the rate limiter (it was authenticated and
+  /// allowed): the limit applied and its decision, for RateLimit headers.
+  std::optional<RateLimit> limit = std::nullopt;
+  std::optional<RateDecision> rate = std::nullopt;
+  /// Set once the call reached the quota check.
+  std::optional<QuotaDecision> quota = std::nullopt;
 };
 
 class ERYXON_EXPORT Engine {
@@ -112,6 +118,10 @@ class ERYXON_EXPORT Engine {
   ToolRegistry tools_;
   RateLimiter limiter_;
   QuotaTracker quota_;
+
+  // Validation, the handler and result shaping, once every gate passed.
+  CallResult run_tool(const ToolDefinition& def, const KeyIdentity& identity,
+                      const nlohmann::json& arguments);
 };
 
 }  // namespace eryxon

@@ -87,40 +87,58 @@ CallResult Engine::call_tool_as(const KeyIdentity& identity, std::string_view to
              {"data", {{"type", "permission_error"}, {"tool", tool}}}}};
 
   // Rate before quota: a request refused for speed spends no daily quota.
-  const RateLimit limit = rate_limit_for(identity);
-  const RateDecision rate = limiter_.check("key:" + identity.key_row_id, limit);
-  if (!rate.allowed)
-    return {CallStatus::rate_limited,
-            {{"message", "Rate limit exceeded"},
-             {"data",
-              {{"type", "rate_limit_error"},
-               {"limit", rate.limit},
-               {"requests_per_minute", limit.requests_per_minute},
-               {"remaining", rate.remaining},
-               {"reset_ms", rate.reset_ms},
-               {"retry_after_ms", rate.retry_after_ms},
-               {"retry_after_seconds", ceil_seconds(rate.retry_after_ms)}}}}};
-  QuotaDecision quota;
-  try {
-    quota = quota_.consume(identity.tenant_id);
-  } catch (const Error& e) {
-    return failure(e);
+  CallResult gate;
+  gate.limit = rate_limit_for(identity);
+  gate.rate = limiter_.check("key:" + identity.key_row_id, *gate.limit);
+  if (!gate.rate->allowed) {
+    const RateDecision& r = *gate.rate;
+    gate.status = CallStatus::rate_limited;
+    gate.body = {{"message", "Rate limit exceeded"},
+                 {"data",
+                  {{"type", "rate_limit_error"},
+                   {"limit", r.limit},
+                   {"requests_per_minute", gate.limit->requests_per_minute},
+                   {"remaining", r.remaining},
+                   {"reset_ms", r.reset_ms},
+                   {"retry_after_ms", r.retry_after_ms},
+                   {"retry_after_seconds", ceil_seconds(r.retry_after_ms)}}}};
+    return gate;
   }
-  if (!quota.allowed)
-    return {CallStatus::quota_exceeded,
-            {{"message", "Daily request quota exceeded"},
-             {"data",
-              {{"type", "quota_error"},
-               {"limit", quota.limit ? nlohmann::json(*quota.limit) : nlohmann::json()},
-               {"used", quota.used},
-               {"day", quota.day},
-               {"reset_ms", quota.reset_ms},
-               {"retry_after_seconds", ceil_seconds(quota.reset_ms)}}}}};
+  try {
+    gate.quota = quota_.consume(identity.tenant_id);
+  } catch (const Error& e) {
+    CallResult failed = failure(e);
+    failed.limit = gate.limit;
+    failed.rate = gate.rate;
+    return failed;
+  }
+  if (!gate.quota->allowed) {
+    const QuotaDecision& q = *gate.quota;
+    gate.status = CallStatus::quota_exceeded;
+    gate.body = {{"message", "Daily request quota exceeded"},
+                 {"data",
+                  {{"type", "quota_error"},
+                   {"limit", q.limit ? nlohmann::json(*q.limit) : nlohmann::json()},
+                   {"used", q.used},
+                   {"day", q.day},
+                   {"reset_ms", q.reset_ms},
+                   {"retry_after_seconds", ceil_seconds(q.reset_ms)}}}};
+    return gate;
+  }
+  CallResult result = run_tool(*def, identity, arguments);
+  result.limit = gate.limit;
+  result.rate = gate.rate;
+  result.quota = gate.quota;
+  return result;
+}
 
+CallResult Engine::run_tool(const ToolDefinition& def, const KeyIdentity& identity,
+                            const nlohmann::json& arguments) {
+  const std::string& tool = def.name;
   const nlohmann::json args = arguments.is_null() ? nlohmann::json::object() : arguments;
   if (!args.is_object())
     return failure(Error(ErrorCode::validation_error, "Tool arguments must be a JSON object"));
-  const auto violations = validate_against_schema(def->input_schema, args);
+  const auto violations = validate_against_schema(def.input_schema, args);
   if (!violations.empty()) {
     nlohmann::json list = nlohmann::json::array();
     std::string first;
@@ -135,7 +153,7 @@ CallResult Engine::call_tool_as(const KeyIdentity& identity, std::string_view to
 
   ToolContext ctx{identity.tenant_id, &identity, shop_};
   try {
-    ToolOutput out = def->handler(ctx, args);
+    ToolOutput out = def.handler(ctx, args);
     nlohmann::json body = {{"success", true}, {"data", std::move(out.data)}};
     if (out.pagination) body["pagination"] = std::move(*out.pagination);
     return {CallStatus::ok, std::move(body)};
