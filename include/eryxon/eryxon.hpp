@@ -1,6 +1,7 @@
 // eryxon/eryxon.hpp - the whole C++ API in one include.
 #pragma once
 
+#include "eryxon/audit.hpp"
 #include "eryxon/clock.hpp"
 #include "eryxon/engine.hpp"
 #include "eryxon/error.hpp"
@@ -9,6 +10,7 @@
 #include "eryxon/mcp.hpp"
 #include "eryxon/model.hpp"
 #include "eryxon/quota.hpp"
+#include "eryxon/rest.hpp"
 #include "eryxon/shop.hpp"
 #include "eryxon/storage.hpp"
 #include "eryxon/tools.hpp"

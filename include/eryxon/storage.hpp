@@ -130,6 +130,108 @@ struct ApiKeyRecord {
   }
 };
 
+/// One logged use of an API key: an MCP tool call or a REST request
+/// (written by AuditLog, see audit.hpp). Rows are append-only. `key_row_id`
+/// is ApiKeyRecord::id, unset for a call made without a key; it is not a
+/// foreign key, so a deleted key's history stays. `arguments` holds the
+/// call's arguments with secrets already redacted (redact_secrets), JSON null
+/// when there were none. Times are ISO 8601 UTC strings with ms
+/// (format_timestamp); `response_time_ms` is wall time in milliseconds.
+struct UsageLogRow {
+  std::string id;  ///< time-ordered UUID (version 7)
+  std::string tenant_id;
+  std::optional<std::string> key_row_id;
+  std::string key_family = "mcp";  ///< "mcp" | "rest"
+  std::string tool;                ///< tool name, or "METHOD /path" for REST
+  nlohmann::json arguments;
+  bool success = true;
+  std::optional<std::string> error_code;     ///< e.g. "NOT_FOUND"; unset on success
+  std::optional<std::string> error_message;  ///< unset on success
+  double response_time_ms = 0;
+  std::optional<std::string> client_name;
+  std::optional<std::string> client_version;
+  std::optional<std::string> ip_address;
+  std::optional<std::string> user_agent;
+  std::string created_at;
+
+  template <class Self, class V>
+  static void describe(Self& s, V&& v) {
+    v("id", s.id);
+    v("tenant_id", s.tenant_id);
+    v("key_row_id", s.key_row_id);
+    v("key_family", s.key_family);
+    v("tool", s.tool);
+    v("arguments", s.arguments);
+    v("success", s.success);
+    v("error_code", s.error_code);
+    v("error_message", s.error_message);
+    v("response_time_ms", s.response_time_ms);
+    v("client_name", s.client_name);
+    v("client_version", s.client_version);
+    v("ip_address", s.ip_address);
+    v("user_agent", s.user_agent);
+    v("created_at", s.created_at);
+  }
+};
+
+/// One entry of a tenant's unified activity log (the Eryxon Flow
+/// `activity_log`). Key uses are mirrored here by AuditLog with
+///   * action "mcp_execute" | "mcp_error", entity_type "mcp_tool",
+///     entity_id = the tool name, for MCP tool calls;
+///   * action "rest_request" | "rest_error", entity_type "rest_endpoint",
+///     entity_id = "METHOD /path", for REST requests;
+/// actor_type "api_key" and actor_id = the key's row id. `details` is a JSON
+/// object (for key uses: key_row_id, key_family, success, error_code,
+/// error_message, response_time_ms, arguments (redacted), client_name,
+/// client_version). Rows are append-only.
+struct ActivityRow {
+  std::string id;  ///< time-ordered UUID (version 7)
+  std::string tenant_id;
+  std::string action;
+  std::string entity_type;
+  std::string entity_id;
+  std::optional<std::string> actor_type;  ///< "api_key" for key uses
+  std::optional<std::string> actor_id;
+  std::optional<std::string> description;  ///< one human-readable line
+  nlohmann::json details;
+  std::optional<std::string> ip_address;
+  std::optional<std::string> user_agent;
+  std::string created_at;
+
+  template <class Self, class V>
+  static void describe(Self& s, V&& v) {
+    v("id", s.id);
+    v("tenant_id", s.tenant_id);
+    v("action", s.action);
+    v("entity_type", s.entity_type);
+    v("entity_id", s.entity_id);
+    v("actor_type", s.actor_type);
+    v("actor_id", s.actor_id);
+    v("description", s.description);
+    v("details", s.details);
+    v("ip_address", s.ip_address);
+    v("user_agent", s.user_agent);
+    v("created_at", s.created_at);
+  }
+};
+
+/// Uses of one tool, for KeyUsageTotals::top_tools.
+struct ToolCount {
+  std::string tool;
+  std::int64_t count = 0;
+};
+
+/// Aggregates over one key's usage_logs rows within one tenant.
+struct KeyUsageTotals {
+  std::int64_t total = 0;
+  std::int64_t successful = 0;
+  std::int64_t failed = 0;
+  double avg_response_time_ms = 0;  ///< over all rows; 0 when there are none
+  std::int64_t since_count = 0;     ///< rows with created_at >= the `since` argument
+  std::vector<ToolCount> top_tools;  ///< by count descending, then tool name (bytewise)
+  std::optional<std::string> last_used_at;  ///< newest created_at; unset when no rows
+};
+
 /// One transaction over one tenant's rows. Destroying it without commit()
 /// rolls back every change made through it.
 class ERYXON_EXPORT TenantTx {
@@ -195,6 +297,31 @@ class ERYXON_EXPORT TenantTx {
   virtual std::int64_t quota_used(std::string_view day) = 0;
   /// Adds `delta` (>= 0) to the count of `day`.
   virtual void add_quota_use(std::string_view day, std::int64_t delta) = 0;
+
+  // --- usage and activity logs (schema v3; written by AuditLog) -----------
+
+  /// Appends a usage log row (tenant_id replaced by tenant_id()).
+  /// DUPLICATE_ENTRY when `row.id` is taken.
+  virtual void append_usage(const UsageLogRow& row) = 0;
+  /// Appends an activity log row (tenant_id replaced by tenant_id()).
+  /// DUPLICATE_ENTRY when `row.id` is taken.
+  virtual void append_activity(const ActivityRow& row) = 0;
+  /// This tenant's usage rows, newest first (created_at descending, then
+  /// most recently appended first), only key `key_row_id`'s when set; at
+  /// most `limit` rows (limit <= 0 returns none).
+  virtual std::vector<UsageLogRow> list_usage(std::optional<std::string> key_row_id,
+                                              std::int64_t limit) = 0;
+  /// This tenant's activity rows, newest first (as list_usage); at most
+  /// `limit` rows (limit <= 0 returns none).
+  virtual std::vector<ActivityRow> list_activity(std::int64_t limit) = 0;
+  /// Aggregates over this tenant's usage rows of key `key_row_id`.
+  /// `since_timestamp` is a format_timestamp() string: rows created at or
+  /// after it are counted in since_count. At most `top_tools` (>= 0) entries
+  /// in top_tools. Zeros (and no last_used_at) for a key without rows,
+  /// including another tenant's key.
+  virtual KeyUsageTotals key_usage_totals(std::string_view key_row_id,
+                                          std::string_view since_timestamp,
+                                          std::int64_t top_tools) = 0;
 };
 
 /// A store of many tenants' rows. See the file comment for the contract.

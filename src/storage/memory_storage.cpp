@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 #include <tuple>
 
 #include "eryxon/error.hpp"
@@ -24,8 +25,17 @@ struct TenantData {
   std::map<std::string, std::int64_t, std::less<>> quota;  // by local day
 };
 
+// Append-only logs live outside TenantData so a transaction's snapshot does
+// not copy them; rollback truncates them to their length at begin().
+struct TenantLogs {
+  std::vector<UsageLogRow> usage;     // in append order
+  std::vector<ActivityRow> activity;  // in append order
+  std::set<std::string, std::less<>> ids;  // ids of both, for DUPLICATE_ENTRY
+};
+
 struct Shared {
   std::mutex mutex;
+  std::map<std::string, TenantLogs, std::less<>> logs;
   std::map<std::string, Tenant, std::less<>> tenants;
   std::map<std::string, TenantData, std::less<>> data;
   // Global unique index of MCP key lookup ids -> (tenant, key row id).
@@ -72,12 +82,21 @@ class MemoryTx final : public TenantTx {
       throw Error(ErrorCode::not_found, fmt::format("Tenant {} does not exist", tenant_));
     data_ = &shared_.data[tenant_];
     snapshot_ = *data_;
+    logs_ = &shared_.logs[tenant_];
+    usage_mark_ = logs_->usage.size();
+    activity_mark_ = logs_->activity.size();
     key_ids_snapshot_ = shared_.key_ids;
   }
   ~MemoryTx() override {
     if (!committed_) {
       *data_ = std::move(snapshot_);
       shared_.key_ids = std::move(key_ids_snapshot_);
+      for (std::size_t i = usage_mark_; i < logs_->usage.size(); ++i)
+        logs_->ids.erase(logs_->usage[i].id);
+      for (std::size_t i = activity_mark_; i < logs_->activity.size(); ++i)
+        logs_->ids.erase(logs_->activity[i].id);
+      logs_->usage.resize(usage_mark_);
+      logs_->activity.resize(activity_mark_);
     }
   }
 
@@ -261,6 +280,43 @@ class MemoryTx final : public TenantTx {
     data_->quota[std::string(day)] += delta;
   }
 
+  void append_usage(const UsageLogRow& row) override { append(logs_->usage, row); }
+  void append_activity(const ActivityRow& row) override { append(logs_->activity, row); }
+
+  std::vector<UsageLogRow> list_usage(std::optional<std::string> key_row_id,
+                                      std::int64_t limit) override {
+    return newest_first(logs_->usage, limit, [&](const UsageLogRow& r) {
+      return !key_row_id || r.key_row_id == key_row_id;
+    });
+  }
+  std::vector<ActivityRow> list_activity(std::int64_t limit) override {
+    return newest_first(logs_->activity, limit, [](const ActivityRow&) { return true; });
+  }
+
+  KeyUsageTotals key_usage_totals(std::string_view key_row_id, std::string_view since,
+                                  std::int64_t top_tools) override {
+    KeyUsageTotals t;
+    double sum_ms = 0;
+    std::map<std::string, std::int64_t, std::less<>> per_tool;
+    for (const auto& r : logs_->usage) {
+      if (!r.key_row_id || *r.key_row_id != key_row_id) continue;
+      ++t.total;
+      if (r.success) ++t.successful;
+      sum_ms += r.response_time_ms;
+      if (r.created_at >= since) ++t.since_count;
+      if (!t.last_used_at || r.created_at > *t.last_used_at) t.last_used_at = r.created_at;
+      ++per_tool[r.tool];
+    }
+    t.failed = t.total - t.successful;
+    if (t.total > 0) t.avg_response_time_ms = sum_ms / static_cast<double>(t.total);
+    for (const auto& [tool, n] : per_tool) t.top_tools.push_back({tool, n});
+    std::stable_sort(t.top_tools.begin(), t.top_tools.end(),
+                     [](const ToolCount& a, const ToolCount& b) { return a.count > b.count; });
+    if (static_cast<std::int64_t>(t.top_tools.size()) > std::max<std::int64_t>(top_tools, 0))
+      t.top_tools.resize(static_cast<std::size_t>(std::max<std::int64_t>(top_tools, 0)));
+    return t;
+  }
+
  private:
   void check_cell(const std::optional<std::string>& cell_id) {
     if (cell_id && !data_->cells.count(*cell_id)) missing_reference("cell", *cell_id);
@@ -272,6 +328,30 @@ class MemoryTx final : public TenantTx {
     Row copy = row;
     copy.tenant_id = tenant_;
     map.emplace(copy.id, std::move(copy));
+  }
+
+  template <class Row>
+  void append(std::vector<Row>& rows, const Row& row) {
+    if (logs_->ids.count(row.id)) duplicate(fmt::format("Log row {}", row.id));
+    Row copy = row;
+    copy.tenant_id = tenant_;
+    logs_->ids.insert(copy.id);
+    rows.push_back(std::move(copy));
+  }
+
+  // created_at descending; among equal times the later-appended row first.
+  template <class Row, class Pred>
+  static std::vector<Row> newest_first(const std::vector<Row>& rows, std::int64_t limit,
+                                       Pred pred) {
+    std::vector<const Row*> hits;
+    for (auto it = rows.rbegin(); it != rows.rend(); ++it)
+      if (pred(*it)) hits.push_back(&*it);
+    std::stable_sort(hits.begin(), hits.end(),
+                     [](const Row* a, const Row* b) { return a->created_at > b->created_at; });
+    std::vector<Row> out;
+    for (std::size_t i = 0; i < hits.size() && static_cast<std::int64_t>(i) < limit; ++i)
+      out.push_back(*hits[i]);
+    return out;
   }
 
   template <class Row>
@@ -296,6 +376,9 @@ class MemoryTx final : public TenantTx {
   TenantData* data_ = nullptr;
   TenantData snapshot_;
   std::map<std::string, std::pair<std::string, std::string>, std::less<>> key_ids_snapshot_;
+  TenantLogs* logs_ = nullptr;
+  std::size_t usage_mark_ = 0;
+  std::size_t activity_mark_ = 0;
   bool committed_ = false;
 };
 
@@ -331,7 +414,7 @@ class MemoryStorage final : public Storage {
   std::unique_ptr<TenantTx> begin(std::string_view tenant_id) override {
     return std::make_unique<MemoryTx>(shared_, std::string(tenant_id));
   }
-  int schema_version() override { return 2; }
+  int schema_version() override { return 3; }
 
  private:
   Shared shared_;

@@ -15,7 +15,7 @@
 
 namespace eryxon::sqlite_schema {
 
-inline constexpr std::array<const char*, 2> kMigrations = {
+inline constexpr std::array<const char*, 3> kMigrations = {
     // v1: tenants, cells, jobs, parts, operations, API keys (MCP and REST).
     R"sql(
 CREATE TABLE tenants (
@@ -179,6 +179,47 @@ CREATE TABLE quota_usage (
   used INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0),
   PRIMARY KEY (tenant_id, day)
 ) WITHOUT ROWID;
+)sql",
+    // v3: usage logs of API keys and the unified activity log (AuditLog).
+    // Append-only; ids are time-ordered UUIDs, so the primary-key index
+    // grows at its end. key_row_id is deliberately not a foreign key: a
+    // deleted key's history stays.
+    R"sql(
+CREATE TABLE usage_logs (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  key_row_id TEXT,
+  key_family TEXT NOT NULL CHECK (key_family IN ('mcp','rest')),
+  tool TEXT NOT NULL,
+  arguments TEXT,
+  success INTEGER NOT NULL CHECK (success IN (0,1)),
+  error_code TEXT,
+  error_message TEXT,
+  response_time_ms REAL NOT NULL CHECK (response_time_ms >= 0),
+  client_name TEXT,
+  client_version TEXT,
+  ip_address TEXT,
+  user_agent TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX usage_logs_tenant_key_time ON usage_logs (tenant_id, key_row_id, created_at);
+CREATE INDEX usage_logs_tenant_time ON usage_logs (tenant_id, created_at);
+
+CREATE TABLE activity_log (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  action TEXT NOT NULL,
+  entity_type TEXT NOT NULL,
+  entity_id TEXT NOT NULL,
+  actor_type TEXT,
+  actor_id TEXT,
+  description TEXT,
+  details TEXT,
+  ip_address TEXT,
+  user_agent TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX activity_log_tenant_time ON activity_log (tenant_id, created_at);
 )sql",
 };
 

@@ -428,6 +428,74 @@ class SqliteTx final : public TenantTx {
     q.run();
   }
 
+  void append_usage(const UsageLogRow& row) override { insert_row(row, "usage_logs"); }
+  void append_activity(const ActivityRow& row) override { insert_row(row, "activity_log"); }
+
+  std::vector<UsageLogRow> list_usage(std::optional<std::string> key_row_id,
+                                      std::int64_t limit) override {
+    std::vector<UsageLogRow> out;
+    if (limit <= 0) return out;
+    Query q(db_, fmt::format("SELECT {} FROM usage_logs WHERE tenant_id=?1 {} "
+                             "ORDER BY created_at DESC, rowid DESC LIMIT ?3",
+                             select_list<UsageLogRow>(), key_row_id ? "AND key_row_id=?2" : ""));
+    q.bind(1, tenant_);
+    if (key_row_id) q.bind(2, *key_row_id);
+    q.bind(3, limit);
+    while (q.step()) out.push_back(read_row<UsageLogRow>(q.stmt()));
+    return out;
+  }
+
+  std::vector<ActivityRow> list_activity(std::int64_t limit) override {
+    std::vector<ActivityRow> out;
+    if (limit <= 0) return out;
+    Query q(db_, fmt::format("SELECT {} FROM activity_log WHERE tenant_id=?1 "
+                             "ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+                             select_list<ActivityRow>()));
+    q.bind(1, tenant_);
+    q.bind(2, limit);
+    while (q.step()) out.push_back(read_row<ActivityRow>(q.stmt()));
+    return out;
+  }
+
+  KeyUsageTotals key_usage_totals(std::string_view key_row_id, std::string_view since,
+                                  std::int64_t top_tools) override {
+    KeyUsageTotals t;
+    {
+      // One pass over the (tenant_id, key_row_id, created_at) index.
+      Query q(db_,
+              "SELECT COUNT(*), COALESCE(SUM(success),0), COALESCE(AVG(response_time_ms),0), "
+              "COALESCE(SUM(created_at >= ?3),0), MAX(created_at) "
+              "FROM usage_logs WHERE tenant_id=?1 AND key_row_id=?2");
+      q.bind(1, tenant_);
+      q.bind(2, key_row_id);
+      q.bind(3, since);
+      if (q.step()) {
+        Reader r{q.stmt()};
+        r("total", t.total);
+        r("successful", t.successful);
+        r("avg_response_time_ms", t.avg_response_time_ms);
+        r("since_count", t.since_count);
+        r("last_used_at", t.last_used_at);
+      }
+    }
+    t.failed = t.total - t.successful;
+    if (t.total == 0 || top_tools <= 0) return t;
+    Query q(db_,
+            "SELECT tool, COUNT(*) AS n FROM usage_logs WHERE tenant_id=?1 AND key_row_id=?2 "
+            "GROUP BY tool ORDER BY n DESC, tool LIMIT ?3");
+    q.bind(1, tenant_);
+    q.bind(2, key_row_id);
+    q.bind(3, top_tools);
+    while (q.step()) {
+      Reader r{q.stmt()};
+      ToolCount c;
+      r("tool", c.tool);
+      r("count", c.count);
+      t.top_tools.push_back(std::move(c));
+    }
+    return t;
+  }
+
  private:
   using Conditions = std::vector<std::pair<std::string, std::string>>;
 
