@@ -16,7 +16,8 @@ const char* kInit =
     R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})";
 
 struct Session {
-  std::unique_ptr<Engine> engine = Engine::in_memory();
+  test::ManualClock clock;
+  std::unique_ptr<Engine> engine = Engine::in_memory({clock.clock(), std::nullopt});
   std::string tenant, key, narrow;
   std::unique_ptr<McpServer> server;
 
@@ -209,17 +210,50 @@ TEST_CASE("mcp: serve() answers line by line over a pipe, skipping nothing") {
 }
 
 TEST_CASE("mcp: rate-limit and quota refusals are JSON-RPC errors with retry information") {
-  Session s;
-  for (int i = 0; i < 100; ++i) REQUIRE(s.call("get_dashboard_stats", json::object(), s.key).contains("result"));
+  Session s;  // a free tenant: 60 calls a minute over all its keys, 100 a day
+  NewMcpKey slow{"slow"};
+  slow.rate_limit = 2;
+  const auto slow_key = s.engine->keys().create_mcp_key(s.tenant, slow).plaintext;
+  for (int i = 0; i < 2; ++i) REQUIRE(s.call("get_dashboard_stats", json::object(), slow_key).contains("result"));
+  json k = s.call("get_dashboard_stats", json::object(), slow_key);
+  CHECK(error_code(k) == -32000);
+  CHECK(k["error"]["message"] == "Rate limit exceeded");
+  CHECK(k["error"]["data"]["type"] == "rate_limit_error");
+  CHECK(k["error"]["data"]["scope"] == "key");
+  CHECK(k["error"]["data"]["retry_after_seconds"] == 30);
+
+  for (int i = 0; i < 58; ++i) REQUIRE(s.call("get_dashboard_stats", json::object(), s.key).contains("result"));
   json r = s.call("get_dashboard_stats", json::object(), s.key);
   CHECK(error_code(r) == -32000);
   CHECK(r["error"]["message"] == "Rate limit exceeded");
-  CHECK(r["error"]["data"]["type"] == "rate_limit_error");
+  CHECK(r["error"]["data"]["scope"] == "tenant");
   CHECK(r["error"]["data"]["retry_after_seconds"] == 1);
+  for (int i = 0; i < 40; ++i) {
+    s.clock.advance_ms(1000);
+    REQUIRE(s.call("get_dashboard_stats", json::object(), s.key).contains("result"));
+  }
+  s.clock.advance_ms(1000);
   // The free tenant has spent its 100 calls; a fresh key of it hits the quota.
   const auto other = s.engine->keys().create_mcp_key(s.tenant, {"other"}).plaintext;
   json q = s.call("get_dashboard_stats", json::object(), other);
   CHECK(error_code(q) == -32000);
   CHECK(q["error"]["message"] == "Daily request quota exceeded");
   CHECK(q["error"]["data"]["type"] == "quota_error");
+}
+
+TEST_CASE("mcp: tool calls are logged with the client's name and version from initialize") {
+  Session s;  // initialized with clientInfo {"name":"t","version":"1"}
+  REQUIRE(s.call("fetch_jobs", {{"limit", 2}}, s.key).contains("result"));
+  REQUIRE(s.call("fetch_jobs", json::object(), s.narrow).contains("result"));
+  CHECK(error_code(s.call("start_job", json::object(), s.narrow)) == -32000);
+  const auto rows = s.engine->audit()->recent_usage(s.tenant, std::nullopt, 10);
+  REQUIRE(rows.size() == 3);
+  for (const auto& r : rows) {
+    CHECK(r.key_family == "mcp");
+    CHECK(r.client_name == "t");
+    CHECK(r.client_version == "1");
+    CHECK_FALSE(r.ip_address);
+  }
+  CHECK(rows[0].error_code == "INSUFFICIENT_PERMISSIONS");
+  CHECK(rows[2].arguments == json{{"limit", 2}});
 }

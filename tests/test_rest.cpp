@@ -137,9 +137,62 @@ TEST_CASE("rest: 429 with Retry-After and RateLimit headers, 402 when the day's 
   fk.family = KeyFamily::rest;
   fk.rate_limit = 1000;
   const auto free_key = api.engine->keys().create_key(free_t, fk).plaintext;
-  for (int i = 0; i < 100; ++i) REQUIRE(api.send("GET", "/api/v1/jobs", "", free_key).status == 200);
+  // One a second, under the free plan's tenant-wide 60 a minute.
+  for (int i = 0; i < 100; ++i) {
+    api.clock.advance_ms(1000);
+    REQUIRE(api.send("GET", "/api/v1/jobs", "", free_key).status == 200);
+  }
+  api.clock.advance_ms(1000);
   auto quota = api.send("GET", "/api/v1/jobs", "", free_key);
   CHECK(quota.status == 402);
   CHECK(body_of(quota)["error"]["code"] == "QUOTA_EXCEEDED");
-  CHECK(*find_header(quota, "Retry-After") == std::to_string(12 * 3600));
+  CHECK(*find_header(quota, "Retry-After") == std::to_string(12 * 3600 - 101));
+
+  // The tenant-wide limit: 60 a minute across all of a free tenant's keys.
+  const auto busy_t = api.engine->shop().create_tenant({"Busy", Plan::free, "UTC"}).id;
+  std::vector<std::string> busy_keys;
+  for (const char* name : {"a", "b"}) {
+    NewApiKey b{name};
+    b.family = KeyFamily::rest;
+    busy_keys.push_back(api.engine->keys().create_key(busy_t, b).plaintext);
+  }
+  for (int i = 0; i < 60; ++i) REQUIRE(api.send("GET", "/api/v1/jobs", "", busy_keys[i % 2]).status == 200);
+  auto tenant_limited = api.send("GET", "/api/v1/jobs", "", busy_keys[0]);
+  CHECK(tenant_limited.status == 429);
+  CHECK(body_of(tenant_limited)["error"]["context"]["scope"] == "tenant");
+  CHECK(*find_header(tenant_limited, "Retry-After") == "1");
+  CHECK(*find_header(tenant_limited, "X-RateLimit-Limit") == "60");
+}
+
+TEST_CASE("rest: every request with a valid key is logged under its route, address and agent") {
+  Api api;
+  RestRequest get{"GET", "/api/v1/jobs?status=in_progress&limit=2", {{"User-Agent", "erp-sync/2.1"}},
+                  "", "10.1.2.3"};
+  get.headers.emplace_back("Authorization", "Bearer " + api.key);
+  REQUIRE(api.rest.handle(get).status == 200);
+  CHECK(api.send("PATCH", "/api/v1/jobs/00000000-0000-4000-8000-000000000000", "{not json").status == 400);
+  CHECK(api.send("POST", "/api/v1/jobs/00000000-0000-4000-8000-000000000000/start").status == 404);
+  CHECK(api.send("POST", "/api/v1/tools/no_such_tool", "{}").status == 404);
+  CHECK(api.send("GET", "/api/v1/jobs", "", "ery_live_wrong").status == 401);  // not logged
+
+  const auto rows = api.engine->audit()->recent_usage(api.tenant, std::nullopt, 10);
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[3].tool == "GET /api/v1/jobs");
+  CHECK(rows[3].key_family == "rest");
+  CHECK(rows[3].success);
+  CHECK(rows[3].ip_address == "10.1.2.3");
+  CHECK(rows[3].user_agent == "erp-sync/2.1");
+  CHECK(rows[3].arguments["status"] == "in_progress");
+  CHECK(rows[3].arguments["limit"] == 2);
+  CHECK(rows[2].tool == "PATCH /api/v1/jobs/{id}");
+  CHECK(rows[2].error_code == "VALIDATION_ERROR");
+  CHECK(rows[2].error_message == "Body is not valid JSON");
+  CHECK(rows[1].tool == "POST /api/v1/jobs/{id}/start");
+  CHECK(rows[1].error_code == "NOT_FOUND");
+  CHECK(rows[0].tool == "POST /api/v1/tools/no_such_tool");
+  const auto activity = api.engine->audit()->recent_activity(api.tenant, 10);
+  REQUIRE(activity.size() == 4);
+  CHECK(activity[3].action == "rest_request");
+  CHECK(activity[3].entity_type == "rest_endpoint");
+  CHECK(activity[2].action == "rest_error");
 }

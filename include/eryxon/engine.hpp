@@ -5,12 +5,19 @@
 // command, the MCP server and the C ABI (eryxon_store_t) hold.
 //
 // call_tool is the single path every tool call takes: authenticate the key,
-// check the key's allow-list, the key's rate limit (GCRA, limits.hpp) and the
-// tenant's daily plan quota (quota.hpp), validate arguments against the
-// tool's inputSchema, run the handler, and shape the result as
+// check the key's allow-list, the key's rate limit and the tenant's rate
+// limit (GCRA, limits.hpp), the tenant's daily plan quota (quota.hpp),
+// validate arguments against the tool's inputSchema, run the handler, write
+// the call to the audit log (audit.hpp), and shape the result as
 //   {"success":true,"data":...,"pagination":{offset,limit,total,has_more}}
 // or
 //   {"success":false,"error":{"code":"...","message":"...","context":{...}}}.
+//
+// Audit: every call that presented a valid key is logged, whatever its
+// outcome (success, tool error, unknown tool, tool not allowed, rate limited,
+// quota exceeded), with the wall time it took in ms. Calls without a valid
+// key have no tenant to log under and are not logged. The log is written by
+// a background thread (AuditLog) and flushed when the Engine is destroyed.
 //
 // Thread safety: call_tool may run on many threads at once (storage
 // serialises writes). Registering tools must happen before concurrent calls.
@@ -23,6 +30,7 @@
 #include <string>
 #include <string_view>
 
+#include "eryxon/audit.hpp"
 #include "eryxon/clock.hpp"
 #include "eryxon/export.h"
 #include "eryxon/keys.hpp"
@@ -40,6 +48,22 @@ struct EngineOptions {
   /// file "<db>.pepper" (created 0600 on first use); in_memory() makes a
   /// random one.
   std::optional<PepperSet> pepper;
+  /// Audit log tuning; std::nullopt turns the audit log off (benchmarks of
+  /// the bare call path). On by default.
+  std::optional<AuditOptions> audit = AuditOptions{};
+};
+
+/// Where a call came from, for the audit log. Every field may stay empty;
+/// the views are read during the call only.
+struct CallOrigin {
+  std::string_view family = "mcp";  ///< "mcp" (tool call) or "rest" (REST request)
+  /// The name logged as the tool: empty = the tool's name. The REST handler
+  /// passes "METHOD /route", e.g. "POST /api/v1/jobs/{id}/start".
+  std::string_view operation;
+  std::string_view client_name;     ///< MCP clientInfo.name
+  std::string_view client_version;  ///< MCP clientInfo.version
+  std::string_view ip;              ///< remote address; empty for stdio
+  std::string_view user_agent;
 };
 
 /// How a tool call ended. Only `ok` and `tool_error` produce a tool result;
@@ -50,8 +74,9 @@ enum class CallStatus {
   unknown_tool,     ///< body = {"message":...}; MCP -32602
   unauthenticated,  ///< body = {"message":"Invalid or disabled MCP key",...}
   forbidden,        ///< body = {"message":"Tool not allowed for this key",...}
-  rate_limited,     ///< body = {"message":"Rate limit exceeded","data":{limit,
-                    ///<   remaining, reset_ms, retry_after_ms, retry_after_seconds}}
+  rate_limited,     ///< body = {"message":"Rate limit exceeded","data":{scope
+                    ///<   ("key"|"tenant"), limit, requests_per_minute, remaining,
+                    ///<   reset_ms, retry_after_ms, retry_after_seconds}}
   quota_exceeded,   ///< body = {"message":"Daily request quota exceeded","data":{
                     ///<   limit, used, day, reset_ms, retry_after_seconds}}
 };
@@ -65,6 +90,14 @@ inline constexpr std::int64_t kDefaultKeyRequestsPerMinute = 100;
 /// size, so a client may spend a minute's allowance at once, as under the
 /// original's fixed window, and then no faster than the rate.
 ERYXON_EXPORT RateLimit rate_limit_for(const KeyIdentity& key) noexcept;
+
+/// The GCRA limit on all of a tenant's keys together, by plan (SPEC.md
+/// "REST side and limits": RPM by plan, free 60, pro 1,000; eryxon adds
+/// premium 10,000), with a burst of one minute's allowance; std::nullopt
+/// (no tenant-wide limit) for enterprise. A request must pass its key's
+/// limit first, then its tenant's; one refused by the tenant's limit has
+/// still spent a unit of its key's.
+ERYXON_EXPORT std::optional<RateLimit> tenant_rate_limit_for(Plan plan) noexcept;
 
 struct CallResult {
   CallStatus status = CallStatus::ok;
@@ -86,7 +119,11 @@ class ERYXON_EXPORT Engine {
   /// An engine on the in-memory fake storage.
   static std::unique_ptr<Engine> in_memory(EngineOptions options = {});
 
-  Engine(std::unique_ptr<Storage> storage, PepperSet peppers, Clock clock = system_now_ms);
+  /// An engine on `storage`. `audit` tunes the audit log; std::nullopt runs
+  /// without one.
+  Engine(std::unique_ptr<Storage> storage, PepperSet peppers, Clock clock = system_now_ms,
+         std::optional<AuditOptions> audit = AuditOptions{});
+  /// Flushes the audit log, then key usage and quota counts.
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -97,19 +134,31 @@ class ERYXON_EXPORT Engine {
   ToolRegistry& tools() { return tools_; }
   RateLimiter& limiter() { return limiter_; }
   QuotaTracker& quota() { return quota_; }
+  /// The audit log, or nullptr when the engine runs without one.
+  AuditLog* audit() { return audit_.get(); }
 
   /// Runs tool `tool` with `arguments` (a JSON object; null counts as {})
   /// for the holder of `api_key`. Never throws for bad input: every outcome
   /// is a CallResult. Allowed environments: a key whose environment is not
   /// in `environments` ("live", "test") is refused as unauthenticated.
+  /// `origin` says who called, for the audit log.
   CallResult call_tool(std::string_view api_key, std::string_view tool,
                        const nlohmann::json& arguments,
-                       std::string_view environments = "live,test");
+                       std::string_view environments = "live,test",
+                       const CallOrigin& origin = {});
 
   /// call_tool for an already validated identity (no key check; the rate
-  /// limit and quota still apply).
+  /// limits, quota and audit log still apply).
   CallResult call_tool_as(const KeyIdentity& identity, std::string_view tool,
-                          const nlohmann::json& arguments);
+                          const nlohmann::json& arguments, const CallOrigin& origin = {});
+
+  /// Logs one use of `identity`'s key that ended before reaching
+  /// call_tool_as (the REST handler's 400/413 after authentication):
+  /// `error_code` empty means success. No-op without an audit log. Never
+  /// throws.
+  void audit_use(const KeyIdentity& identity, const CallOrigin& origin, std::string_view name,
+                 const nlohmann::json& arguments, std::string_view error_code,
+                 std::string_view error_message, double response_time_ms) noexcept;
 
  private:
   std::unique_ptr<Storage> storage_;
@@ -119,9 +168,14 @@ class ERYXON_EXPORT Engine {
   RateLimiter limiter_;
   QuotaTracker quota_;
 
+  // The gates (allow-list, rate limits, quota) and run_tool.
+  CallResult gate_and_run(const KeyIdentity& identity, std::string_view tool,
+                          const nlohmann::json& arguments);
   // Validation, the handler and result shaping, once every gate passed.
   CallResult run_tool(const ToolDefinition& def, const KeyIdentity& identity,
                       const nlohmann::json& arguments);
+
+  std::unique_ptr<AuditLog> audit_;  // last: destroyed (flushed) first
 };
 
 }  // namespace eryxon

@@ -78,6 +78,10 @@ class ERYXON_EXPORT QuotaTracker {
   /// Today's count without consuming.
   QuotaDecision peek(std::string_view tenant_id);
 
+  /// The tenant's plan, from the same 5 s cache. Throws NOT_FOUND for an
+  /// unknown tenant, DATABASE_ERROR when storage fails.
+  Plan plan(std::string_view tenant_id);
+
   /// Writes unflushed counts now.
   void flush();
 

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "eryxon/error.hpp"
 
 namespace eryxon {
@@ -30,11 +32,58 @@ CallResult unauthenticated() {
 
 std::int64_t ceil_seconds(std::int64_t ms) { return (ms + 999) / 1000; }
 
+CallResult rate_refusal(const char* scope, const RateLimit& limit, const RateDecision& r) {
+  CallResult out;
+  out.status = CallStatus::rate_limited;
+  out.limit = limit;
+  out.rate = r;
+  out.body = {{"message", "Rate limit exceeded"},
+              {"data",
+               {{"type", "rate_limit_error"},
+                {"scope", scope},
+                {"limit", r.limit},
+                {"requests_per_minute", limit.requests_per_minute},
+                {"remaining", r.remaining},
+                {"reset_ms", r.reset_ms},
+                {"retry_after_ms", r.retry_after_ms},
+                {"retry_after_seconds", ceil_seconds(r.retry_after_ms)}}}};
+  return out;
+}
+
+// The wire error code and message a call is logged with; an empty code
+// means success.
+std::pair<std::string, std::string> audit_error(const CallResult& r) {
+  const std::string message = r.body.is_object() ? r.body.value("message", "") : "";
+  switch (r.status) {
+    case CallStatus::ok: return {};
+    case CallStatus::tool_error: {
+      const auto& e = r.body["error"];
+      return {e.value("code", "INTERNAL_ERROR"), e.value("message", "")};
+    }
+    case CallStatus::unknown_tool: return {"NOT_FOUND", message};
+    case CallStatus::unauthenticated: return {"AUTHENTICATION_ERROR", message};
+    case CallStatus::forbidden: return {"INSUFFICIENT_PERMISSIONS", message};
+    case CallStatus::rate_limited: return {"RATE_LIMITED", message};
+    case CallStatus::quota_exceeded: return {"QUOTA_EXCEEDED", message};
+  }
+  return {"INTERNAL_ERROR", message};
+}
+
 }  // namespace
 
 RateLimit rate_limit_for(const KeyIdentity& key) noexcept {
   const std::int64_t rpm = key.rate_limit.value_or(kDefaultKeyRequestsPerMinute);
   return {rpm, rpm};
+}
+
+std::optional<RateLimit> tenant_rate_limit_for(Plan plan) noexcept {
+  switch (plan) {
+    case Plan::free: return RateLimit{60, 60};
+    case Plan::pro: return RateLimit{1000, 1000};
+    case Plan::premium: return RateLimit{10000, 10000};
+    case Plan::enterprise: return std::nullopt;
+  }
+  return RateLimit{60, 60};
 }
 
 std::unique_ptr<Engine> Engine::open(const std::string& db_path, EngineOptions options) {
@@ -43,27 +92,32 @@ std::unique_ptr<Engine> Engine::open(const std::string& db_path, EngineOptions o
                      : db_path == ":memory:"
                          ? PepperSet(Pepper::generate())
                          : PepperSet::from_env_or_file(db_path + ".pepper");
-  return std::make_unique<Engine>(std::move(storage), std::move(pepper), options.clock);
+  return std::make_unique<Engine>(std::move(storage), std::move(pepper), options.clock,
+                                  options.audit);
 }
 
 std::unique_ptr<Engine> Engine::in_memory(EngineOptions options) {
   PepperSet pepper = options.pepper ? *options.pepper : PepperSet(Pepper::generate());
-  return std::make_unique<Engine>(make_memory_storage(), std::move(pepper), options.clock);
+  return std::make_unique<Engine>(make_memory_storage(), std::move(pepper), options.clock,
+                                  options.audit);
 }
 
-Engine::Engine(std::unique_ptr<Storage> storage, PepperSet pepper, Clock clock)
+Engine::Engine(std::unique_ptr<Storage> storage, PepperSet pepper, Clock clock,
+               std::optional<AuditOptions> audit)
     : storage_(std::move(storage)),
       shop_(*storage_, clock),
       keys_(*storage_, std::move(pepper), clock),
       limiter_(clock),
       quota_(*storage_, clock) {
   register_shop_tools(tools_);
+  if (audit) audit_ = std::make_unique<AuditLog>(*storage_, clock, *audit);
 }
 
 Engine::~Engine() = default;
 
 CallResult Engine::call_tool(std::string_view api_key, std::string_view tool,
-                             const nlohmann::json& arguments, std::string_view environments) {
+                             const nlohmann::json& arguments, std::string_view environments,
+                             const CallOrigin& origin) {
   std::optional<KeyIdentity> identity;
   try {
     KeyRejection why{};
@@ -72,10 +126,50 @@ CallResult Engine::call_tool(std::string_view api_key, std::string_view tool,
     return failure(e);  // storage failed: the key was neither accepted nor refused
   }
   if (!identity || !environment_allowed(identity->environment, environments)) return unauthenticated();
-  return call_tool_as(*identity, tool, arguments);
+  return call_tool_as(*identity, tool, arguments, origin);
 }
 
 CallResult Engine::call_tool_as(const KeyIdentity& identity, std::string_view tool,
+                                const nlohmann::json& arguments, const CallOrigin& origin) {
+  const auto started = std::chrono::steady_clock::now();
+  CallResult result = gate_and_run(identity, tool, arguments);
+  if (audit_) {
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    const auto [code, message] = audit_error(result);
+    audit_use(identity, origin, tool, arguments, code, message, ms);
+  }
+  return result;
+}
+
+void Engine::audit_use(const KeyIdentity& identity, const CallOrigin& origin,
+                       std::string_view name, const nlohmann::json& arguments,
+                       std::string_view error_code, std::string_view error_message,
+                       double response_time_ms) noexcept {
+  if (!audit_) return;
+  try {
+    UsageEvent e;
+    e.tenant_id = identity.tenant_id;
+    e.key_row_id = identity.key_row_id;
+    e.key_family = origin.family;
+    e.tool = origin.operation.empty() ? name : origin.operation;
+    e.arguments = arguments;
+    e.success = error_code.empty();
+    e.error_code = error_code;
+    e.error_message = error_message;
+    e.response_time_ms = response_time_ms;
+    e.client_name = origin.client_name;
+    e.client_version = origin.client_version;
+    e.ip = origin.ip;
+    e.user_agent = origin.user_agent;
+    audit_->record(std::move(e));
+  } catch (...) {
+    // Logging never fails the call it logs (bad family, out of memory).
+  }
+}
+
+CallResult Engine::gate_and_run(const KeyIdentity& identity, std::string_view tool,
                                 const nlohmann::json& arguments) {
   const ToolDefinition* def = tools_.find(tool);
   if (!def)
@@ -87,24 +181,16 @@ CallResult Engine::call_tool_as(const KeyIdentity& identity, std::string_view to
              {"data", {{"type", "permission_error"}, {"tool", tool}}}}};
 
   // Rate before quota: a request refused for speed spends no daily quota.
+  // The key's limit first, then the tenant's (all its keys together).
   CallResult gate;
   gate.limit = rate_limit_for(identity);
   gate.rate = limiter_.check("key:" + identity.key_row_id, *gate.limit);
-  if (!gate.rate->allowed) {
-    const RateDecision& r = *gate.rate;
-    gate.status = CallStatus::rate_limited;
-    gate.body = {{"message", "Rate limit exceeded"},
-                 {"data",
-                  {{"type", "rate_limit_error"},
-                   {"limit", r.limit},
-                   {"requests_per_minute", gate.limit->requests_per_minute},
-                   {"remaining", r.remaining},
-                   {"reset_ms", r.reset_ms},
-                   {"retry_after_ms", r.retry_after_ms},
-                   {"retry_after_seconds", ceil_seconds(r.retry_after_ms)}}}};
-    return gate;
-  }
+  if (!gate.rate->allowed) return rate_refusal("key", *gate.limit, *gate.rate);
   try {
+    if (const auto tenant_limit = tenant_rate_limit_for(quota_.plan(identity.tenant_id))) {
+      const RateDecision t = limiter_.check("tenant:" + identity.tenant_id, *tenant_limit);
+      if (!t.allowed) return rate_refusal("tenant", *tenant_limit, t);
+    }
     gate.quota = quota_.consume(identity.tenant_id);
   } catch (const Error& e) {
     CallResult failed = failure(e);

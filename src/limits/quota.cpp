@@ -85,6 +85,11 @@ QuotaDecision QuotaTracker::consume(std::string_view tenant_id, std::int64_t cos
 
 QuotaDecision QuotaTracker::peek(std::string_view tenant_id) { return decide(tenant_id, 0, false); }
 
+Plan QuotaTracker::plan(std::string_view tenant_id) {
+  std::lock_guard lock(mutex_);
+  return tenant_locked(tenant_id, clock_()).plan;
+}
+
 QuotaDecision QuotaTracker::decide(std::string_view tenant_id, std::int64_t cost, bool consume) {
   std::lock_guard lock(mutex_);
   const std::int64_t now = clock_();

@@ -195,8 +195,18 @@ json McpServer::handle_tools_call(const json& params, bool& is_error) {
     throw RpcError{kInvalidParams, "tools/call params.arguments must be an object", nullptr};
 
   const std::string key = presented_key(params, options_.default_api_key);
+  CallOrigin origin;
+  auto info = [&](const char* field) {
+    if (!client_info_.is_object()) return std::string();
+    const auto it = client_info_.find(field);
+    return it != client_info_.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string client_name = info("name");
+  const std::string client_version = info("version");
+  origin.client_name = client_name;
+  origin.client_version = client_version;
   const CallResult r = engine_.call_tool(key, name->get<std::string>(), arguments,
-                                         options_.environments);
+                                         options_.environments, origin);
   switch (r.status) {
     case CallStatus::unauthenticated: refuse(r, kServerError);
     case CallStatus::forbidden: refuse(r, kServerError);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
@@ -233,19 +234,40 @@ RestResponse RestHandler::dispatch(const RestRequest& request) const {
     if (!env_ok) return unauthorized(true);
   }
 
-  // --- arguments -----------------------------------------------------------------
+  // --- audit: from here on every answer is a logged use of the key ---------------
+  const auto started = std::chrono::steady_clock::now();
   const std::string tool = route->tool ? route->tool : captured;
+  // The route, not the path: ids would make every request its own "tool".
+  const std::string operation =
+      route->tool ? fmt::format("{} {}/{}", request.method, options_.base_path, route->pattern)
+                  : fmt::format("{} {}/tools/{}", request.method, options_.base_path, tool);
+  const std::string* user_agent = header(request.headers, "User-Agent");
+  CallOrigin origin;
+  origin.family = "rest";
+  origin.operation = operation;
+  origin.ip = request.remote_addr;
+  origin.user_agent = user_agent ? std::string_view(*user_agent) : std::string_view();
+  // An answer given before the tool path runs, logged with its error.
+  auto refuse = [&](int status, std::string_view code, std::string message,
+                    const json& logged_args = json()) {
+    const double ms = std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+    engine_.audit_use(*identity, origin, tool, logged_args, code, message, ms);
+    return error_response(status, code, message);
+  };
+
+  // --- arguments -----------------------------------------------------------------
   const ToolDefinition* def = engine_.tools().find(tool);
-  if (!def) return error_response(404, "NOT_FOUND", fmt::format("Unknown tool: {}", tool));
+  if (!def) return refuse(404, "NOT_FOUND", fmt::format("Unknown tool: {}", tool));
   json args = json::object();
   if (route->body_is_arguments && !request.body.empty()) {
     if (request.body.size() > options_.max_body_bytes)
-      return error_response(413, "VALIDATION_ERROR",
-                            fmt::format("Body larger than {} bytes", options_.max_body_bytes));
+      return refuse(413, "VALIDATION_ERROR",
+                    fmt::format("Body larger than {} bytes", options_.max_body_bytes));
     args = json::parse(request.body, nullptr, false);
-    if (args.is_discarded()) return error_response(400, "VALIDATION_ERROR", "Body is not valid JSON");
-    if (!args.is_object())
-      return error_response(400, "VALIDATION_ERROR", "Body must be a JSON object");
+    if (args.is_discarded()) return refuse(400, "VALIDATION_ERROR", "Body is not valid JSON");
+    if (!args.is_object()) return refuse(400, "VALIDATION_ERROR", "Body must be a JSON object", args);
   }
   for (std::string_view rest = query; !rest.empty();) {
     const auto amp = rest.find('&');
@@ -256,13 +278,13 @@ RestResponse RestHandler::dispatch(const RestRequest& request) const {
     const auto name = url_decode(pair.substr(0, eq));
     const auto value = url_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
     if (!name || !value)
-      return error_response(400, "VALIDATION_ERROR", "Malformed percent-encoding in the query");
+      return refuse(400, "VALIDATION_ERROR", "Malformed percent-encoding in the query", args);
     args[*name] = coerce(def->input_schema, *name, *value);
   }
   if (route->tool && !captured.empty()) args[id_argument(tool)] = captured;
 
   // --- run --------------------------------------------------------------------------
-  const CallResult result = engine_.call_tool_as(*identity, tool, args);
+  const CallResult result = engine_.call_tool_as(*identity, tool, args, origin);
   RestResponse response;
   switch (result.status) {
     case CallStatus::ok:

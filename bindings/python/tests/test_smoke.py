@@ -6,8 +6,10 @@ Run from the repository root:
         python3 -m unittest discover -s bindings/python/tests -t bindings/python
 """
 
+import datetime
 import gc
 import os
+import sqlite3
 import tempfile
 import threading
 import unittest
@@ -211,15 +213,16 @@ class ScenarioMixin:
         data = cm.exception.result["data"]
         self.assertEqual(data["limit"], 100)
         self.assertGreaterEqual(data["retry_after_seconds"], 1)
-        # A free tenant gets 100 calls a day, whatever the number of keys.
+        self.assertEqual(data["scope"], "key")
+        # A free tenant gets 60 calls a minute, whatever the number of keys.
         free = self.store.create_tenant("Free Shop")
         keys = [self.store.create_key(free["id"], f"k{i}") for i in range(2)]
-        for i in range(100):
+        for i in range(60):
             self.store.call_tool(keys[i % 2], "fetch_jobs")
-        with self.assertRaises(eryxon.QuotaExceeded) as cm:
+        with self.assertRaises(eryxon.RateLimited) as cm:
             self.store.call_tool(keys[0], "fetch_jobs")
-        self.assertEqual(cm.exception.result["data"]["limit"], 100)
-        self.assertEqual(cm.exception.result["data"]["used"], 100)
+        self.assertEqual(cm.exception.result["data"]["scope"], "tenant")
+        self.assertEqual(cm.exception.result["data"]["limit"], 60)
 
     def test_threads(self):
         errors = []
@@ -271,6 +274,22 @@ class FileStoreTest(ScenarioMixin, unittest.TestCase):
                 del os.environ["ERYXON_PEPPER"]
             else:
                 os.environ["ERYXON_PEPPER"] = saved
+
+    def test_daily_quota_counts_what_is_stored(self):
+        # A free tenant gets 100 calls a day. The day's count lives in the
+        # database, so 99 calls counted by an earlier run leave one.
+        free = self.store.create_tenant("Free Shop")
+        key = self.store.create_key(free["id"], "k")
+        today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        with sqlite3.connect(self.path) as db:
+            db.execute("INSERT INTO quota_usage (tenant_id, day, used) VALUES (?, ?, 99)",
+                       (free["id"], today))
+        self.store.call_tool(key, "fetch_jobs")
+        with self.assertRaises(eryxon.QuotaExceeded) as cm:
+            self.store.call_tool(key, "fetch_jobs")
+        self.assertEqual(cm.exception.result["data"]["limit"], 100)
+        self.assertEqual(cm.exception.result["data"]["used"], 100)
+        self.assertGreaterEqual(cm.exception.result["data"]["retry_after_seconds"], 1)
 
     def test_reopen_keeps_data_and_pepper(self):
         self.assertTrue(os.path.exists(self.path + ".pepper"))
