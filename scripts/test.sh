@@ -2,10 +2,13 @@
 # Every test: builds the dev preset and runs all of CTest (unit tests per
 # module, the C ABI test, the Python binding, the end-to-end test with the
 # official MCP TypeScript SDK client), then builds the sanitize preset
-# (ASan + UBSan) and runs the unit and C ABI tests under it.
+# (ASan + UBSan) and the tsan preset (ThreadSanitizer) and runs the unit and
+# C ABI tests under each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh dev
 ctest --preset dev -j 2
 scripts/build.sh sanitize
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset sanitize -j 2
+scripts/build.sh tsan
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --preset tsan -j 2

@@ -4,8 +4,10 @@
 #include <sodium.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "support.hpp"
 
@@ -162,6 +164,34 @@ TEST_CASE("keys: disabled and expired keys are refused; enabling restores access
     CHECK(k.keys.validate_mcp_key(temp.plaintext).name == "temp");
     k.clock.advance_ms(60000);
     CHECK(reason_of(k.keys, temp.plaintext) == KeyRejection::expired);
+  }
+}
+
+TEST_CASE("keys: a key disabled while other threads validate it is refused from then on") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Keyring k(backend);
+    const auto victim = k.keys.create_mcp_key(k.a, {"victim"});
+    const auto steady = k.keys.create_mcp_key(k.a, {"steady"});
+    std::atomic<bool> disabled{false};
+    std::atomic<int> accepted_after{0}, steady_refused{0}, calls{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t)
+      threads.emplace_back([&] {
+        for (int i = 0; i < 300; ++i) {
+          const bool was_disabled = disabled.load();
+          KeyRejection why{};
+          if (k.keys.check_mcp_key(victim.plaintext, &why) && was_disabled) ++accepted_after;
+          if (!k.keys.check_mcp_key(steady.plaintext, &why)) ++steady_refused;
+          ++calls;
+        }
+      });
+    while (calls.load() < 100) std::this_thread::yield();
+    k.keys.set_enabled(k.a, victim.record.id, false);
+    disabled = true;
+    for (auto& th : threads) th.join();
+    CHECK(accepted_after.load() == 0);  // no stale cached record outlives the change
+    CHECK(steady_refused.load() == 0);
+    CHECK(reason_of(k.keys, victim.plaintext) == KeyRejection::disabled);
   }
 }
 

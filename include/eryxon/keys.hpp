@@ -282,8 +282,13 @@ class ERYXON_EXPORT KeyService {
   Storage& storage_;
   PepperSet peppers_;
   Clock clock_;
+  // Never held while storage is read: lookup() reads storage unlocked, and
+  // changes call forget() once their transaction has committed.
   std::mutex cache_mutex_;
   std::unordered_map<std::string, std::shared_ptr<const CachedKey>> cache_;  // by key id
+  // Bumped by forget() and set_cache_ttl_ms(): a record read before a bump
+  // may be stale and is returned but not cached.
+  std::uint64_t cache_generation_ = 0;
   std::int64_t cache_ttl_ms_ = 1000;
   std::mutex usage_mutex_;
   std::map<std::string, PendingUse> pending_;  // by key row id

@@ -216,6 +216,11 @@ struct ActivityRow {
 };
 
 /// Uses of one tool, for KeyUsageTotals::top_tools.
+/// JSON objects with the members of the row under the same names; unset
+/// optionals are null. For the CLI and hosts that print audit rows.
+ERYXON_EXPORT void to_json(nlohmann::json& out, const UsageLogRow& row);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const ActivityRow& row);
+
 struct ToolCount {
   std::string tool;
   std::int64_t count = 0;

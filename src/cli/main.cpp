@@ -35,6 +35,13 @@ Commands (every command takes --db FILE; default $ERYXON_DB or ./eryxon.db):
              [--family mcp|rest] [--env live|test] [--tools '*'|a,b,c]
                                         import an original Eryxon Flow key by
                                         its bcrypt (MCP) or SHA-256 (REST) hash
+  key stats --tenant ID --id KEY_ROW_ID
+                                        the key's usage statistics as JSON (total,
+                                        successful, failed, average ms, last 24 h,
+                                        top 5 tools, last used)
+  key usage --tenant ID [--id KEY_ROW_ID] [--limit N]
+                                        the newest audit-log rows (arguments
+                                        redacted), one JSON object a line
   pepper rotate                         add a new pepper version to <db>.pepper
   seed-demo [--tenant ID]               fill a tenant with a demo sheet-metal shop
                                         (creates the tenant when --tenant is absent
@@ -190,6 +197,19 @@ int run(const Args& a) {
                                fmt::join(k.allowed_tools, ","), k.name);
     return 0;
   }
+  if (cmd == "key" && sub == "stats") {
+    const auto stats = engine->audit()->key_stats(a.need("tenant"), a.need("id"));
+    std::cout << eryxon::to_json(stats).dump(2) << "\n";
+    return 0;
+  }
+  if (cmd == "key" && sub == "usage") {
+    std::optional<std::string> key_id;
+    if (!a.get("id").empty()) key_id = a.get("id");
+    const auto rows = engine->audit()->recent_usage(a.need("tenant"), key_id,
+                                                    std::stoll(a.get("limit", "20")));
+    for (const auto& r : rows) std::cout << nlohmann::json(r).dump() << "\n";
+    return 0;
+  }
   if (cmd == "key" && (sub == "enable" || sub == "disable")) {
     auto rec = engine->keys().set_enabled(a.need("tenant"), a.need("id"), sub == "enable");
     std::cerr << fmt::format("eryxon: key '{}' {}d\n", rec.name, sub);
@@ -243,7 +263,10 @@ int run(const Args& a) {
     auto args = nlohmann::json::parse(a.get("args", "{}"), nullptr, false);
     if (args.is_discarded())
       throw eryxon::Error(eryxon::ErrorCode::validation_error, "--args is not valid JSON");
-    auto r = engine->call_tool(default_key(a), a.need("tool"), args);
+    eryxon::CallOrigin origin;
+    origin.client_name = "eryxon call";
+    origin.client_version = ERYXON_VERSION_STRING;
+    auto r = engine->call_tool(default_key(a), a.need("tool"), args, "live,test", origin);
     std::cout << r.body.dump(2) << "\n";
     return r.status == eryxon::CallStatus::ok ? 0 : 1;
   }

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "eryxon/error.hpp"
+#include "eryxon/storage.hpp"
 
 namespace eryxon {
 
@@ -137,6 +138,8 @@ void to_json(nlohmann::json& out, const Job& row) { write_row(out, row); }
 void to_json(nlohmann::json& out, const Part& row) { write_row(out, row); }
 void to_json(nlohmann::json& out, const Operation& row) { write_row(out, row); }
 void to_json(nlohmann::json& out, const Cell& row) { write_row(out, row); }
+void to_json(nlohmann::json& out, const UsageLogRow& row) { write_row(out, row); }
+void to_json(nlohmann::json& out, const ActivityRow& row) { write_row(out, row); }
 void from_json(const nlohmann::json& in, Tenant& row) { read_row(in, row); }
 void from_json(const nlohmann::json& in, Job& row) { read_row(in, row); }
 void from_json(const nlohmann::json& in, Part& row) { read_row(in, row); }

@@ -394,20 +394,28 @@ void KeyService::set_cache_ttl_ms(std::int64_t ttl_ms) {
   std::lock_guard lock(cache_mutex_);
   cache_ttl_ms_ = ttl_ms < 0 ? 0 : ttl_ms;
   cache_.clear();
+  ++cache_generation_;
 }
 
 void KeyService::forget(const std::string& key_id) {
   std::lock_guard lock(cache_mutex_);
   cache_.erase(key_id);
+  ++cache_generation_;
 }
 
 std::shared_ptr<const KeyService::CachedKey> KeyService::lookup(const std::string& key_id,
                                                                 std::int64_t now) {
-  std::lock_guard lock(cache_mutex_);
-  if (cache_ttl_ms_ > 0) {
-    auto it = cache_.find(key_id);
-    if (it != cache_.end() && now - it->second->fetched_ms < cache_ttl_ms_) return it->second;
+  std::uint64_t generation;
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (cache_ttl_ms_ > 0) {
+      auto it = cache_.find(key_id);
+      if (it != cache_.end() && now - it->second->fetched_ms < cache_ttl_ms_) return it->second;
+    }
+    generation = cache_generation_;
   }
+  // Storage is read without the cache mutex: a writer holds its transaction
+  // while it calls forget(), so holding both here could deadlock.
   auto rec = storage_.find_api_key_by_key_id(key_id);
   if (!rec) return nullptr;
   auto entry = std::make_shared<CachedKey>();
@@ -415,7 +423,10 @@ std::shared_ptr<const KeyService::CachedKey> KeyService::lookup(const std::strin
   if (rec->expires_at) entry->expires_at_ms = parse_timestamp(*rec->expires_at).value_or(INT64_MIN);
   entry->fetched_ms = now;
   entry->record = std::move(*rec);
-  if (cache_ttl_ms_ > 0) {
+  std::lock_guard lock(cache_mutex_);
+  // A change since the read (forget) may make this record stale: use it for
+  // this call only; the next lookup reads storage again.
+  if (cache_ttl_ms_ > 0 && generation == cache_generation_) {
     // Bounded: a flood of distinct valid keys cannot grow it without limit.
     if (cache_.size() >= kMaxCachedKeys) cache_.clear();
     cache_[entry->record.key_id] = entry;
@@ -529,13 +540,16 @@ void KeyService::flush_usage_locked() {
 
 ApiKeyRecord KeyService::set_enabled(std::string_view tenant, std::string_view key_row_id,
                                      bool enabled) {
-  auto tx = storage_.begin(tenant);
-  auto rec = tx->find_api_key(key_row_id);
-  if (!rec) key_not_found(key_row_id);
-  rec->enabled = enabled;
-  tx->update(*rec);
-  tx->commit();
-  forget(rec->key_id);
+  std::optional<ApiKeyRecord> rec;
+  {
+    auto tx = storage_.begin(tenant);
+    rec = tx->find_api_key(key_row_id);
+    if (!rec) key_not_found(key_row_id);
+    rec->enabled = enabled;
+    tx->update(*rec);
+    tx->commit();
+  }
+  forget(rec->key_id);  // after commit: a lookup racing the change is not cached
   return *rec;
 }
 
