@@ -204,7 +204,7 @@ TEST_CASE("keys: a change made elsewhere applies once the cached record is older
     // another process) disables the key.
     KeyService elsewhere(*k.fixture.storage, Pepper::generate(), k.clock.clock());
     elsewhere.set_enabled(k.a, created.record.id, false);
-    k.clock.advance_ms(999);
+    k.clock.advance_ms(kDefaultKeyCacheTtlMs - 1);
     CHECK(k.keys.validate_mcp_key(created.plaintext).tenant_id == k.a);  // still cached
     k.clock.advance_ms(1);
     CHECK(reason_of(k.keys, created.plaintext) == KeyRejection::disabled);
@@ -260,6 +260,26 @@ TEST_CASE("keys: uses are counted in a buffer and written on flush") {
     REQUIRE(listed.size() == 1);
     CHECK(listed[0].usage_count == 5);
     CHECK(listed[0].last_used_at == format_timestamp(*k.clock.now));
+  }
+}
+
+TEST_CASE("keys: buffered uses reach storage from the background writer, not the caller") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Keyring k(backend);
+    auto created = k.keys.create_mcp_key(k.a, {"agent"});
+    // Read storage directly: KeyService::list() would flush first.
+    auto stored_uses = [&] {
+      auto tx = k.fixture.storage->begin(k.a);
+      return tx->find_api_key(created.record.id)->usage_count;
+    };
+    for (int i = 0; i < 3; ++i) k.keys.validate_mcp_key(created.plaintext);
+    // Within a few seconds the counts are stored, without flush_usage().
+    std::int64_t seen = 0;
+    for (int waited_ms = 0; waited_ms < 5000 && seen != 3; waited_ms += 50) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      seen = stored_uses();
+    }
+    CHECK(seen == 3);
   }
 }
 

@@ -11,8 +11,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <sstream>
 
@@ -311,9 +313,16 @@ std::optional<ParsedKey> parse_api_key(std::string_view text, KeyRejection* why)
 KeyService::KeyService(Storage& storage, PepperSet peppers, Clock clock)
     : storage_(storage), peppers_(std::move(peppers)), clock_(std::move(clock)) {
   ensure_sodium();
+  flusher_ = std::thread([this] { run_flusher(); });
 }
 
 KeyService::~KeyService() {
+  {
+    std::lock_guard lock(usage_mutex_);
+    stopping_ = true;
+  }
+  flusher_wake_.notify_one();
+  if (flusher_.joinable()) flusher_.join();
   try {
     flush_usage();
   } catch (...) {
@@ -505,37 +514,69 @@ std::optional<KeyIdentity> KeyService::check_key(KeyFamily family, std::string_v
     auto& pending = pending_[rec.id];
     pending.tenant_id = rec.tenant_id;
     pending.uses += 1;
-    pending.last_used_ms = now;
-    if (now - last_flush_ms_ >= 1000) {
-      try {
-        flush_usage_locked();
-      } catch (const Error&) {
-        // Keep the counts buffered; the next flush retries.
-      }
-    }
+    pending.last_used_ms = std::max(pending.last_used_ms, now);
   }
   return KeyIdentity{rec.id,          rec.tenant_id,     rec.name,      family,
                      rec.environment, rec.allowed_tools, rec.rate_limit};
 }
 
 void KeyService::flush_usage() {
-  std::lock_guard lock(usage_mutex_);
-  flush_usage_locked();
+  std::lock_guard write(write_mutex_);
+  PendingMap batch;
+  {
+    std::lock_guard lock(usage_mutex_);
+    batch.swap(pending_);
+  }
+  write_usage(batch);
 }
 
-void KeyService::flush_usage_locked() {
-  last_flush_ms_ = clock_();
-  // One transaction per tenant, not per key.
-  std::map<std::string, std::vector<std::map<std::string, PendingUse>::iterator>> by_tenant;
-  for (auto it = pending_.begin(); it != pending_.end(); ++it)
-    by_tenant[it->second.tenant_id].push_back(it);
-  for (auto& [tenant, uses] : by_tenant) {
-    auto tx = storage_.begin(tenant);
-    for (auto it : uses)
-      tx->record_api_key_use(it->first, it->second.uses, format_timestamp(it->second.last_used_ms));
-    tx->commit();
-    for (auto it : uses) pending_.erase(it);
+void KeyService::run_flusher() {
+  std::unique_lock lock(usage_mutex_);
+  while (!stopping_) {
+    flusher_wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+    if (stopping_ || pending_.empty()) continue;
+    lock.unlock();
+    try {
+      flush_usage();
+    } catch (...) {
+      // The counts went back into pending_; the next round retries.
+    }
+    lock.lock();
   }
+}
+
+void KeyService::write_usage(PendingMap& batch) {
+  // One transaction per tenant, not per key.
+  std::map<std::string, std::vector<PendingMap::iterator>> by_tenant;
+  for (auto it = batch.begin(); it != batch.end(); ++it)
+    by_tenant[it->second.tenant_id].push_back(it);
+  std::exception_ptr failure;
+  PendingMap unwritten;
+  for (auto& [tenant, uses] : by_tenant) {
+    try {
+      auto tx = storage_.begin(tenant);
+      for (auto it : uses)
+        tx->record_api_key_use(it->first, it->second.uses,
+                               format_timestamp(it->second.last_used_ms));
+      tx->commit();
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::not_found) continue;  // tenant gone: nothing to count on
+      if (!failure) failure = std::current_exception();
+      for (auto it : uses) unwritten.insert(*it);
+    }
+  }
+  if (unwritten.empty()) return;
+  {
+    // Merge back: uses counted meanwhile add up.
+    std::lock_guard lock(usage_mutex_);
+    for (auto& [id, use] : unwritten) {
+      auto& p = pending_[id];
+      p.tenant_id = use.tenant_id;
+      p.uses += use.uses;
+      p.last_used_ms = std::max(p.last_used_ms, use.last_used_ms);
+    }
+  }
+  std::rethrow_exception(failure);
 }
 
 ApiKeyRecord KeyService::set_enabled(std::string_view tenant, std::string_view key_row_id,
