@@ -7,6 +7,8 @@
 #include <crypt.h>
 
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,7 +21,7 @@ struct KeyFixture {
   std::vector<std::string> keys;
 
   KeyFixture(bool sqlite, int n) {
-    const std::string path = "/tmp/eryxon_bench_keys.db";
+    const std::string path = "/tmp/eryxon_bench_keys_" + std::to_string(n) + ".db";
     if (sqlite) {
       for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
       engine = eryxon::Engine::open(path, {eryxon::system_now_ms, eryxon::Pepper::generate()});
@@ -35,8 +37,17 @@ struct KeyFixture {
   }
 };
 
+// Minting 100,000 keys in SQLite takes over a minute (a transaction each):
+// each shape is built once per process and reused by every run.
+KeyFixture& shared_fixture(bool sqlite, int n) {
+  static std::map<std::pair<bool, int>, std::unique_ptr<KeyFixture>> made;
+  auto& slot = made[{sqlite, n}];
+  if (!slot) slot = std::make_unique<KeyFixture>(sqlite, n);
+  return *slot;
+}
+
 void BM_ValidateKey(benchmark::State& state) {
-  KeyFixture f(state.range(0) == 1, static_cast<int>(state.range(1)));
+  KeyFixture& f = shared_fixture(state.range(0) == 1, static_cast<int>(state.range(1)));
   // Steady state: every key has been seen once (a server's keys are used
   // again and again); first sightings cost a storage read, measured by
   // BM_ValidateKeyUncached.
@@ -51,8 +62,7 @@ void BM_ValidateKey(benchmark::State& state) {
 BENCHMARK(BM_ValidateKey)
     ->Args({1, 1000})
     ->Args({0, 1000})
-    ->Args({1, 100000})
-    ->Args({0, 100000})
+    ->Args({1, 100000})  // the in-memory fake checks names by a scan: no 100k run
     ->Unit(benchmark::kMicrosecond);
 
 void BM_RejectMalformedKey(benchmark::State& state) {
@@ -81,13 +91,14 @@ BENCHMARK(BM_CheckMalformedKey)->Unit(benchmark::kMicrosecond);
 
 // Cache off: every validation reads SQLite (WAL read transaction).
 void BM_ValidateKeyUncached(benchmark::State& state) {
-  KeyFixture f(true, 1000);
+  KeyFixture& f = shared_fixture(true, 1000);
   f.engine->keys().set_cache_ttl_ms(0);
   std::size_t i = 0;
   for (auto _ : state) {
     auto id = f.engine->keys().validate_mcp_key(f.keys[i++ % f.keys.size()]);
     benchmark::DoNotOptimize(id);
   }
+  f.engine->keys().set_cache_ttl_ms(eryxon::kDefaultKeyCacheTtlMs);
 }
 BENCHMARK(BM_ValidateKeyUncached)->Unit(benchmark::kMicrosecond);
 

@@ -286,7 +286,7 @@ class ERYXON_EXPORT KeyService {
     std::int64_t expires_at_ms = 0;  // parsed record.expires_at, or INT64_MAX
     std::int64_t fetched_ms = 0;
   };
-  using PendingMap = std::map<std::string, PendingUse>;  // by key row id
+  using PendingMap = std::unordered_map<std::string, PendingUse>;  // by key row id
   // Writes `batch` (one transaction per tenant); what could not be written
   // goes back into pending_. Rethrows the first storage failure.
   void write_usage(PendingMap& batch);

@@ -546,23 +546,29 @@ void KeyService::run_flusher() {
 }
 
 void KeyService::write_usage(PendingMap& batch) {
-  // One transaction per tenant, not per key.
+  // One transaction per tenant and up to kUsageRowsPerTx keys, not one per
+  // key; short transactions let validations that must read storage (cache
+  // misses) in between.
+  constexpr std::size_t kUsageRowsPerTx = 512;
   std::map<std::string, std::vector<PendingMap::iterator>> by_tenant;
   for (auto it = batch.begin(); it != batch.end(); ++it)
     by_tenant[it->second.tenant_id].push_back(it);
   std::exception_ptr failure;
   PendingMap unwritten;
   for (auto& [tenant, uses] : by_tenant) {
-    try {
-      auto tx = storage_.begin(tenant);
-      for (auto it : uses)
-        tx->record_api_key_use(it->first, it->second.uses,
-                               format_timestamp(it->second.last_used_ms));
-      tx->commit();
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::not_found) continue;  // tenant gone: nothing to count on
-      if (!failure) failure = std::current_exception();
-      for (auto it : uses) unwritten.insert(*it);
+    for (std::size_t from = 0; from < uses.size(); from += kUsageRowsPerTx) {
+      const std::size_t to = std::min(uses.size(), from + kUsageRowsPerTx);
+      try {
+        auto tx = storage_.begin(tenant);
+        for (std::size_t i = from; i < to; ++i)
+          tx->record_api_key_use(uses[i]->first, uses[i]->second.uses,
+                                 format_timestamp(uses[i]->second.last_used_ms));
+        tx->commit();
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::not_found) break;  // tenant gone: nothing to count on
+        if (!failure) failure = std::current_exception();
+        for (std::size_t i = from; i < to; ++i) unwritten.insert(*uses[i]);
+      }
     }
   }
   if (unwritten.empty()) return;
