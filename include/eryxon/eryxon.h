@@ -133,10 +133,13 @@ ERYXON_EXPORT eryxon_status eryxon_key_create(char **out_key, eryxon_store_t *st
  * A failed tool run returns the status of its error code (e.g.
  * ERYXON_ESTATE) with out_json filled. Refusals before the tool runs return
  * ERYXON_EAUTH, ERYXON_EPERMISSION or ERYXON_EUNKNOWN_TOOL, with *out_json
- * set to NULL, or ERYXON_ERATE_LIMITED (the key's requests per minute, GCRA)
- * or ERYXON_EQUOTA (the tenant's plan quota for its local day) with out_json
- * holding {"message":...,"data":{"limit":...,"reset_ms":...,
- * "retry_after_seconds":...}} so the caller knows when to try again. arguments_json that is not JSON, or JSON other than an object
+ * set to NULL, or ERYXON_ERATE_LIMITED (the key's or the tenant's requests
+ * per minute, GCRA; data.scope is "key" or "tenant") or ERYXON_EQUOTA (the
+ * tenant's plan quota for its local day) with out_json holding
+ * {"message":...,"data":{"limit":...,"reset_ms":...,
+ * "retry_after_seconds":...}} so the caller knows when to try again. Every
+ * call made with a valid key, refused or not, is written to the store's
+ * audit log (usage_logs, activity_log) with its arguments redacted. arguments_json that is not JSON, or JSON other than an object
  * or null: ERYXON_EINVALID with *out_json set to NULL. On every failure
  * eryxon_error_last() holds the message (for a failed tool run, the
  * message of its error object).
