@@ -584,6 +584,10 @@ class SqliteStorage final : public Storage {
       db_.exec("PRAGMA journal_mode = WAL");
       db_.exec("PRAGMA synchronous = NORMAL");
     }
+    // Page cache of up to 64 MiB (SQLite's default is 2 MiB): the key table
+    // of 100,000 keys and the hot shop tables stay in memory instead of being
+    // re-read through the OS on every cache miss of KeyService.
+    db_.exec("PRAGMA cache_size = -65536");
     migrate();
   }
 
