@@ -1,8 +1,10 @@
-// capi/keys.cpp - C glue for minting MCP keys.
+// capi/keys.cpp - C glue for minting and listing keys, key statistics and
+// server health.
 #include <string>
 #include <vector>
 
 #include "common.hpp"
+#include "eryxon/audit.hpp"
 #include "eryxon/keys.hpp"
 
 using eryxon::capi::fail;
@@ -46,6 +48,49 @@ eryxon_status eryxon_key_create(char** out_key, eryxon_store_t* store, const cha
       ~Wipe() { key.wipe(); }
     } wipe{created};
     *out_key = eryxon::capi::owned_copy(created.plaintext);
+    return ERYXON_OK;
+  });
+}
+
+eryxon_status eryxon_key_list(char** out_json, eryxon_store_t* store, const char* tenant_id) {
+  if (out_json != nullptr) *out_json = nullptr;
+  if (out_json == nullptr) return null_argument("out_json");
+  if (store == nullptr) return null_argument("store");
+  if (tenant_id == nullptr) return null_argument("tenant_id");
+  return guard([&] {
+    if (!store->rep->storage().find_tenant(tenant_id))
+      throw eryxon::Error(eryxon::ErrorCode::not_found, "Tenant not found");
+    nlohmann::json keys = nlohmann::json::array();
+    for (const auto& rec : store->rep->keys().list(tenant_id))
+      keys.push_back(eryxon::KeyService::public_json(rec));
+    *out_json = eryxon::capi::owned_copy(eryxon::capi::dump(keys));
+  });
+}
+
+eryxon_status eryxon_key_stats(char** out_json, eryxon_store_t* store, const char* tenant_id,
+                               const char* key_row_id) {
+  if (out_json != nullptr) *out_json = nullptr;
+  if (out_json == nullptr) return null_argument("out_json");
+  if (store == nullptr) return null_argument("store");
+  if (tenant_id == nullptr) return null_argument("tenant_id");
+  if (key_row_id == nullptr) return null_argument("key_row_id");
+  return guard([&]() -> eryxon_status {
+    eryxon::AuditLog* audit = store->rep->audit();
+    if (audit == nullptr) return fail(ERYXON_EINTERNAL, "this store runs without an audit log");
+    const eryxon::KeyStats stats = audit->key_stats(tenant_id, key_row_id);
+    *out_json = eryxon::capi::owned_copy(eryxon::capi::dump(eryxon::to_json(stats)));
+    return ERYXON_OK;
+  });
+}
+
+eryxon_status eryxon_server_health(char** out_json, eryxon_store_t* store) {
+  if (out_json != nullptr) *out_json = nullptr;
+  if (out_json == nullptr) return null_argument("out_json");
+  if (store == nullptr) return null_argument("store");
+  return guard([&]() -> eryxon_status {
+    eryxon::AuditLog* audit = store->rep->audit();
+    if (audit == nullptr) return fail(ERYXON_EINTERNAL, "this store runs without an audit log");
+    *out_json = eryxon::capi::owned_copy(eryxon::capi::dump(eryxon::to_json(audit->health())));
     return ERYXON_OK;
   });
 }

@@ -311,12 +311,73 @@ static void run_scenario(eryxon_store_t *store, const char *label) {
   eryxon_free(other_key);
 }
 
+/* Key listing without secrets, per-key statistics from the audit log, and
+ * server health, on a fresh in-memory store. */
+static void test_keys_stats_health(void) {
+  eryxon_store_t *store = NULL;
+  char *tenant_json = NULL, *key = NULL, *list = NULL, *out = NULL;
+  char tenant_id[64] = "", key_row_id[64] = "";
+  CHECK_STATUS(eryxon_store_open(&store, NULL), ERYXON_OK);
+  if (store == NULL) return;
+
+  CHECK_STATUS(eryxon_server_health(&out, store), ERYXON_OK);
+  CHECK(contains(out, "\"status\":\"unknown\""));
+  eryxon_free(out);
+  out = NULL;
+
+  CHECK_STATUS(eryxon_tenant_create(&tenant_json, store, "Stats Shop", "pro"), ERYXON_OK);
+  CHECK(json_string_field(tenant_json, "id", tenant_id, sizeof tenant_id));
+  CHECK_STATUS(eryxon_key_create(&key, store, tenant_id, "agent", NULL, NULL), ERYXON_OK);
+
+  CHECK_STATUS(eryxon_key_list(&list, store, tenant_id), ERYXON_OK);
+  CHECK(json_string_field(list, "id", key_row_id, sizeof key_row_id));
+  CHECK(contains(list, "\"prefix\":\"mcp_live_"));
+  CHECK(!contains(list, "key_hash"));
+  CHECK(key != NULL && !contains(list, key + 17)); /* no part of the secret */
+
+  CHECK_STATUS(eryxon_tool_call(&out, store, key, "fetch_jobs", NULL), ERYXON_OK);
+  eryxon_free(out);
+  out = NULL;
+  CHECK_STATUS(eryxon_tool_call(&out, store, key, "start_job",
+                                "{\"job_id\":\"00000000-0000-4000-8000-000000000000\"}"),
+               ERYXON_ENOTFOUND);
+  eryxon_free(out);
+  out = NULL;
+
+  CHECK_STATUS(eryxon_key_stats(&out, store, tenant_id, key_row_id), ERYXON_OK);
+  CHECK(json_int_field(out, "total") == 2);
+  CHECK(json_int_field(out, "successful") == 1);
+  CHECK(json_int_field(out, "failed") == 1);
+  CHECK(contains(out, "\"tool\":\"start_job\""));
+  eryxon_free(out);
+  out = NULL;
+  CHECK_STATUS(eryxon_server_health(&out, store), ERYXON_OK);
+  CHECK(contains(out, "\"status\":\"degraded\"")); /* 1 of 2 failed */
+  eryxon_free(out);
+  out = NULL;
+
+  /* Bad input: clear statuses, out stays NULL. */
+  CHECK_STATUS(eryxon_key_list(NULL, store, tenant_id), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_key_list(&out, store, "no-such-tenant"), ERYXON_ENOTFOUND);
+  CHECK(out == NULL);
+  CHECK_STATUS(eryxon_key_stats(&out, store, NULL, key_row_id), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_key_stats(&out, NULL, tenant_id, key_row_id), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_server_health(&out, NULL), ERYXON_EINVALID);
+  CHECK(out == NULL);
+
+  eryxon_free(list);
+  eryxon_free(key);
+  eryxon_free(tenant_json);
+  eryxon_store_free(&store);
+}
+
 int main(void) {
   eryxon_store_t *store = NULL;
   char persisted_key[64] = "";
 
   test_version();
   test_free_is_safe();
+  test_keys_stats_health();
 
   CHECK_STATUS(eryxon_store_open(&store, ":memory:"), ERYXON_OK);
   if (store != NULL) {

@@ -123,6 +123,44 @@ ERYXON_EXPORT eryxon_status eryxon_key_create(char **out_key, eryxon_store_t *st
                                               const char *environment);
 
 /**
+ * Lists a tenant's keys (both families) without their secrets.
+ *
+ * out_json receives a JSON array, one object per key: {"id","name",
+ * "family" ("mcp"|"rest"),"environment","prefix" (e.g. "mcp_live_Ab3dEf9h"),
+ * "allowed_tools","rate_limit" (requests per minute or null),"enabled",
+ * "expires_at","last_used_at","usage_count","created_at",...}. Neither the
+ * key nor its hash is ever included. Free with eryxon_free.
+ * Errors: ERYXON_EINVALID (NULL argument), ERYXON_ENOTFOUND (tenant),
+ * ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_key_list(char **out_json, eryxon_store_t *store,
+                                            const char *tenant_id);
+/**
+ * Usage statistics of one key from the audit log (SPEC "MCP
+ * authentication": stats per key).
+ *
+ * key_row_id: the key's "id" from eryxon_key_list. out_json receives
+ * {"total","successful","failed","avg_response_time_ms","last_24h_requests",
+ * "top_tools":[{"tool","count"}] (up to 5),"last_used_at"}. Calls logged
+ * before this call are counted (the log is flushed first). Another tenant's
+ * key reads as all zeros. Free with eryxon_free.
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND (tenant), ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_key_stats(char **out_json, eryxon_store_t *store,
+                                             const char *tenant_id, const char *key_row_id);
+/**
+ * Health of the store's server side, from the last up to 100 logged calls.
+ *
+ * out_json receives {"status" ("unknown"|"offline"|"degraded"|"online"),
+ * "avg_response_time_ms","error_rate" (0..1),"window","last_event_at",
+ * "last_error","storage_error","checked_at","queued","write_failures"}:
+ * unknown before any call, offline while audit writes to storage fail,
+ * degraded when >= 10% of the window failed or the mean exceeds 1000 ms.
+ * Cheap: reads no storage. Free with eryxon_free.
+ * Errors: ERYXON_EINVALID.
+ */
+ERYXON_EXPORT eryxon_status eryxon_server_health(char **out_json, eryxon_store_t *store);
+/**
  * Calls a tool as the holder of an MCP key.
  *
  * api_key: the plaintext key. tool: a tool name (e.g. "fetch_jobs").

@@ -271,6 +271,11 @@ class ERYXON_EXPORT KeyService {
   /// The tenant's keys (hashes included: callers must not print them).
   std::vector<ApiKeyRecord> list(std::string_view tenant);
 
+  /// A key record without its secret part, for listings: every member of
+  /// ApiKeyRecord except key_hash, plus "prefix" (e.g. "mcp_live_Ab3dEf9h",
+  /// the public start of the key that identifies it to a person).
+  static nlohmann::json public_json(const ApiKeyRecord& record);
+
   /// Writes buffered usage counts now, on the calling thread. Throws
   /// DATABASE_ERROR when storage fails (the counts stay buffered).
   void flush_usage();

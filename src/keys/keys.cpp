@@ -696,6 +696,29 @@ ApiKeyRecord KeyService::import_legacy_key(std::string_view tenant, const Legacy
   return rec;
 }
 
+nlohmann::json KeyService::public_json(const ApiKeyRecord& record) {
+  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  return {{"id", record.id},
+          {"tenant_id", record.tenant_id},
+          {"name", record.name},
+          {"description", opt(record.description)},
+          {"family", record.family},
+          {"environment", record.environment},
+          {"key_id", record.key_id},
+          {"prefix", fmt::format("{}_{}_{}", record.family == "rest" ? "ery" : "mcp",
+                                 record.environment, record.key_id)},
+          {"hash_scheme", record.hash_scheme},
+          {"pepper_version", record.pepper_version},
+          {"allowed_tools", record.allowed_tools},
+          {"rate_limit", opt(record.rate_limit)},
+          {"enabled", record.enabled},
+          {"expires_at", opt(record.expires_at)},
+          {"last_used_at", opt(record.last_used_at)},
+          {"usage_count", record.usage_count},
+          {"created_by", opt(record.created_by)},
+          {"created_at", record.created_at}};
+}
+
 std::vector<ApiKeyRecord> KeyService::list(std::string_view tenant) {
   flush_usage();
   auto tx = storage_.begin(tenant);

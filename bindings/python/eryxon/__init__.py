@@ -237,6 +237,32 @@ class Store:
         )
         return text.decode("utf-8")
 
+    def list_keys(self, tenant_id: str) -> list:
+        """The tenant's keys (both families) as dicts, without secrets.
+
+        Each has ``id``, ``name``, ``family``, ``environment``, ``prefix``,
+        ``allowed_tools``, ``rate_limit`` (requests per minute or None),
+        ``enabled``, ``expires_at``, ``last_used_at``, ``usage_count``...
+        Raises NotFound for an unknown tenant.
+        """
+        return json.loads(self._call_string(_native.eryxon_key_list, _text(tenant_id, "tenant_id")))
+
+    def key_stats(self, tenant_id: str, key_row_id: str) -> Json:
+        """Usage statistics of one key from the audit log: ``total``,
+        ``successful``, ``failed``, ``avg_response_time_ms`` (ms),
+        ``last_24h_requests``, ``top_tools`` (up to 5 ``{"tool", "count"}``)
+        and ``last_used_at``. ``key_row_id`` is a key's ``id`` from
+        list_keys(); another tenant's key reads as zeros."""
+        text = self._call_string(
+            _native.eryxon_key_stats, _text(tenant_id, "tenant_id"), _text(key_row_id, "key_row_id")
+        )
+        return json.loads(text)
+
+    def health(self) -> Json:
+        """Server health from the last up to 100 logged calls: ``status`` is
+        "unknown", "offline", "degraded" or "online" (see eryxon.h)."""
+        return json.loads(self._call_string(_native.eryxon_server_health))
+
     def seed_demo(self, tenant_id: str) -> None:
         """Fills the tenant with the demo sheet-metal shop (once per tenant)."""
         with self._handle() as ptr:

@@ -142,6 +142,14 @@ _PROTOTYPES = {
     # eryxon_status eryxon_tool_call(char **out_json, eryxon_store_t *store,
     #     const char *api_key, const char *tool, const char *arguments_json);
     "eryxon_tool_call": ([_out_str, _store_p, c_char_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_key_list(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id);
+    "eryxon_key_list": ([_out_str, _store_p, c_char_p], c_int),
+    # eryxon_status eryxon_key_stats(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id, const char *key_row_id);
+    "eryxon_key_stats": ([_out_str, _store_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_server_health(char **out_json, eryxon_store_t *store);
+    "eryxon_server_health": ([_out_str, _store_p], c_int),
     # eryxon_status eryxon_seed_demo(eryxon_store_t *store, const char *tenant_id);
     "eryxon_seed_demo": ([_store_p, c_char_p], c_int),
 }

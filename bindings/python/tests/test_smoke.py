@@ -8,6 +8,7 @@ Run from the repository root:
 
 import datetime
 import gc
+import json
 import os
 import sqlite3
 import tempfile
@@ -44,6 +45,7 @@ class VersionTest(unittest.TestCase):
             "eryxon_version_number", "eryxon_version_string", "eryxon_status_str",
             "eryxon_error_last", "eryxon_free", "eryxon_store_open", "eryxon_store_free",
             "eryxon_tenant_create", "eryxon_key_create", "eryxon_tool_call", "eryxon_seed_demo",
+            "eryxon_key_list", "eryxon_key_stats", "eryxon_server_health",
         ):
             fn = getattr(_native, name)
             self.assertIsNotNone(fn.argtypes, name)
@@ -223,6 +225,23 @@ class ScenarioMixin:
             self.store.call_tool(keys[0], "fetch_jobs")
         self.assertEqual(cm.exception.result["data"]["scope"], "tenant")
         self.assertEqual(cm.exception.result["data"]["limit"], 60)
+
+    def test_key_listing_stats_and_health(self):
+        keys = self.store.list_keys(self.tenant["id"])
+        self.assertEqual([k["name"] for k in keys], ["python test"])
+        mine = keys[0]
+        self.assertTrue(mine["prefix"].startswith("mcp_live_"))
+        self.assertNotIn("key_hash", mine)
+        self.assertNotIn(self.key[17:], json.dumps(keys))  # no part of the secret
+        self.store.call_tool(self.key, "fetch_jobs", {"limit": 1})
+        with self.assertRaises(eryxon.NotFound):
+            self.store.call_tool(self.key, "start_job", {"job_id": BOGUS_ID})
+        stats = self.store.key_stats(self.tenant["id"], mine["id"])
+        self.assertEqual((stats["total"], stats["successful"], stats["failed"]), (2, 1, 1))
+        self.assertEqual(sorted(t["tool"] for t in stats["top_tools"]), ["fetch_jobs", "start_job"])
+        self.assertIn(self.store.health()["status"], ("online", "degraded"))
+        with self.assertRaises(eryxon.NotFound):
+            self.store.list_keys("no-such-tenant")
 
     def test_threads(self):
         errors = []
