@@ -199,3 +199,26 @@ TEST_CASE("engine: calls from many threads are each counted, limited and logged 
   CHECK(engine->quota().peek(t).used ==
         ok[1] + ok[3]);  // refused calls spend no quota
 }
+
+TEST_CASE("engine: calls to unknown or forbidden tools count against the rate limit") {
+  test::ManualClock clock;
+  auto engine = Engine::in_memory({clock.clock(), std::nullopt});
+  const auto t = engine->shop().create_tenant({"Acme", Plan::pro, "UTC"}).id;
+  NewMcpKey s{"slow"};
+  s.rate_limit = 2;
+  s.allowed_tools = {"fetch_jobs"};
+  const auto slow = engine->keys().create_mcp_key(t, s);
+  const CallResult unknown = engine->call_tool(slow.plaintext, "no_such_tool", {});
+  CHECK(unknown.status == CallStatus::unknown_tool);
+  REQUIRE(unknown.rate);
+  CHECK(unknown.rate->remaining == 1);
+  CHECK(engine->call_tool(slow.plaintext, "start_job", {{"job_id", kBogusId}}).status ==
+        CallStatus::forbidden);
+  CHECK(engine->call_tool(slow.plaintext, "no_such_tool", {}).status == CallStatus::rate_limited);
+  CHECK(engine->call_tool(slow.plaintext, "fetch_jobs", {}).status == CallStatus::rate_limited);
+  CHECK(codes_of(engine->audit()->recent_usage(t, std::nullopt, 10)) ==
+        std::vector<std::string>{"RATE_LIMITED", "RATE_LIMITED", "INSUFFICIENT_PERMISSIONS",
+                                 "NOT_FOUND"});
+  // None of them reached a tool: no quota spent.
+  CHECK(engine->quota().peek(t).used == 0);
+}

@@ -196,3 +196,24 @@ TEST_CASE("rest: every request with a valid key is logged under its route, addre
   CHECK(activity[3].entity_type == "rest_endpoint");
   CHECK(activity[2].action == "rest_error");
 }
+
+TEST_CASE("rest: answers given before the tool runs still spend the key's rate limit") {
+  Api api;
+  NewApiKey slow{"slow"};
+  slow.family = KeyFamily::rest;
+  slow.rate_limit = 2;
+  const auto key = api.engine->keys().create_key(api.tenant, slow).plaintext;
+  auto unknown = api.send("POST", "/api/v1/tools/no_such_tool", "{}", key);
+  CHECK(unknown.status == 404);
+  CHECK(*find_header(unknown, "X-RateLimit-Remaining") == "1");
+  CHECK(api.send("PATCH", "/api/v1/jobs/00000000-0000-4000-8000-000000000000", "{bad", key).status == 400);
+  auto limited = api.send("PATCH", "/api/v1/jobs/00000000-0000-4000-8000-000000000000", "{bad", key);
+  CHECK(limited.status == 429);
+  CHECK(body_of(limited)["error"]["code"] == "RATE_LIMIT_EXCEEDED");
+  CHECK(find_header(limited, "Retry-After"));
+  const auto rows = api.engine->audit()->recent_usage(api.tenant, std::nullopt, 10);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].error_code == "RATE_LIMITED");
+  CHECK(rows[1].error_code == "VALIDATION_ERROR");
+  CHECK(rows[2].error_code == "NOT_FOUND");
+}

@@ -5,8 +5,9 @@
 // command, the MCP server and the C ABI (eryxon_store_t) hold.
 //
 // call_tool is the single path every tool call takes: authenticate the key,
-// check the key's allow-list, the key's rate limit and the tenant's rate
-// limit (GCRA, limits.hpp), the tenant's daily plan quota (quota.hpp),
+// apply the key's rate limit and the tenant's rate limit (GCRA, limits.hpp),
+// check that the tool exists and is in the key's allow-list, the tenant's
+// daily plan quota (quota.hpp),
 // validate arguments against the tool's inputSchema, run the handler, write
 // the call to the audit log (audit.hpp), and shape the result as
 //   {"success":true,"data":...,"pagination":{offset,limit,total,has_more}}
@@ -151,6 +152,15 @@ class ERYXON_EXPORT Engine {
   /// limits, quota and audit log still apply).
   CallResult call_tool_as(const KeyIdentity& identity, std::string_view tool,
                           const nlohmann::json& arguments, const CallOrigin& origin = {});
+
+  /// Applies the key's and then the tenant's GCRA limit to one request of
+  /// `identity`. Returns status ok with `limit` and `rate` (the key's) set
+  /// for RateLimit headers, or the rate_limited refusal (body as for
+  /// call_tool, `limit`/`rate` of the limit that refused), or tool_error
+  /// when the tenant cannot be read. call_tool_as calls it first; hosts call
+  /// it for requests they answer themselves (the REST handler's 400/404/413
+  /// after authentication), so no request of a key escapes its limits.
+  CallResult apply_rate_limits(const KeyIdentity& identity);
 
   /// Logs one use of `identity`'s key that ended before reaching
   /// call_tool_as (the REST handler's 400/413 after authentication):

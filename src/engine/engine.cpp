@@ -169,18 +169,7 @@ void Engine::audit_use(const KeyIdentity& identity, const CallOrigin& origin,
   }
 }
 
-CallResult Engine::gate_and_run(const KeyIdentity& identity, std::string_view tool,
-                                const nlohmann::json& arguments) {
-  const ToolDefinition* def = tools_.find(tool);
-  if (!def)
-    return {CallStatus::unknown_tool,
-            {{"message", fmt::format("Unknown tool: {}", tool)}, {"data", {{"tool", tool}}}}};
-  if (!identity.allows(tool))
-    return {CallStatus::forbidden,
-            {{"message", "Tool not allowed for this key"},
-             {"data", {{"type", "permission_error"}, {"tool", tool}}}}};
-
-  // Rate before quota: a request refused for speed spends no daily quota.
+CallResult Engine::apply_rate_limits(const KeyIdentity& identity) {
   // The key's limit first, then the tenant's (all its keys together).
   CallResult gate;
   gate.limit = rate_limit_for(identity);
@@ -191,12 +180,41 @@ CallResult Engine::gate_and_run(const KeyIdentity& identity, std::string_view to
       const RateDecision t = limiter_.check("tenant:" + identity.tenant_id, *tenant_limit);
       if (!t.allowed) return rate_refusal("tenant", *tenant_limit, t);
     }
-    gate.quota = quota_.consume(identity.tenant_id);
   } catch (const Error& e) {
     CallResult failed = failure(e);
     failed.limit = gate.limit;
     failed.rate = gate.rate;
     return failed;
+  }
+  return gate;
+}
+
+CallResult Engine::gate_and_run(const KeyIdentity& identity, std::string_view tool,
+                                const nlohmann::json& arguments) {
+  // Every authenticated request counts against the rate limits, even one
+  // for an unknown or forbidden tool: each is logged, and a key must not be
+  // able to flood the audit log faster than its limit.
+  CallResult gate = apply_rate_limits(identity);
+  if (gate.status != CallStatus::ok) return gate;
+  auto refused = [&](CallStatus status, nlohmann::json body) {
+    CallResult r{status, std::move(body)};
+    r.limit = gate.limit;
+    r.rate = gate.rate;
+    return r;
+  };
+  const ToolDefinition* def = tools_.find(tool);
+  if (!def)
+    return refused(CallStatus::unknown_tool, {{"message", fmt::format("Unknown tool: {}", tool)},
+                                              {"data", {{"tool", tool}}}});
+  if (!identity.allows(tool))
+    return refused(CallStatus::forbidden, {{"message", "Tool not allowed for this key"},
+                                           {"data", {{"type", "permission_error"}, {"tool", tool}}}});
+
+  // Rate before quota: a request refused for speed spends no daily quota.
+  try {
+    gate.quota = quota_.consume(identity.tenant_id);
+  } catch (const Error& e) {
+    return refused(CallStatus::tool_error, failure(e).body);
   }
   if (!gate.quota->allowed) {
     const QuotaDecision& q = *gate.quota;

@@ -150,6 +150,54 @@ int status_for(std::string_view code) {
   return 500;
 }
 
+RestResponse unauthorized_response(bool presented) {
+  RestResponse r = error_response(401, "AUTHENTICATION_ERROR", "Invalid or disabled API key");
+  r.headers.emplace_back("WWW-Authenticate", presented
+                                                 ? R"(Bearer realm="eryxon", error="invalid_token")"
+                                                 : R"(Bearer realm="eryxon")");
+  return r;
+}
+
+// The response for an engine outcome, with RateLimit headers when the
+// request reached the limiter.
+RestResponse response_for(const CallResult& result, int success_status, const std::string& tool,
+                          std::int64_t now_ms) {
+  RestResponse response;
+  switch (result.status) {
+    case CallStatus::ok:
+      response = json_response(success_status, result.body);
+      break;
+    case CallStatus::tool_error: {
+      const std::string code = result.body["error"].value("code", "INTERNAL_ERROR");
+      response = json_response(status_for(code), result.body);
+      break;
+    }
+    case CallStatus::forbidden:
+      response = error_response(403, "INSUFFICIENT_PERMISSIONS", "Tool not allowed for this key",
+                                {{"tool", tool}});
+      break;
+    case CallStatus::unknown_tool:
+      response = error_response(404, "NOT_FOUND", fmt::format("Unknown tool: {}", tool));
+      break;
+    case CallStatus::unauthenticated:
+      return unauthorized_response(true);
+    case CallStatus::rate_limited:
+      response = error_response(429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded",
+                                result.body.value("data", json::object()));
+      break;
+    case CallStatus::quota_exceeded:
+      response = error_response(402, "QUOTA_EXCEEDED", "Daily request quota exceeded",
+                                result.body.value("data", json::object()));
+      response.headers.emplace_back(
+          "Retry-After", std::to_string(result.body["data"].value("retry_after_seconds", 1)));
+      break;
+  }
+  if (result.rate && result.limit)
+    for (auto& h : rate_limit_headers(*result.rate, *result.limit, now_ms))
+      response.headers.push_back(std::move(h));
+  return response;
+}
+
 }  // namespace
 
 RestHandler::RestHandler(Engine& engine, RestOptions options)
@@ -209,21 +257,14 @@ RestResponse RestHandler::dispatch(const RestRequest& request) const {
   }
 
   // --- authenticate ------------------------------------------------------------
-  auto unauthorized = [](bool presented) {
-    RestResponse r = error_response(401, "AUTHENTICATION_ERROR", "Invalid or disabled API key");
-    r.headers.emplace_back("WWW-Authenticate", presented
-                                                   ? R"(Bearer realm="eryxon", error="invalid_token")"
-                                                   : R"(Bearer realm="eryxon")");
-    return r;
-  };
   const std::string* auth = header(request.headers, "Authorization");
-  if (!auth) return unauthorized(false);
-  if (auth->size() < 7 || lower(auth->substr(0, 7)) != "bearer ") return unauthorized(true);
+  if (!auth) return unauthorized_response(false);
+  if (auth->size() < 7 || lower(auth->substr(0, 7)) != "bearer ") return unauthorized_response(true);
   std::string_view token = std::string_view(*auth).substr(7);
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   KeyRejection why{};
   const auto identity = engine_.keys().check_key(KeyFamily::rest, token, &why);
-  if (!identity) return unauthorized(true);
+  if (!identity) return unauthorized_response(true);
   {
     bool env_ok = false;
     for (std::string_view rest = options_.environments; !rest.empty();) {
@@ -231,7 +272,7 @@ RestResponse RestHandler::dispatch(const RestRequest& request) const {
       env_ok = env_ok || rest.substr(0, comma) == identity->environment;
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
-    if (!env_ok) return unauthorized(true);
+    if (!env_ok) return unauthorized_response(true);
   }
 
   // --- audit: from here on every answer is a logged use of the key ---------------
@@ -247,14 +288,32 @@ RestResponse RestHandler::dispatch(const RestRequest& request) const {
   origin.operation = operation;
   origin.ip = request.remote_addr;
   origin.user_agent = user_agent ? std::string_view(*user_agent) : std::string_view();
-  // An answer given before the tool path runs, logged with its error.
+  // An answer given before the tool path runs: it still counts against the
+  // key's and the tenant's rate limits (a 429 wins) and is logged.
   auto refuse = [&](int status, std::string_view code, std::string message,
                     const json& logged_args = json()) {
+    const CallResult gate = engine_.apply_rate_limits(*identity);
     const double ms = std::chrono::duration<double, std::milli>(
                           std::chrono::steady_clock::now() - started)
                           .count();
+    if (gate.status != CallStatus::ok) {
+      const bool limited = gate.status == CallStatus::rate_limited;
+      const json& error = limited ? gate.body : gate.body["error"];
+      engine_.audit_use(*identity, origin, tool, logged_args,
+                        limited ? "RATE_LIMITED" : error.value("code", "INTERNAL_ERROR"),
+                        error.value("message", ""), ms);
+      return response_for(gate, 200, tool, engine_.shop().now_ms());
+    }
     engine_.audit_use(*identity, origin, tool, logged_args, code, message, ms);
-    return error_response(status, code, message);
+    CallResult refused{CallStatus::tool_error, {{"success", false},
+                                                {"error", {{"code", code},
+                                                           {"message", message},
+                                                           {"context", json::object()}}}}};
+    refused.limit = gate.limit;
+    refused.rate = gate.rate;
+    RestResponse r = response_for(refused, 200, tool, engine_.shop().now_ms());
+    r.status = status;
+    return r;
   };
 
   // --- arguments -----------------------------------------------------------------
@@ -285,40 +344,7 @@ RestResponse RestHandler::dispatch(const RestRequest& request) const {
 
   // --- run --------------------------------------------------------------------------
   const CallResult result = engine_.call_tool_as(*identity, tool, args, origin);
-  RestResponse response;
-  switch (result.status) {
-    case CallStatus::ok:
-      response = json_response(route->success_status, result.body);
-      break;
-    case CallStatus::tool_error: {
-      const std::string code = result.body["error"].value("code", "INTERNAL_ERROR");
-      response = json_response(status_for(code), result.body);
-      break;
-    }
-    case CallStatus::forbidden:
-      response = error_response(403, "INSUFFICIENT_PERMISSIONS", "Tool not allowed for this key",
-                                {{"tool", tool}});
-      break;
-    case CallStatus::unknown_tool:
-      response = error_response(404, "NOT_FOUND", fmt::format("Unknown tool: {}", tool));
-      break;
-    case CallStatus::unauthenticated:
-      return unauthorized(true);
-    case CallStatus::rate_limited:
-      response = error_response(429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded",
-                                result.body.value("data", json::object()));
-      break;
-    case CallStatus::quota_exceeded:
-      response = error_response(402, "QUOTA_EXCEEDED", "Daily request quota exceeded",
-                                result.body.value("data", json::object()));
-      response.headers.emplace_back(
-          "Retry-After", std::to_string(result.body["data"].value("retry_after_seconds", 1)));
-      break;
-  }
-  if (result.rate && result.limit)
-    for (auto& h : rate_limit_headers(*result.rate, *result.limit, engine_.shop().now_ms()))
-      response.headers.push_back(std::move(h));
-  return response;
+  return response_for(result, route->success_status, tool, engine_.shop().now_ms());
 }
 
 }  // namespace eryxon
