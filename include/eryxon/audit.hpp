@@ -54,7 +54,7 @@ namespace eryxon {
 /// longer strings are cut (at a UTF-8 character boundary) and marked.
 inline constexpr std::size_t kAuditMaxStringBytes = 4096;
 
-/// The placeholder that replaces a secret value.
+/// The text that replaces a secret value in a log.
 inline constexpr std::string_view kRedacted = "[REDACTED]";
 
 /// Returns a copy of `value` safe to store in a log:
