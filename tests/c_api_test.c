@@ -371,6 +371,103 @@ static void test_keys_stats_health(void) {
   eryxon_store_free(&store);
 }
 
+/* Standard Webhooks v1: the reference libraries' published vector
+ * (github.com/standard-webhooks/standard-webhooks, libraries/go/webhook_test.go
+ * TestWebhookSign and the JS/Python "sign function" tests), a rotation, the
+ * tolerance, and NULL arguments. */
+static void test_webhooks(void) {
+  static const char secret[] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  static const char msg_id[] = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+  static const char payload[] = "{\"test\": 2432232314}";
+  static const char expected[] = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+  const int64_t ts = 1614265330;
+  const size_t len = strlen(payload);
+  char *sig = (char *)1;
+  char *fresh = NULL;
+  char *id = NULL;
+  char both[256];
+
+  CHECK_STATUS(eryxon_webhook_sign(&sig, secret, msg_id, ts, payload, len), ERYXON_OK);
+  CHECK(sig != NULL && strcmp(sig, expected) == 0);
+  CHECK_STATUS(eryxon_webhook_verify(secret, msg_id, "1614265330", expected, payload, len, ts, 300),
+               ERYXON_OK);
+  CHECK(strcmp(eryxon_error_last(), "") == 0);
+  /* The bare base64 form of the secret is accepted too. */
+  CHECK_STATUS(eryxon_webhook_verify("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", msg_id, "1614265330",
+                                     expected, payload, len, ts + 300, 300),
+               ERYXON_OK);
+  eryxon_free(sig);
+  sig = NULL;
+
+  /* Tampered body, old and future timestamps: ERYXON_EAUTH. */
+  CHECK_STATUS(eryxon_webhook_verify(secret, msg_id, "1614265330", expected, payload, len - 1, ts,
+                                     300),
+               ERYXON_EAUTH);
+  CHECK(contains(eryxon_error_last(), "no webhook-signature matches"));
+  CHECK_STATUS(eryxon_webhook_verify(secret, msg_id, "1614265330", expected, payload, len,
+                                     ts + 301, 300),
+               ERYXON_EAUTH);
+  CHECK(contains(eryxon_error_last(), "too old"));
+  CHECK_STATUS(eryxon_webhook_verify(secret, msg_id, "1614265330", expected, payload, len,
+                                     ts - 301, 300),
+               ERYXON_EAUTH);
+  CHECK(contains(eryxon_error_last(), "too new"));
+  /* Malformed input: ERYXON_EINVALID. */
+  CHECK_STATUS(eryxon_webhook_verify(secret, msg_id, "hello", expected, payload, len, ts, 300),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_webhook_verify("whsec_short", msg_id, "1614265330", expected, payload, len,
+                                     ts, 300),
+               ERYXON_EINVALID);
+  CHECK(!contains(eryxon_error_last(), "short")); /* secrets are never quoted */
+
+  /* Rotation: a new secret and the old one sign together; a receiver with
+   * either accepts. */
+  CHECK_STATUS(eryxon_webhook_secret_generate(&fresh, 0), ERYXON_OK);
+  CHECK(fresh != NULL && strncmp(fresh, "whsec_", 6) == 0 && strlen(fresh) == 50);
+  CHECK_STATUS(eryxon_webhook_message_id(&id), ERYXON_OK);
+  CHECK(id != NULL && strncmp(id, "msg_", 4) == 0 && strlen(id) == 30);
+  if (fresh != NULL && id != NULL) {
+    snprintf(both, sizeof both, "%s %s", fresh, secret);
+    CHECK_STATUS(eryxon_webhook_sign(&sig, both, id, ts, payload, len), ERYXON_OK);
+    CHECK(sig != NULL && strlen(sig) == 47 + 1 + 47);
+    CHECK_STATUS(eryxon_webhook_verify(secret, id, "1614265330", sig, payload, len, ts, 300),
+                 ERYXON_OK);
+    CHECK_STATUS(eryxon_webhook_verify(fresh, id, "1614265330", sig, payload, len, ts, 300),
+                 ERYXON_OK);
+    eryxon_free(sig);
+    sig = NULL;
+  }
+  eryxon_free(fresh);
+  eryxon_free(id);
+  CHECK_STATUS(eryxon_webhook_secret_generate(&fresh, 23), ERYXON_EINVALID);
+  CHECK(fresh == NULL);
+
+  /* NULL arguments: ERYXON_EINVALID naming the argument; *out reset. */
+  sig = (char *)1;
+  CHECK_STATUS(eryxon_webhook_sign(&sig, NULL, msg_id, ts, payload, len), ERYXON_EINVALID);
+  CHECK(sig == NULL);
+  CHECK(contains(eryxon_error_last(), "secrets"));
+  CHECK_STATUS(eryxon_webhook_sign(NULL, secret, msg_id, ts, payload, len), ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "out_signature"));
+  CHECK_STATUS(eryxon_webhook_sign(&sig, secret, msg_id, ts, NULL, 3), ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "body"));
+  CHECK_STATUS(eryxon_webhook_sign(&sig, secret, msg_id, ts, NULL, 0), ERYXON_OK);
+  eryxon_free(sig);
+  CHECK_STATUS(eryxon_webhook_verify(secret, NULL, "1614265330", expected, payload, len, ts, 300),
+               ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "webhook-id"));
+  CHECK_STATUS(eryxon_webhook_verify(secret, msg_id, NULL, expected, payload, len, ts, 300),
+               ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "webhook-timestamp"));
+  CHECK_STATUS(eryxon_webhook_verify(secret, msg_id, "1614265330", NULL, payload, len, ts, 300),
+               ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "webhook-signature"));
+  CHECK_STATUS(eryxon_webhook_verify(NULL, msg_id, "1614265330", expected, payload, len, ts, 300),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_webhook_secret_generate(NULL, 32), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_webhook_message_id(NULL), ERYXON_EINVALID);
+}
+
 int main(void) {
   eryxon_store_t *store = NULL;
   char persisted_key[64] = "";
@@ -378,6 +475,7 @@ int main(void) {
   test_version();
   test_free_is_safe();
   test_keys_stats_health();
+  test_webhooks();
 
   CHECK_STATUS(eryxon_store_open(&store, ":memory:"), ERYXON_OK);
   if (store != NULL) {

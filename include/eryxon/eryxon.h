@@ -31,6 +31,7 @@
 #define ERYXON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "eryxon/export.h"
 #include "eryxon/version.h"
@@ -192,6 +193,81 @@ ERYXON_EXPORT eryxon_status eryxon_tool_call(char **out_json, eryxon_store_t *st
  * (already seeded), ERYXON_EDATABASE.
  */
 ERYXON_EXPORT eryxon_status eryxon_seed_demo(eryxon_store_t *store, const char *tenant_id);
+
+/*
+ * Webhook signatures: Standard Webhooks v1 (SPEC "Events"; C++
+ * eryxon/webhooks.hpp; github.com/standard-webhooks/standard-webhooks,
+ * spec/standard-webhooks.md). A webhook carries three headers:
+ * webhook-id (message id), webhook-timestamp (Unix seconds of the attempt)
+ * and webhook-signature, a space-separated list of
+ * "v1,<base64 HMAC-SHA256(key, id "." timestamp "." body)>". The key is a
+ * secret written "whsec_" + base64 of 24..64 bytes.
+ *
+ * `secrets` arguments hold one secret or several separated by spaces (the
+ * new and the old one during a rotation). Each is "whsec_" + standard
+ * base64 (padded or not) or the bare base64; anything else is
+ * ERYXON_EINVALID, and the message never quotes a secret. `body` is the
+ * exact request body, `body_len` bytes (it may hold NULs); body may be NULL
+ * only when body_len is 0. These functions keep no state and are safe to
+ * call from any thread.
+ */
+
+/**
+ * Makes a new signing secret: "whsec_" + base64 of `bytes` random bytes
+ * (libsodium randombytes). bytes: 24..64, or 0 for 32. out_secret receives
+ * it (e.g. 38 characters for 24 bytes, 50 for 32); free with eryxon_free,
+ * which zeroes it.
+ * Errors: ERYXON_EINVALID (out_secret NULL, bytes out of range),
+ * ERYXON_EINTERNAL.
+ */
+ERYXON_EXPORT eryxon_status eryxon_webhook_secret_generate(char **out_secret, size_t bytes);
+
+/**
+ * Makes a new webhook-id: "msg_" + 26 Crockford base32 characters (128
+ * random bits), 30 characters. Free with eryxon_free.
+ * Errors: ERYXON_EINVALID (out_id NULL), ERYXON_EINTERNAL.
+ */
+ERYXON_EXPORT eryxon_status eryxon_webhook_message_id(char **out_id);
+
+/**
+ * Signs a webhook: out_signature receives the webhook-signature header
+ * value, "v1,<base64>" (47 characters) per secret in `secrets`, in that
+ * order, separated by single spaces. Send it with webhook-id: msg_id and
+ * webhook-timestamp: timestamp_s in decimal.
+ *
+ * msg_id: 1..255 visible ASCII characters, no '.'. timestamp_s: Unix
+ * seconds, 0..999999999999999999. Free out_signature with eryxon_free.
+ * Errors: ERYXON_EINVALID (a NULL argument, a malformed secret, msg_id or
+ * timestamp_s), ERYXON_EINTERNAL.
+ */
+ERYXON_EXPORT eryxon_status eryxon_webhook_sign(char **out_signature, const char *secrets,
+                                                const char *msg_id, int64_t timestamp_s,
+                                                const char *body, size_t body_len);
+
+/**
+ * Verifies a received webhook against one or more secrets.
+ *
+ * msg_id, timestamp, signature_header: the webhook-id, webhook-timestamp and
+ * webhook-signature header values as received (NULL when the header is
+ * missing: ERYXON_EINVALID). now_s: the receiver's clock in Unix seconds.
+ * tolerance_s: how far the timestamp may lie before or after now_s, >= 0
+ * (the spec's libraries use 300).
+ *
+ * Returns ERYXON_OK when some "v1" signature in the list matches the
+ * signature under some secret (compared in constant time; other versions
+ * such as "v1a" are ignored).
+ * Errors: ERYXON_EINVALID: a NULL argument, an empty header, an id holding
+ * '.', a timestamp that is not 1..18 decimal digits, a signature list
+ * entry without "version,", a malformed secret, tolerance_s < 0.
+ * ERYXON_EAUTH: the timestamp is outside now_s +- tolerance_s (too old or
+ * too new: a possible replay) or no v1 signature matches.
+ * ERYXON_EINTERNAL.
+ */
+ERYXON_EXPORT eryxon_status eryxon_webhook_verify(const char *secrets, const char *msg_id,
+                                                  const char *timestamp,
+                                                  const char *signature_header, const char *body,
+                                                  size_t body_len, int64_t now_s,
+                                                  int64_t tolerance_s);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -14,4 +14,5 @@
 #include "eryxon/shop.hpp"
 #include "eryxon/storage.hpp"
 #include "eryxon/tools.hpp"
+#include "eryxon/webhooks.hpp"
 #include "eryxon/version.h"

@@ -313,3 +313,8 @@ class Store:
         if result is None:
             raise InternalError("the library returned no result", status=_native.ERYXON_EINTERNAL)
         return result
+
+# Standard Webhooks v1 signatures: eryxon.webhooks.sign / verify / ...
+from . import webhooks  # noqa: E402
+
+__all__.append("webhooks")

@@ -199,3 +199,35 @@ def take_string(ptr: c_void_p) -> bytes:
 
 
 __all__.append("take_string")
+
+
+# Webhook signatures (Standard Webhooks v1), the last section of eryxon.h.
+from ctypes import c_int64, c_size_t  # noqa: E402
+
+_WEBHOOK_PROTOTYPES = {
+    # eryxon_status eryxon_webhook_secret_generate(char **out_secret, size_t bytes);
+    "eryxon_webhook_secret_generate": ([_out_str, c_size_t], c_int),
+    # eryxon_status eryxon_webhook_message_id(char **out_id);
+    "eryxon_webhook_message_id": ([_out_str], c_int),
+    # eryxon_status eryxon_webhook_sign(char **out_signature, const char *secrets,
+    #     const char *msg_id, int64_t timestamp_s, const char *body, size_t body_len);
+    "eryxon_webhook_sign": ([_out_str, c_char_p, c_char_p, c_int64, c_char_p, c_size_t], c_int),
+    # eryxon_status eryxon_webhook_verify(const char *secrets, const char *msg_id,
+    #     const char *timestamp, const char *signature_header, const char *body,
+    #     size_t body_len, int64_t now_s, int64_t tolerance_s);
+    "eryxon_webhook_verify": (
+        [c_char_p, c_char_p, c_char_p, c_char_p, c_char_p, c_size_t, c_int64, c_int64],
+        c_int,
+    ),
+}
+
+for _name, (_args, _res) in _WEBHOOK_PROTOTYPES.items():
+    try:
+        _fn = getattr(lib, _name)
+    except AttributeError as e:
+        raise ImportError(f"eryxon: {library_path} does not export {_name}") from e
+    _fn.argtypes = _args
+    _fn.restype = _res
+    globals()[_name] = _fn
+    __all__.append(_name)
+del _name, _args, _res, _fn
