@@ -9,6 +9,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libsqlite3-dev libsodium-dev nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev
   libhowardhinnant-date-dev tzdata libcrypt-dev
+  libcurl4-openssl-dev libmosquitto-dev libzip-dev
+  mosquitto libcpp-httplib-dev
   python3
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
