@@ -220,6 +220,145 @@ TEST_CASE("keys: a change made elsewhere applies once the cached record is older
   }
 }
 
+namespace {
+// Counts key lookups by key id; can hide the key table's version, as a host
+// storage without one would.
+class CountingStorage : public StorageWrapper {
+ public:
+  CountingStorage(Storage& target, bool versioned) : StorageWrapper(target), versioned_(versioned) {}
+  std::optional<ApiKeyRecord> find_api_key_by_key_id(std::string_view key_id) override {
+    ++reads;
+    return StorageWrapper::find_api_key_by_key_id(key_id);
+  }
+  std::optional<std::int64_t> api_keys_version() override {
+    ++version_reads;
+    return versioned_ ? StorageWrapper::api_keys_version() : std::nullopt;
+  }
+  std::atomic<int> reads{0};
+  std::atomic<int> version_reads{0};
+
+ private:
+  bool versioned_;
+};
+}  // namespace
+
+TEST_CASE("keys: with a versioned key table, cached records are read once until it changes") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Fixture fixture(backend);
+    ManualClock clock;
+    Shop shop(*fixture.storage, clock.clock());
+    const std::string tenant = shop.create_tenant({"A"}).id;
+    const Pepper pepper = Pepper::generate();
+    // Minted before the service starts: its own changes bump the version
+    // too, and would (once) drop its cache.
+    auto created = KeyService(*fixture.storage, pepper, clock.clock()).create_mcp_key(tenant, {"agent"});
+    CountingStorage counting(*fixture.storage, /*versioned=*/true);
+    KeyService keys(counting, pepper, clock.clock());
+    for (int i = 0; i < 50; ++i) {
+      CHECK(keys.validate_mcp_key(created.plaintext).tenant_id == tenant);
+      clock.advance_ms(kDefaultKeyCacheTtlMs);  // 50 TTLs pass
+    }
+    CHECK(counting.reads == 1);
+    CHECK(counting.version_reads >= 49);  // one poll per TTL, cheap
+    // A usage write is not a change of the key: still no re-read.
+    keys.flush_usage();
+    clock.advance_ms(kDefaultKeyCacheTtlMs);
+    keys.validate_mcp_key(created.plaintext);
+    CHECK(counting.reads == 1);
+    // A change made elsewhere (another service on the same storage, as the
+    // CLI in another process) is seen at the next poll, within one TTL.
+    KeyService elsewhere(*fixture.storage, pepper, clock.clock());
+    elsewhere.set_enabled(tenant, created.record.id, false);
+    clock.advance_ms(kDefaultKeyCacheTtlMs - 1);
+    CHECK(keys.validate_mcp_key(created.plaintext).tenant_id == tenant);  // within the TTL
+    clock.advance_ms(1);
+    CHECK(reason_of(keys, created.plaintext) == KeyRejection::disabled);
+    CHECK(counting.reads == 2);
+  }
+}
+
+TEST_CASE("keys: another process's change on the same SQLite file drops the cached records") {
+  ScratchDb db("keys-version");
+  ManualClock clock;
+  const Pepper pepper = Pepper::generate();
+  auto storage = open_sqlite_storage(db.path());
+  Shop shop(*storage, clock.clock());
+  const std::string tenant = shop.create_tenant({"A"}).id;
+  KeyService keys(*storage, pepper, clock.clock());
+  auto created = keys.create_mcp_key(tenant, {"agent"});
+  CHECK(keys.validate_mcp_key(created.plaintext).tenant_id == tenant);
+  {
+    // A second connection to the file: what `eryxon key disable` does.
+    auto cli = open_sqlite_storage(db.path());
+    auto tx = cli->begin(tenant);
+    auto rec = tx->find_api_key(created.record.id);
+    REQUIRE(rec);
+    rec->enabled = false;
+    tx->update(*rec);
+    tx->commit();
+  }
+  clock.advance_ms(kDefaultKeyCacheTtlMs);
+  CHECK(reason_of(keys, created.plaintext) == KeyRejection::disabled);
+  // Usage counts written by the other connection are not a change.
+  const auto before = storage->api_keys_version();
+  {
+    auto cli = open_sqlite_storage(db.path());
+    auto tx = cli->begin(tenant);
+    tx->record_api_key_use(created.record.id, 3, format_timestamp(*clock.now));
+    tx->commit();
+  }
+  CHECK(storage->api_keys_version() == before);
+}
+
+TEST_CASE("keys: without a key table version each record is re-read after the TTL") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Fixture fixture(backend);
+    ManualClock clock;
+    Shop shop(*fixture.storage, clock.clock());
+    const std::string tenant = shop.create_tenant({"A"}).id;
+    CountingStorage counting(*fixture.storage, /*versioned=*/false);
+    KeyService keys(counting, Pepper::generate(), clock.clock());
+    auto created = keys.create_mcp_key(tenant, {"agent"});
+    keys.validate_mcp_key(created.plaintext);
+    clock.advance_ms(kDefaultKeyCacheTtlMs - 1);
+    keys.validate_mcp_key(created.plaintext);
+    CHECK(counting.reads == 1);
+    clock.advance_ms(1);
+    keys.validate_mcp_key(created.plaintext);
+    CHECK(counting.reads == 2);
+  }
+}
+
+TEST_CASE("keys: uses counted from threads while the cache is dropped are all written") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Keyring k(backend);
+    auto created = k.keys.create_mcp_key(k.a, {"agent"});
+    constexpr int kThreads = 3, kUses = 400;
+    std::atomic<bool> done{false};
+    // Meanwhile the cache is emptied again and again (records replaced) and
+    // the writer takes the counts: no use may be lost or counted twice.
+    std::thread churn([&] {
+      while (!done) {
+        k.keys.set_cache_ttl_ms(kDefaultKeyCacheTtlMs);
+        k.keys.flush_usage();
+      }
+    });
+    std::vector<std::thread> users;
+    for (int t = 0; t < kThreads; ++t)
+      users.emplace_back([&] {
+        for (int i = 0; i < kUses; ++i) k.keys.validate_mcp_key(created.plaintext);
+      });
+    for (auto& u : users) u.join();
+    done = true;
+    churn.join();
+    k.keys.set_cache_ttl_ms(0);  // uncached entries count too
+    for (int i = 0; i < 7; ++i) k.keys.validate_mcp_key(created.plaintext);
+    k.keys.flush_usage();
+    auto tx = k.fixture.storage->begin(k.a);
+    CHECK(tx->find_api_key(created.record.id)->usage_count == kThreads * kUses + 7);
+  }
+}
+
 TEST_CASE("keys: names are unique per tenant and input is checked") {
   ERYXON_FOR_EACH_BACKEND(backend) {
     Keyring k(backend);

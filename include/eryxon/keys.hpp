@@ -37,6 +37,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -55,12 +56,15 @@
 
 namespace eryxon {
 
-/// How long KeyService trusts a key record read from storage, in ms: the
-/// longest a disable, rotation or deletion made by another process on the
-/// same database takes to apply. 5 s keeps a server with 100,000 keys, each
-/// used every few seconds, on the cached path (a 1 s TTL made every
-/// validation at that scale a storage read: 15-20 us instead of ~1.5 us).
-inline constexpr std::int64_t kDefaultKeyCacheTtlMs = 5000;
+/// The cache TTL of KeyService, in ms: the longest a disable, rotation or
+/// deletion made by another process on the same database (`eryxon key
+/// disable` while a server runs) takes to apply. With a storage that reports
+/// Storage::api_keys_version (SQLite and the in-memory fake do), KeyService
+/// reads that version at most once per TTL and drops its cached records when
+/// it changed, so cached records are never re-read while nothing changes,
+/// whatever the number of keys. With a storage that does not, each cached
+/// record is re-read once it is older than the TTL.
+inline constexpr std::int64_t kDefaultKeyCacheTtlMs = 1000;
 
 /// The two key families.
 enum class KeyFamily { mcp, rest };
@@ -231,7 +235,9 @@ class ERYXON_EXPORT KeyService {
   /// kDefaultKeyCacheTtlMs) after they are read, so validation does no I/O
   /// on the hot path. Changes made through this KeyService apply at once;
   /// changes made by another process on the same database (`eryxon key
-  /// disable` while a server runs) apply within the TTL.
+  /// disable` while a server runs) apply within the TTL (see
+  /// kDefaultKeyCacheTtlMs: any change to the key table, including one made
+  /// here, makes the next version poll drop every cached record once).
   KeyIdentity validate_key(KeyFamily family, std::string_view plaintext);
   KeyIdentity validate_mcp_key(std::string_view plaintext) {
     return validate_key(KeyFamily::mcp, plaintext);
@@ -286,10 +292,22 @@ class ERYXON_EXPORT KeyService {
     std::int64_t uses = 0;
     std::int64_t last_used_ms = 0;
   };
+  // A key record as read from storage, with what validation needs decoded
+  // once, and the key's use counters. Shared by the cache and the calls in
+  // flight; an entry whose `uses` went from 0 to 1 sits in dirty_ until the
+  // usage writer takes its counts, so no count is lost when the entry
+  // leaves the cache.
   struct CachedKey {
     ApiKeyRecord record;
+    KeyIdentity identity;            // what a successful validation returns
+    const Pepper* pepper = nullptr;  // blake2b record with a known pepper: fast path
+    unsigned char hash[32] = {};     // record.key_hash decoded, when pepper is set
+    bool family_known = false;       // record.family names a KeyFamily (identity.family)
+    bool needs_upgrade = false;      // not blake2b under the current pepper
     std::int64_t expires_at_ms = 0;  // parsed record.expires_at, or INT64_MAX
     std::int64_t fetched_ms = 0;
+    mutable std::atomic<std::int64_t> uses{0};          // not yet handed to the writer
+    mutable std::atomic<std::int64_t> last_used_ms{0};  // latest use, epoch ms
   };
   using PendingMap = std::unordered_map<std::string, PendingUse>;  // by key row id
   // Writes `batch` (one transaction per tenant); what could not be written
@@ -298,6 +316,7 @@ class ERYXON_EXPORT KeyService {
   void run_flusher();
   std::shared_ptr<const CachedKey> lookup(const std::string& key_id, std::int64_t now);
   bool verify(const ApiKeyRecord& rec, std::string_view plaintext) const;
+  bool verify(const CachedKey& entry, std::string_view plaintext) const;
   void upgrade_hash(const ApiKeyRecord& rec, std::string_view plaintext);
   void forget(const std::string& key_id);
 
@@ -312,8 +331,13 @@ class ERYXON_EXPORT KeyService {
   // may be stale and is returned but not cached.
   std::uint64_t cache_generation_ = 0;
   std::int64_t cache_ttl_ms_ = kDefaultKeyCacheTtlMs;
-  std::mutex usage_mutex_;  // guards pending_ and stopping_; never held during writes
-  PendingMap pending_;
+  // Storage::api_keys_version as last read (nullopt: the storage cannot
+  // tell, so entries expire by age), and when it was last read (epoch ms).
+  std::optional<std::int64_t> keys_version_;
+  std::int64_t version_checked_ms_ = 0;
+  std::mutex usage_mutex_;  // guards pending_, dirty_ and stopping_; never held during writes
+  PendingMap pending_;      // counts taken from entries but not written yet (failed writes)
+  std::vector<std::shared_ptr<const CachedKey>> dirty_;  // entries with uses > 0
   bool stopping_ = false;
   std::condition_variable flusher_wake_;
   std::mutex write_mutex_;  // one usage write at a time, so last_used_at never goes back

@@ -129,25 +129,31 @@ struct RateLimiterOptions {
 
 /// A keyed GCRA limiter: one TAT per key, in memory, for one process.
 ///
-/// Keys: a key is stored as its 128-bit keyed SipHash-2-4 digest (libsodium
-/// crypto_shorthash_siphashx24, under a secret drawn from randombytes when
-/// the limiter is built), never as text. So every key costs the same 24
-/// bytes whatever its length, nothing is allocated per key, and a client
-/// that chooses keys can neither flood one probe chain nor, without the
-/// secret, make two keys share a bucket (the chance that any two of n keys
-/// do is below n^2 / 2^128).
+/// Keys: a key is stored as its 64-bit keyed SipHash-2-4 digest (libsodium
+/// crypto_shorthash_siphash24, under a secret drawn from randombytes when
+/// the limiter is built; one bit is reserved, 63 bits compared), never as
+/// text. So every key costs the same 16 bytes whatever its length, nothing
+/// is allocated per key, and a client that chooses keys can neither flood
+/// one probe chain nor, without the secret, make two keys share a bucket:
+/// the chance that any two of n live keys do is below n^2 / 2^64 (under
+/// 1e-9 for 100,000 keys, 5e-8 for a million). Two keys that did share a
+/// bucket would only be limited together.
 ///
 /// Memory: each shard is an open-addressing table (linear probing) of
-/// 24-byte slots, at most 3/4 full. When an insert would pass that, the
-/// shard first drops its idle keys (full buckets, see the file comment) and
-/// resizes to 2 * (keys left + 1) slots (minimum 16); the sweep is O(1)
-/// amortised per new key (at least a quarter of the table's slots are
-/// inserted between two sweeps). Hence a shard never has more than
-/// max(16, 2 * L + 2) slots, where L is the number of live keys (bucket not
-/// full) it had at its last sweep: about 48 bytes per live key. A stream of
-/// one-off keys cannot grow memory beyond what the keys live within one
-/// window W need. size() may include idle keys not yet swept; evict_idle()
-/// sweeps every shard now.
+/// 16-byte slots, four to a cache line, at most 3/4 full. When an insert
+/// would pass that, the shard first drops its idle keys (full buckets, see
+/// the file comment) and resizes to 2 * (keys left + 1) slots (minimum 16);
+/// the sweep is O(1) amortised per new key (at least a quarter of the
+/// table's slots are inserted between two sweeps). Hence a shard never has
+/// more than max(16, 2 * L + 2) slots, where L is the number of live keys
+/// (bucket not full) it had at its last sweep: about 32 bytes per live key.
+/// A stream of one-off keys cannot grow memory beyond what the keys live
+/// within one window W need. size() may include idle keys not yet swept;
+/// evict_idle() sweeps every shard now.
+///
+/// Speed: a check hashes the key, prefetches its slot, then takes the
+/// shard lock; at 100,000 live keys the slot's load from memory is most of
+/// the cost (docs/benchmarks.md).
 ///
 /// Thread safety: every member may be called concurrently. The Clock must be
 /// callable from every calling thread; it is read before the shard lock is

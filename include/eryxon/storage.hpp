@@ -353,6 +353,17 @@ class ERYXON_EXPORT Storage {
 
   /// Schema version this storage is at (SQLite: PRAGMA user_version).
   virtual int schema_version() = 0;
+
+  /// A number that changes whenever an API key row is inserted, deleted or
+  /// updated in anything but its usage counters (usage_count,
+  /// last_used_at), by this process or by another one on the same database.
+  /// KeyService compares it to decide whether its cached key records may
+  /// still be trusted. The value itself means nothing; only a change does.
+  /// std::nullopt (the default) when the storage cannot tell: KeyService
+  /// then re-reads each cached record once its cache TTL has run out.
+  /// SQLite: a one-row table bumped by triggers (schema v4); in-memory fake:
+  /// a counter.
+  virtual std::optional<std::int64_t> api_keys_version() { return std::nullopt; }
 };
 
 /// Opens (creating if needed) a SQLite database file and migrates it to the
@@ -382,6 +393,7 @@ class ERYXON_EXPORT StorageWrapper : public Storage {
     return target_.begin(tenant_id);
   }
   int schema_version() override { return target_.schema_version(); }
+  std::optional<std::int64_t> api_keys_version() override { return target_.api_keys_version(); }
 
  protected:
   Storage& target() { return target_; }

@@ -2,6 +2,7 @@
 #include "eryxon/limits.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstring>
 #include <mutex>
@@ -43,7 +44,7 @@ struct Gcra {
   std::int64_t cost_ns;  // T * cost
 };
 
-Gcra gcra_of(const RateLimit& limit, std::int64_t cost) {
+Gcra compute_gcra(const RateLimit& limit, std::int64_t cost) {
   const std::int64_t rpm = limit.requests_per_minute;
   if (rpm < 1 || rpm > kMaxRpm)
     invalid("requests_per_minute must be between 1 and 60000000000", "requests_per_minute");
@@ -56,58 +57,88 @@ Gcra gcra_of(const RateLimit& limit, std::int64_t cost) {
   return {interval, interval * limit.burst, limit.burst, interval * cost};
 }
 
+// compute_gcra() for the last (limit, cost) this thread asked about: hosts
+// check one limit over and over, and the division in it is a good part of a
+// check's cost. Only valid constants are remembered (compute_gcra throws for
+// the rest).
+Gcra gcra_of(const RateLimit& limit, std::int64_t cost) {
+  struct Memo {
+    std::int64_t rpm = 0, burst = 0, cost = 0;
+    Gcra gcra{};
+  };
+  thread_local Memo memo;
+  if (memo.rpm != limit.requests_per_minute || memo.burst != limit.burst || memo.cost != cost) {
+    memo.gcra = compute_gcra(limit, cost);
+    memo.rpm = limit.requests_per_minute;
+    memo.burst = limit.burst;
+    memo.cost = cost;
+  }
+  return memo.gcra;
+}
+
 std::int64_t ns_of(std::int64_t now_ms) {
   if (now_ms > kMaxAbsNowMs || now_ms < -kMaxAbsNowMs)
     invalid("time out of range (years 1697..2242)", "now_ms");
   return now_ms * kNsPerMs;
 }
 
-// A key's identity: its 128-bit SipHash-2-4 (libsodium's
-// crypto_shorthash_siphashx24) under the limiter's random secret. d1 picks
-// the shard (bits 40..51) and the home slot (bits 0..31); d2 is never 0 (0
-// marks an empty slot).
+// A key's identity: its 64-bit SipHash-2-4 (libsodium's
+// crypto_shorthash_siphash24) under the limiter's random secret, with bit 0
+// forced to 1 so that 0 can mark an empty slot. Bits 20..31 pick the shard
+// and bits 32..63 the home slot; the whole value is the tag compared on
+// lookup.
 struct Digest {
-  std::uint64_t d1;
-  std::uint64_t d2;
+  std::uint64_t h;
 };
 
 Digest digest_of(std::string_view key, const unsigned char* secret) {
-  unsigned char out[crypto_shorthash_siphashx24_BYTES];
-  crypto_shorthash_siphashx24(out, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-                              secret);
+  unsigned char out[crypto_shorthash_siphash24_BYTES];
+  crypto_shorthash_siphash24(out, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                             secret);
   Digest d;
-  std::memcpy(&d.d1, out, 8);
-  std::memcpy(&d.d2, out + 8, 8);
-  d.d2 |= 1;
+  std::memcpy(&d.h, out, 8);
+  d.h |= 1;
   return d;
 }
 
-// One key's state, 24 bytes. d2 == 0: empty.
+// One key's state, 16 bytes, so four share a 64-byte cache line and none
+// straddles two. tag == 0: empty.
 struct Slot {
-  std::uint64_t d1 = 0;
-  std::uint64_t d2 = 0;
+  std::uint64_t tag = 0;
   std::int64_t tat = 0;  // theoretical arrival time, epoch ns
 };
+static_assert(sizeof(Slot) == 16);
 
 // Open addressing with linear probing, at most 3/4 full. Not thread-safe:
 // the owning shard's mutex guards it.
 class TatTable {
  public:
-  TatTable() : slots_(kMinSlots) {}
+  TatTable() : slots_(kMinSlots) { publish(); }
 
   std::size_t size() const { return size_; }
+
+  // Asks the CPU to start loading `d`'s home slot, without the shard lock:
+  // the table's address and size are read from relaxed atomics that may be
+  // a resize behind, which at worst prefetches a line that is not needed
+  // (a prefetch never faults). Lets the memory load overlap the work done
+  // before the lock is taken.
+  void prefetch(const Digest& d) const {
+    const Slot* base = hint_base_.load(std::memory_order_relaxed);
+    const std::size_t cap = hint_cap_.load(std::memory_order_relaxed);
+    __builtin_prefetch(base + home(d.h, cap), 1);
+  }
 
   // The slot holding `d`, or nullptr; `*empty` is then the slot where it
   // would be inserted.
   Slot* find(const Digest& d, std::size_t* empty) {
     const std::size_t cap = slots_.size();
-    for (std::size_t i = home(d.d1, cap);; i = i + 1 == cap ? 0 : i + 1) {
+    for (std::size_t i = home(d.h, cap);; i = i + 1 == cap ? 0 : i + 1) {
       Slot& s = slots_[i];
-      if (s.d2 == 0) {
+      if (s.tag == 0) {
         *empty = i;
         return nullptr;
       }
-      if (s.d1 == d.d1 && s.d2 == d.d2) return &s;
+      if (s.tag == d.h) return &s;
     }
   }
 
@@ -118,7 +149,7 @@ class TatTable {
       sweep(now, /*force=*/true);
       find(d, &empty);
     }
-    slots_[empty] = Slot{d.d1, d.d2, tat};
+    slots_[empty] = Slot{d.h, tat};
     ++size_;
   }
 
@@ -127,30 +158,39 @@ class TatTable {
   // no key is idle. Returns the number of keys dropped.
   std::size_t sweep(std::int64_t now, bool force) {
     std::size_t live = 0;
-    for (const Slot& s : slots_) live += (s.d2 != 0 && s.tat > now) ? 1 : 0;
+    for (const Slot& s : slots_) live += (s.tag != 0 && s.tat > now) ? 1 : 0;
     const std::size_t dropped = size_ - live;
     if (!force && dropped == 0) return 0;
     const std::size_t cap = std::max(kMinSlots, 2 * live + 2);
     std::vector<Slot> next(cap);
     for (const Slot& s : slots_) {
-      if (s.d2 == 0 || s.tat <= now) continue;
-      std::size_t i = home(s.d1, cap);
-      while (next[i].d2 != 0) i = i + 1 == cap ? 0 : i + 1;
+      if (s.tag == 0 || s.tat <= now) continue;
+      std::size_t i = home(s.tag, cap);
+      while (next[i].tag != 0) i = i + 1 == cap ? 0 : i + 1;
       next[i] = s;
     }
     slots_ = std::move(next);
     size_ = live;
+    publish();
     return dropped;
   }
 
  private:
-  // Maps the low 32 bits of d1 onto 0..cap-1 (Lemire's multiply-shift).
-  static std::size_t home(std::uint64_t d1, std::size_t cap) {
-    return static_cast<std::size_t>(((d1 & 0xFFFFFFFFu) * cap) >> 32);
+  // Maps bits 32..63 of the digest onto 0..cap-1 (Lemire's multiply-shift).
+  static std::size_t home(std::uint64_t h, std::size_t cap) {
+    return static_cast<std::size_t>(((h >> 32) * cap) >> 32);
+  }
+
+  void publish() {
+    hint_base_.store(slots_.data(), std::memory_order_relaxed);
+    hint_cap_.store(slots_.size(), std::memory_order_relaxed);
   }
 
   std::vector<Slot> slots_;
   std::size_t size_ = 0;
+  // slots_.data() and slots_.size() for prefetch(), readable without the lock.
+  std::atomic<const Slot*> hint_base_{nullptr};
+  std::atomic<std::size_t> hint_cap_{0};
 };
 
 }  // namespace
@@ -161,7 +201,7 @@ struct alignas(64) RateLimiter::Shard {
 };
 
 RateLimiter::RateLimiter(Clock clock, RateLimiterOptions options) : clock_(std::move(clock)) {
-  static_assert(sizeof secret_ == crypto_shorthash_siphashx24_KEYBYTES);
+  static_assert(sizeof secret_ == crypto_shorthash_siphash24_KEYBYTES);
   ensure_sodium();
   randombytes_buf(secret_, sizeof secret_);
   const std::size_t n = std::bit_ceil(std::clamp<std::size_t>(options.shards, 1, kMaxShards));
@@ -177,10 +217,11 @@ RateDecision RateLimiter::check(std::string_view key, const RateLimit& limit, st
 
 RateDecision RateLimiter::check_at(std::string_view key, const RateLimit& limit,
                                    std::int64_t now_ms, std::int64_t cost) {
+  const Digest digest = digest_of(key, secret_);
+  Shard& shard = shards_[(digest.h >> 20) & shard_mask_];
+  shard.table.prefetch(digest);  // overlaps the slot's load with what follows
   const Gcra g = gcra_of(limit, cost);
   const std::int64_t now = ns_of(now_ms);
-  const Digest digest = digest_of(key, secret_);
-  Shard& shard = shards_[(digest.d1 >> 40) & shard_mask_];
 
   RateDecision d;
   d.limit = g.burst;

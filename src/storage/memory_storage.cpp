@@ -40,6 +40,9 @@ struct Shared {
   std::map<std::string, TenantData, std::less<>> data;
   // Global unique index of MCP key lookup ids -> (tenant, key row id).
   std::map<std::string, std::pair<std::string, std::string>, std::less<>> key_ids;
+  // Bumped by every insert, update and delete of an API key (not by usage
+  // counts); see Storage::api_keys_version.
+  std::int64_t api_keys_version = 1;
 };
 
 [[noreturn]] void duplicate(std::string_view what) {
@@ -136,6 +139,7 @@ class MemoryTx final : public TenantTx {
     if (shared_.key_ids.count(row.key_id)) duplicate("API key id");
     put(data_->keys, row, "MCP key");
     shared_.key_ids[row.key_id] = {tenant_, row.id};
+    ++shared_.api_keys_version;
   }
 
   std::optional<Job> find_job(std::string_view id) override { return get(data_->jobs, id); }
@@ -239,6 +243,7 @@ class MemoryTx final : public TenantTx {
     }
     it->second = row;
     it->second.tenant_id = tenant_;
+    ++shared_.api_keys_version;
     return true;
   }
 
@@ -247,6 +252,7 @@ class MemoryTx final : public TenantTx {
     if (it == data_->keys.end()) return false;
     shared_.key_ids.erase(it->second.key_id);
     data_->keys.erase(it);
+    ++shared_.api_keys_version;
     return true;
   }
 
@@ -414,7 +420,11 @@ class MemoryStorage final : public Storage {
   std::unique_ptr<TenantTx> begin(std::string_view tenant_id) override {
     return std::make_unique<MemoryTx>(shared_, std::string(tenant_id));
   }
-  int schema_version() override { return 3; }
+  std::optional<std::int64_t> api_keys_version() override {
+    std::lock_guard lock(shared_.mutex);
+    return shared_.api_keys_version;
+  }
+  int schema_version() override { return 4; }
 
  private:
   Shared shared_;

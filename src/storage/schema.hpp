@@ -15,7 +15,7 @@
 
 namespace eryxon::sqlite_schema {
 
-inline constexpr std::array<const char*, 3> kMigrations = {
+inline constexpr std::array<const char*, 4> kMigrations = {
     // v1: tenants, cells, jobs, parts, operations, API keys (MCP and REST).
     R"sql(
 CREATE TABLE tenants (
@@ -220,6 +220,27 @@ CREATE TABLE activity_log (
   created_at TEXT NOT NULL
 );
 CREATE INDEX activity_log_tenant_time ON activity_log (tenant_id, created_at);
+)sql",
+    // v4: a version number of the API key table, bumped by triggers on every
+    // change that validation depends on (not on usage counts). KeyService
+    // polls it so that a key changed by another process (the CLI disabling a
+    // key while a server runs) drops that server's cached records, instead
+    // of re-reading every cached record when its TTL runs out.
+    R"sql(
+CREATE TABLE api_keys_version (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL
+);
+INSERT INTO api_keys_version (id, version) VALUES (1, 1);
+CREATE TRIGGER api_keys_version_on_insert AFTER INSERT ON api_keys
+BEGIN UPDATE api_keys_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER api_keys_version_on_delete AFTER DELETE ON api_keys
+BEGIN UPDATE api_keys_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER api_keys_version_on_update
+AFTER UPDATE OF id, tenant_id, name, description, family, environment, key_id, hash_scheme,
+  key_hash, pepper_version, allowed_tools, rate_limit, enabled, expires_at, created_by,
+  created_at ON api_keys
+BEGIN UPDATE api_keys_version SET version = version + 1 WHERE id = 1; END;
 )sql",
 };
 

@@ -622,6 +622,12 @@ class SqliteStorage final : public Storage {
   std::unique_ptr<TenantTx> begin(std::string_view tenant_id) override {
     return std::make_unique<SqliteTx>(db_, std::string(tenant_id));
   }
+  std::optional<std::int64_t> api_keys_version() override {
+    std::lock_guard lock(db_.mutex());
+    Query q(db_, "SELECT version FROM api_keys_version WHERE id = 1");
+    if (!q.step()) return std::nullopt;
+    return sqlite3_column_int64(q.stmt(), 0);
+  }
   int schema_version() override {
     std::lock_guard lock(db_.mutex());
     return user_version();
