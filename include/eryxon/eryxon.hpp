@@ -15,5 +15,6 @@
 #include "eryxon/shop.hpp"
 #include "eryxon/storage.hpp"
 #include "eryxon/tools.hpp"
+#include "eryxon/webhook_sink.hpp"
 #include "eryxon/webhooks.hpp"
 #include "eryxon/version.h"
