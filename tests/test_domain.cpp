@@ -198,3 +198,78 @@ TEST_CASE("domain: new_uuid makes distinct version 4 UUIDs") {
   CHECK(a[14] == '4');
   CHECK(std::string("89ab").find(a[19]) != std::string::npos);
 }
+
+namespace {
+std::vector<Event> events_of(Storage& storage, const std::string& tenant, std::int64_t after = 0) {
+  auto tx = storage.begin(tenant);
+  return tx->list_events_after(after, 1000);
+}
+std::vector<std::string> names_of(const std::vector<Event>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.push_back(e.name);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("domain: every action appends its named event, with the row before and after") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    auto created = events_of(*f.fixture.storage, f.t);
+    CHECK(names_of(created) == std::vector<std::string>{"cell.created", "job.created",
+                                                        "part.created", "operation.created",
+                                                        "operation.created"});
+    for (std::size_t i = 1; i < created.size(); ++i) CHECK(created[i].seq > created[i - 1].seq);
+    CHECK(created[1].data["previous"].is_null());
+    CHECK(created[1].data["current"]["job_number"] == "J-100");
+    CHECK(created[3].cell_name == "Laser");
+    CHECK(created[3].entity_type == "operations");
+    CHECK(created[3].entity_id == f.cut.id);
+    CHECK(created[0].id.rfind("evt_", 0) == 0);
+    CHECK(created[0].id.size() == 30);
+    CHECK(created[0].tenant_id == f.t);
+
+    const std::int64_t mark = created.back().seq;
+    f.clock.advance_ms(1000);
+    f.shop.start_operation(f.t, f.cut.id);  // also starts the part and the job
+    auto started = events_of(*f.fixture.storage, f.t, mark);
+    REQUIRE(names_of(started) ==
+            std::vector<std::string>{"operation.started", "part.started", "job.started"});
+    CHECK(started[0].data["previous"]["status"] == "not_started");
+    CHECK(started[0].data["current"]["status"] == "in_progress");
+    CHECK(started[0].occurred_at == format_timestamp(*f.clock.now));
+    CHECK(started[1].cell_name == "Laser");  // the part is now in the laser cell
+
+    f.shop.pause_operation(f.t, f.cut.id);
+    f.shop.resume_operation(f.t, f.cut.id);
+    f.shop.complete_operation(f.t, f.cut.id);
+    f.shop.stop_job(f.t, f.job.id);
+    f.shop.resume_job(f.t, f.job.id);
+    f.shop.update_job(f.t, f.job.id, JobPatch{.notes = "rush"});
+    f.shop.update_part(f.t, f.part.id, PartPatch{.status = Status::completed});
+    f.shop.complete_job(f.t, f.job.id);
+    auto rest = events_of(*f.fixture.storage, f.t, started.back().seq);
+    CHECK(names_of(rest) ==
+          std::vector<std::string>{"operation.paused", "operation.resumed", "operation.completed",
+                                   "job.stopped", "job.resumed", "job.updated", "part.completed",
+                                   "job.completed"});
+    CHECK(rest[5].data["previous"]["notes"].is_null());
+    CHECK(rest[5].data["current"]["notes"] == "rush");
+  }
+}
+
+TEST_CASE("domain: a refused action appends no event; another tenant sees none of them") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const auto before = events_of(*f.fixture.storage, f.t).size();
+    CHECK(error_of([&] { f.shop.complete_job(f.t, f.job.id); }).code() ==
+          ErrorCode::invalid_state_transition);
+    CHECK(error_of([&] { f.shop.create_job(f.t, {"J-100"}); }).code() ==
+          ErrorCode::duplicate_entry);
+    CHECK(events_of(*f.fixture.storage, f.t).size() == before);
+    const std::string other = f.shop.create_tenant({"Other"}).id;
+    CHECK(events_of(*f.fixture.storage, other).empty());
+    auto tx = f.fixture.storage->begin(other);
+    CHECK(tx->last_event_seq() == 0);
+    CHECK_FALSE(tx->find_event(1).has_value());  // A's first event, not visible from B
+  }
+}

@@ -255,7 +255,7 @@ TEST_CASE("sqlite: a file database is WAL, enforces foreign keys and persists") 
   ScratchDb file("sqlite-file");
   {
     auto s = open_sqlite_storage(file.path());
-    CHECK(s->schema_version() == 4);
+    CHECK(s->schema_version() == 5);
     seed_two_tenants(*s);
   }
   sqlite3* raw = nullptr;

@@ -61,6 +61,67 @@ struct Event {
   std::string cell_name;
 };
 
+/// Where one event stands with one sink endpoint (a row of
+/// event_deliveries). Created when the dispatcher fans the event out to the
+/// endpoint; `status` moves pending -> delivered, or pending -> dead after
+/// the retry schedule is spent, a permanent failure, or the endpoint
+/// answering 410 Gone. Replay moves dead (or delivered) back to pending.
+struct Delivery {
+  std::string endpoint_id;
+  std::int64_t seq = 0;     ///< Event::seq
+  std::string event_id;     ///< Event::id
+  std::string event_name;   ///< Event::name
+  std::string entity_key;   ///< entity_type + ":" + entity_id: the ordering key
+  std::string status = "pending";  ///< "pending" | "delivered" | "dead"
+  std::int64_t attempts = 0;       ///< attempts made so far
+  std::int64_t next_attempt_ms = 0;  ///< epoch ms; due when <= now
+  std::optional<std::int64_t> last_http_status;
+  std::optional<std::string> last_error;
+  std::string created_at;  ///< RFC 3339 UTC
+  std::string updated_at;
+};
+
+/// One attempt to deliver one event to one endpoint (the delivery log).
+struct DeliveryAttempt {
+  std::string id;  ///< UUID
+  std::string endpoint_id;
+  std::int64_t seq = 0;
+  std::string event_id;
+  std::int64_t attempt = 0;  ///< 1 for the first attempt
+  std::string outcome;       ///< "delivered" | "retry" | "gone" | "failed"
+  std::optional<std::int64_t> http_status;
+  std::string detail;
+  double duration_ms = 0;
+  std::string created_at;  ///< RFC 3339 UTC
+};
+
+/// The dispatcher's persistent state of one endpoint: how far the outbox
+/// has been fanned out to it, and whether it is disabled (410 Gone, or by
+/// the host).
+struct EndpointState {
+  std::string endpoint_id;
+  std::int64_t cursor_seq = 0;  ///< every event with seq <= cursor has a Delivery (or was filtered out)
+  bool disabled = false;
+  std::optional<std::string> disabled_reason;
+  std::string updated_at;
+};
+
+/// A fresh event id: "evt_" + 26 Crockford base32 characters encoding 48 bits
+/// of `now_ms` (epoch ms) and 80 random bits (the ULID layout), so ids sort
+/// by time. Thread-safe.
+ERYXON_EXPORT std::string new_event_id(std::int64_t now_ms);
+
+/// Builds an event of `tenant_id` about one entity. `previous` and `current`
+/// are the entity's public JSON before and after (null when it did not or
+/// no longer exists); `extra` members (an object or null) are merged into
+/// data. Sets id (new_event_id), occurred_at and occurred_at_ms from
+/// `now_ms`; seq is set when the event is appended to the outbox.
+ERYXON_EXPORT Event make_event(std::string_view tenant_id, std::string_view name,
+                               std::string_view entity_type, std::string_view entity_id,
+                               nlohmann::json previous, nlohmann::json current,
+                               std::int64_t now_ms, std::string_view cell_name = {},
+                               const nlohmann::json& extra = nullptr);
+
 /// The body a webhook POSTs and the payload an MQTT sink publishes for
 /// `event` (SPEC.md "Events"): {"event": name, "timestamp": occurred_at,
 /// "data": data} for webhooks; MQTT adds "tenant_id" and "id".

@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "eryxon/events.hpp"
 #include "eryxon/export.h"
 #include "eryxon/model.hpp"
 
@@ -319,6 +320,37 @@ class ERYXON_EXPORT TenantTx {
   /// This tenant's activity rows, newest first (as list_usage); at most
   /// `limit` rows (limit <= 0 returns none).
   virtual std::vector<ActivityRow> list_activity(std::int64_t limit) = 0;
+
+  /// The transactional outbox (events.hpp). append_event stores `event` in
+  /// this transaction, stamped with this tenant, and sets event.seq to its
+  /// outbox position (greater than every seq committed before). The event
+  /// becomes visible to the dispatcher when this transaction commits, and
+  /// vanishes with it when it rolls back.
+  virtual void append_event(Event& event) = 0;
+  /// This tenant's events with seq > after_seq, oldest first, at most `limit`.
+  virtual std::vector<Event> list_events_after(std::int64_t after_seq, std::int64_t limit) = 0;
+  virtual std::optional<Event> find_event(std::int64_t seq) = 0;
+  /// The highest seq of this tenant's events, 0 when it has none.
+  virtual std::int64_t last_event_seq() = 0;
+
+  /// Dispatcher state per endpoint (events.hpp). put() inserts or replaces.
+  virtual std::optional<EndpointState> find_endpoint_state(std::string_view endpoint_id) = 0;
+  virtual void put(const EndpointState& state) = 0;
+  /// Deliveries: insert() throws DUPLICATE_ENTRY for an (endpoint, seq)
+  /// already present; update() replaces the row of (endpoint_id, seq) and
+  /// returns false when there is none. list_deliveries returns the
+  /// endpoint's deliveries in seq order, only those with `status` when
+  /// given, at most `limit` from `offset`.
+  virtual void insert(const Delivery& row) = 0;
+  virtual bool update(const Delivery& row) = 0;
+  virtual std::vector<Delivery> list_deliveries(std::string_view endpoint_id,
+                                                std::optional<std::string> status,
+                                                std::int64_t limit, std::int64_t offset = 0) = 0;
+  /// The delivery log: append, and the endpoint's latest attempts, newest
+  /// first.
+  virtual void append_attempt(const DeliveryAttempt& row) = 0;
+  virtual std::vector<DeliveryAttempt> list_attempts(std::string_view endpoint_id,
+                                                     std::int64_t limit) = 0;
   /// Aggregates over this tenant's usage rows of key `key_row_id`.
   /// `since_timestamp` is a format_timestamp() string: rows created at or
   /// after it are counted in since_count. At most `top_tools` (>= 0) entries

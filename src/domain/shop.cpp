@@ -7,6 +7,7 @@
 
 #include "core/sodium_init.hpp"
 #include "eryxon/error.hpp"
+#include "eryxon/events.hpp"
 #include "eryxon/quota.hpp"
 
 namespace eryxon {
@@ -103,6 +104,73 @@ std::optional<Action> action_for(Status current, Status wanted) {
                {"action", "reset"}});
 }
 
+// --- events (SPEC.md "Events"; eryxon/events.hpp) ----------------------------
+// Every change appends its event to the outbox in the same transaction.
+
+template <class Row>
+constexpr const char* table_of() {
+  if constexpr (std::is_same_v<Row, Job>) return "jobs";
+  if constexpr (std::is_same_v<Row, Part>) return "parts";
+  if constexpr (std::is_same_v<Row, Operation>) return "operations";
+  if constexpr (std::is_same_v<Row, Cell>) return "cells";
+}
+
+template <class Row>
+constexpr const char* event_prefix() {
+  if constexpr (std::is_same_v<Row, Job>) return "job";
+  if constexpr (std::is_same_v<Row, Part>) return "part";
+  if constexpr (std::is_same_v<Row, Operation>) return "operation";
+  if constexpr (std::is_same_v<Row, Cell>) return "cell";
+}
+
+// The event suffix of a status action: jobs are "stopped", operations
+// "paused" (SPEC.md names); parts have no stop or resume event of their own.
+template <class Row>
+const char* action_event(Action action) {
+  switch (action) {
+    case Action::start: return "started";
+    case Action::stop:
+      if constexpr (std::is_same_v<Row, Job>) return "stopped";
+      if constexpr (std::is_same_v<Row, Operation>) return "paused";
+      return "updated";
+    case Action::resume:
+      if constexpr (std::is_same_v<Row, Part>) return "updated";
+      return "resumed";
+    case Action::complete: return "completed";
+  }
+  return "updated";
+}
+
+// The cell a row is in, by name, for MQTT topics; empty when it has none.
+template <class Row>
+std::string cell_name_of(TenantTx& tx, const Row& row) {
+  std::optional<std::string> cell_id;
+  if constexpr (std::is_same_v<Row, Cell>) return row.name;
+  if constexpr (std::is_same_v<Row, Operation>) cell_id = row.cell_id;
+  if constexpr (std::is_same_v<Row, Job> || std::is_same_v<Row, Part>) cell_id = row.current_cell_id;
+  if (!cell_id) return {};
+  auto cell = tx.find_cell(*cell_id);
+  return cell ? cell->name : std::string();
+}
+
+// Appends "<entity>.<what>" with the row before (none for a creation) and
+// after the change.
+template <class Row>
+void emit(TenantTx& tx, std::string_view what, const std::optional<Row>& before, Row after,
+          std::int64_t now_ms) {
+  after.tenant_id = tx.tenant_id();
+  nlohmann::json previous = nullptr;
+  if (before) {
+    Row b = *before;
+    b.tenant_id = tx.tenant_id();
+    previous = b;
+  }
+  Event e = make_event(tx.tenant_id(), fmt::format("{}.{}", event_prefix<Row>(), what),
+                       table_of<Row>(), after.id, std::move(previous), nlohmann::json(after),
+                       now_ms, cell_name_of(tx, after));
+  tx.append_event(e);
+}
+
 }  // namespace
 
 std::string new_uuid() {
@@ -152,7 +220,8 @@ Job Shop::create_job(std::string_view tenant, const NewJob& in) {
   if (!in.metadata.is_null() && !in.metadata.is_object())
     invalid("metadata must be a JSON object", "metadata");
   auto tx = storage_.begin(tenant);
-  const std::string now = format_timestamp(clock_());
+  const std::int64_t now_ms = clock_();
+  const std::string now = format_timestamp(now_ms);
   Job job;
   job.id = new_uuid();
   job.job_number = in.job_number;
@@ -171,6 +240,7 @@ Job Shop::create_job(std::string_view tenant, const NewJob& in) {
                 fmt::format("Job number {} already exists", in.job_number),
                 {{"field", "job_number"}, {"value", in.job_number}});
   }
+  emit<Job>(*tx, "created", std::nullopt, job, now_ms);
   tx->commit();
   job.tenant_id = std::string(tenant);
   return job;
@@ -188,17 +258,20 @@ Job Shop::update_job(std::string_view tenant, std::string_view id, const JobPatc
     invalid("metadata must be a JSON object", "metadata");
   auto tx = storage_.begin(tenant);
   Job job = require<Job>(*tx, id);
+  const Job old = job;
   const Status before = job.status;
-  const std::string now = format_timestamp(clock_());
+  const std::int64_t now_ms = clock_();
+  const std::string now = format_timestamp(now_ms);
+  std::optional<Action> action;
   if (p.customer) job.customer = *p.customer;
   if (p.due_date) job.due_date = *p.due_date;
   if (p.due_date_override) job.due_date_override = *p.due_date_override;
   if (p.notes) job.notes = *p.notes;
   if (p.metadata) job.metadata = *p.metadata;
-  if (p.status)
-    if (auto action = action_for(job.status, *p.status)) apply(job, *action, now);
+  if (p.status && (action = action_for(job.status, *p.status))) apply(job, *action, now);
   job.updated_at = now;
   save(*tx, job, before);
+  emit<Job>(*tx, action ? action_event<Job>(*action) : "updated", old, job, now_ms);
   tx->commit();
   return job;
 }
@@ -206,28 +279,29 @@ Job Shop::update_job(std::string_view tenant, std::string_view id, const JobPatc
 namespace {
 template <class Row>
 Row transition(Storage& storage, std::string_view tenant, std::string_view id, Action action,
-               const std::string& now) {
+               std::int64_t now_ms) {
   auto tx = storage.begin(tenant);
   Row row = require<Row>(*tx, id);
-  const Status before = row.status;
-  apply(row, action, now);
-  save(*tx, row, before);
+  const Row old = row;
+  apply(row, action, format_timestamp(now_ms));
+  save(*tx, row, old.status);
+  emit<Row>(*tx, action_event<Row>(action), old, row, now_ms);
   tx->commit();
   return row;
 }
 }  // namespace
 
 Job Shop::start_job(std::string_view t, std::string_view id) {
-  return transition<Job>(storage_, t, id, Action::start, format_timestamp(clock_()));
+  return transition<Job>(storage_, t, id, Action::start, clock_());
 }
 Job Shop::stop_job(std::string_view t, std::string_view id) {
-  return transition<Job>(storage_, t, id, Action::stop, format_timestamp(clock_()));
+  return transition<Job>(storage_, t, id, Action::stop, clock_());
 }
 Job Shop::resume_job(std::string_view t, std::string_view id) {
-  return transition<Job>(storage_, t, id, Action::resume, format_timestamp(clock_()));
+  return transition<Job>(storage_, t, id, Action::resume, clock_());
 }
 Job Shop::complete_job(std::string_view t, std::string_view id) {
-  return transition<Job>(storage_, t, id, Action::complete, format_timestamp(clock_()));
+  return transition<Job>(storage_, t, id, Action::complete, clock_());
 }
 
 Page<Job> Shop::fetch_jobs(std::string_view tenant, const JobFilter& f, const PageRequest& page) {
@@ -243,7 +317,8 @@ Part Shop::create_part(std::string_view tenant, const NewPart& in) {
   auto tx = storage_.begin(tenant);
   require<Job>(*tx, in.job_id);
   if (in.parent_part_id) require<Part>(*tx, *in.parent_part_id);
-  const std::string now = format_timestamp(clock_());
+  const std::int64_t now_ms = clock_();
+  const std::string now = format_timestamp(now_ms);
   Part part;
   part.id = new_uuid();
   part.job_id = in.job_id;
@@ -257,6 +332,7 @@ Part Shop::create_part(std::string_view tenant, const NewPart& in) {
   part.notes = in.notes;
   part.created_at = part.updated_at = now;
   tx->insert(part);
+  emit<Part>(*tx, "created", std::nullopt, part, now_ms);
   tx->commit();
   part.tenant_id = std::string(tenant);
   return part;
@@ -270,8 +346,11 @@ Part Shop::get_part(std::string_view tenant, std::string_view id) {
 Part Shop::update_part(std::string_view tenant, std::string_view id, const PartPatch& p) {
   auto tx = storage_.begin(tenant);
   Part part = require<Part>(*tx, id);
+  const Part old = part;
   const Status before = part.status;
-  const std::string now = format_timestamp(clock_());
+  const std::int64_t now_ms = clock_();
+  const std::string now = format_timestamp(now_ms);
+  std::optional<Action> action;
   if (p.current_cell_id) {
     require<Cell>(*tx, *p.current_cell_id);
     part.current_cell_id = *p.current_cell_id;
@@ -280,10 +359,10 @@ Part Shop::update_part(std::string_view tenant, std::string_view id, const PartP
   if (p.cnc_program_name) part.cnc_program_name = *p.cnc_program_name;
   if (p.is_bullet_card) part.is_bullet_card = *p.is_bullet_card;
   if (p.notes) part.notes = *p.notes;
-  if (p.status)
-    if (auto action = action_for(part.status, *p.status)) apply(part, *action, now);
+  if (p.status && (action = action_for(part.status, *p.status))) apply(part, *action, now);
   part.updated_at = now;
   save(*tx, part, before);
+  emit<Part>(*tx, action ? action_event<Part>(*action) : "updated", old, part, now_ms);
   tx->commit();
   return part;
 }
@@ -305,7 +384,8 @@ Operation Shop::create_operation(std::string_view tenant, const NewOperation& in
   auto tx = storage_.begin(tenant);
   require<Part>(*tx, in.part_id);
   require<Cell>(*tx, in.cell_id);
-  const std::string now = format_timestamp(clock_());
+  const std::int64_t now_ms = clock_();
+  const std::string now = format_timestamp(now_ms);
   Operation op;
   op.id = new_uuid();
   op.part_id = in.part_id;
@@ -318,6 +398,7 @@ Operation Shop::create_operation(std::string_view tenant, const NewOperation& in
   op.planned_end = in.planned_end;
   op.created_at = op.updated_at = now;
   tx->insert(op);
+  emit<Operation>(*tx, "created", std::nullopt, op, now_ms);
   tx->commit();
   op.tenant_id = std::string(tenant);
   return op;
@@ -330,35 +411,41 @@ Operation Shop::get_operation(std::string_view tenant, std::string_view id) {
 
 Operation Shop::start_operation(std::string_view tenant, std::string_view id) {
   auto tx = storage_.begin(tenant);
-  const std::string now = format_timestamp(clock_());
+  const std::int64_t now_ms = clock_();
+  const std::string now = format_timestamp(now_ms);
   Operation op = require<Operation>(*tx, id);
-  const Status before = op.status;
+  const Operation old = op;
   apply(op, Action::start, now);
-  save(*tx, op, before);
+  save(*tx, op, old.status);
+  emit<Operation>(*tx, "started", old, op, now_ms);
   // The first operation started on a part starts the part and its job.
   Part part = require<Part>(*tx, op.part_id);
   if (part.status == Status::not_started) {
+    const Part old_part = part;
     apply(part, Action::start, now);
     part.current_cell_id = op.cell_id;
     save(*tx, part, Status::not_started);
+    emit<Part>(*tx, "started", old_part, part, now_ms);
   }
   Job job = require<Job>(*tx, part.job_id);
   if (job.status == Status::not_started) {
+    const Job old_job = job;
     apply(job, Action::start, now);
     save(*tx, job, Status::not_started);
+    emit<Job>(*tx, "started", old_job, job, now_ms);
   }
   tx->commit();
   return op;
 }
 
 Operation Shop::pause_operation(std::string_view t, std::string_view id) {
-  return transition<Operation>(storage_, t, id, Action::stop, format_timestamp(clock_()));
+  return transition<Operation>(storage_, t, id, Action::stop, clock_());
 }
 Operation Shop::resume_operation(std::string_view t, std::string_view id) {
-  return transition<Operation>(storage_, t, id, Action::resume, format_timestamp(clock_()));
+  return transition<Operation>(storage_, t, id, Action::resume, clock_());
 }
 Operation Shop::complete_operation(std::string_view t, std::string_view id) {
-  return transition<Operation>(storage_, t, id, Action::complete, format_timestamp(clock_()));
+  return transition<Operation>(storage_, t, id, Action::complete, clock_());
 }
 
 Operation Shop::update_operation(std::string_view tenant, std::string_view id,
@@ -367,6 +454,7 @@ Operation Shop::update_operation(std::string_view tenant, std::string_view id,
     invalid("completion_percentage must be between 0 and 100", "completion_percentage");
   auto tx = storage_.begin(tenant);
   Operation op = require<Operation>(*tx, id);
+  const Operation old = op;
   const Status before = op.status;
   if (p.completion_percentage) {
     if (op.status == Status::completed && *p.completion_percentage != 100)
@@ -377,8 +465,10 @@ Operation Shop::update_operation(std::string_view tenant, std::string_view id,
     op.completion_percentage = *p.completion_percentage;
   }
   if (p.notes) op.notes = *p.notes;
-  op.updated_at = format_timestamp(clock_());
+  const std::int64_t now_ms = clock_();
+  op.updated_at = format_timestamp(now_ms);
   save(*tx, op, before);
+  emit<Operation>(*tx, "updated", old, op, now_ms);
   tx->commit();
   return op;
 }
@@ -397,7 +487,8 @@ Cell Shop::create_cell(std::string_view tenant, const NewCell& in) {
   if (in.capacity_hours_per_day < 0 || in.capacity_hours_per_day > 24)
     invalid("capacity_hours_per_day must be between 0 and 24", "capacity_hours_per_day");
   auto tx = storage_.begin(tenant);
-  const std::string now = format_timestamp(clock_());
+  const std::int64_t now_ms = clock_();
+  const std::string now = format_timestamp(now_ms);
   Cell cell;
   cell.id = new_uuid();
   cell.name = in.name;
@@ -415,6 +506,7 @@ Cell Shop::create_cell(std::string_view tenant, const NewCell& in) {
     throw Error(ErrorCode::duplicate_entry, fmt::format("Cell {} already exists", in.name),
                 {{"field", "name"}, {"value", in.name}});
   }
+  emit<Cell>(*tx, "created", std::nullopt, cell, now_ms);
   tx->commit();
   cell.tenant_id = std::string(tenant);
   return cell;

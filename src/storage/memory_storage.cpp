@@ -23,6 +23,8 @@ struct TenantData {
   std::map<std::string, Cell, std::less<>> cells;
   std::map<std::string, ApiKeyRecord, std::less<>> keys;
   std::map<std::string, std::int64_t, std::less<>> quota;  // by local day
+  std::map<std::string, EndpointState, std::less<>> endpoints;
+  std::map<std::pair<std::string, std::int64_t>, Delivery> deliveries;  // by (endpoint, seq)
 };
 
 // Append-only logs live outside TenantData so a transaction's snapshot does
@@ -30,6 +32,8 @@ struct TenantData {
 struct TenantLogs {
   std::vector<UsageLogRow> usage;     // in append order
   std::vector<ActivityRow> activity;  // in append order
+  std::vector<Event> events;          // the outbox, in seq order
+  std::vector<DeliveryAttempt> attempts;  // the delivery log, in append order
   std::set<std::string, std::less<>> ids;  // ids of both, for DUPLICATE_ENTRY
 };
 
@@ -43,6 +47,7 @@ struct Shared {
   // Bumped by every insert, update and delete of an API key (not by usage
   // counts); see Storage::api_keys_version.
   std::int64_t api_keys_version = 1;
+  std::int64_t last_event_seq = 0;  // outbox positions, shared by all tenants
 };
 
 [[noreturn]] void duplicate(std::string_view what) {
@@ -88,6 +93,8 @@ class MemoryTx final : public TenantTx {
     logs_ = &shared_.logs[tenant_];
     usage_mark_ = logs_->usage.size();
     activity_mark_ = logs_->activity.size();
+    events_mark_ = logs_->events.size();
+    attempts_mark_ = logs_->attempts.size();
     key_ids_snapshot_ = shared_.key_ids;
   }
   ~MemoryTx() override {
@@ -100,6 +107,8 @@ class MemoryTx final : public TenantTx {
         logs_->ids.erase(logs_->activity[i].id);
       logs_->usage.resize(usage_mark_);
       logs_->activity.resize(activity_mark_);
+      logs_->events.resize(events_mark_);
+      logs_->attempts.resize(attempts_mark_);
     }
   }
 
@@ -299,6 +308,69 @@ class MemoryTx final : public TenantTx {
     return newest_first(logs_->activity, limit, [](const ActivityRow&) { return true; });
   }
 
+  void append_event(Event& e) override {
+    e.tenant_id = tenant_;
+    e.seq = ++shared_.last_event_seq;
+    logs_->events.push_back(e);
+  }
+  std::vector<Event> list_events_after(std::int64_t after_seq, std::int64_t limit) override {
+    std::vector<Event> out;
+    auto it = std::upper_bound(logs_->events.begin(), logs_->events.end(), after_seq,
+                               [](std::int64_t seq, const Event& e) { return seq < e.seq; });
+    for (; it != logs_->events.end() && static_cast<std::int64_t>(out.size()) < limit; ++it)
+      out.push_back(*it);
+    return out;
+  }
+  std::optional<Event> find_event(std::int64_t seq) override {
+    auto it = std::lower_bound(logs_->events.begin(), logs_->events.end(), seq,
+                               [](const Event& e, std::int64_t s) { return e.seq < s; });
+    if (it == logs_->events.end() || it->seq != seq) return std::nullopt;
+    return *it;
+  }
+  std::int64_t last_event_seq() override {
+    return logs_->events.empty() ? 0 : logs_->events.back().seq;
+  }
+  std::optional<EndpointState> find_endpoint_state(std::string_view endpoint_id) override {
+    auto it = data_->endpoints.find(endpoint_id);
+    if (it == data_->endpoints.end()) return std::nullopt;
+    return it->second;
+  }
+  void put(const EndpointState& st) override { data_->endpoints[st.endpoint_id] = st; }
+  void insert(const Delivery& d) override {
+    if (!data_->deliveries.emplace(std::make_pair(d.endpoint_id, d.seq), d).second)
+      duplicate("Delivery");
+  }
+  bool update(const Delivery& d) override {
+    auto it = data_->deliveries.find(std::make_pair(d.endpoint_id, d.seq));
+    if (it == data_->deliveries.end()) return false;
+    it->second = d;
+    return true;
+  }
+  std::vector<Delivery> list_deliveries(std::string_view endpoint_id,
+                                        std::optional<std::string> status, std::int64_t limit,
+                                        std::int64_t offset) override {
+    std::vector<Delivery> out;
+    const std::string ep(endpoint_id);
+    for (auto it = data_->deliveries.lower_bound(std::make_pair(ep, INT64_MIN));
+         it != data_->deliveries.end() && it->first.first == ep &&
+         static_cast<std::int64_t>(out.size()) < limit;
+         ++it) {
+      if (status && it->second.status != *status) continue;
+      if (offset > 0) {
+        --offset;
+        continue;
+      }
+      out.push_back(it->second);
+    }
+    return out;
+  }
+  void append_attempt(const DeliveryAttempt& a) override { logs_->attempts.push_back(a); }
+  std::vector<DeliveryAttempt> list_attempts(std::string_view endpoint_id,
+                                             std::int64_t limit) override {
+    return newest_first(logs_->attempts, limit,
+                        [&](const DeliveryAttempt& a) { return a.endpoint_id == endpoint_id; });
+  }
+
   KeyUsageTotals key_usage_totals(std::string_view key_row_id, std::string_view since,
                                   std::int64_t top_tools) override {
     KeyUsageTotals t;
@@ -385,6 +457,8 @@ class MemoryTx final : public TenantTx {
   TenantLogs* logs_ = nullptr;
   std::size_t usage_mark_ = 0;
   std::size_t activity_mark_ = 0;
+  std::size_t events_mark_ = 0;
+  std::size_t attempts_mark_ = 0;
   bool committed_ = false;
 };
 
@@ -424,7 +498,7 @@ class MemoryStorage final : public Storage {
     std::lock_guard lock(shared_.mutex);
     return shared_.api_keys_version;
   }
-  int schema_version() override { return 4; }
+  int schema_version() override { return 5; }
 
  private:
   Shared shared_;

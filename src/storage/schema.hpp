@@ -15,7 +15,7 @@
 
 namespace eryxon::sqlite_schema {
 
-inline constexpr std::array<const char*, 4> kMigrations = {
+inline constexpr std::array<const char*, 5> kMigrations = {
     // v1: tenants, cells, jobs, parts, operations, API keys (MCP and REST).
     R"sql(
 CREATE TABLE tenants (
@@ -241,6 +241,68 @@ AFTER UPDATE OF id, tenant_id, name, description, family, environment, key_id, h
   key_hash, pepper_version, allowed_tools, rate_limit, enabled, expires_at, created_by,
   created_at ON api_keys
 BEGIN UPDATE api_keys_version SET version = version + 1 WHERE id = 1; END;
+)sql",
+    // v5: the transactional outbox of domain events and the dispatcher's
+    // delivery state. seq is AUTOINCREMENT: never reused, increasing in
+    // commit order (writers are serialised by BEGIN IMMEDIATE). Delivery
+    // rows are tenant-scoped like everything else.
+    R"sql(
+CREATE TABLE event_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  entity_type TEXT NOT NULL,
+  entity_id TEXT NOT NULL,
+  cell_name TEXT NOT NULL DEFAULT '',
+  data TEXT NOT NULL,
+  occurred_at TEXT NOT NULL,
+  occurred_at_ms INTEGER NOT NULL
+);
+CREATE INDEX event_outbox_tenant_seq ON event_outbox (tenant_id, seq);
+
+CREATE TABLE event_endpoints (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  endpoint_id TEXT NOT NULL,
+  cursor_seq INTEGER NOT NULL DEFAULT 0,
+  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0,1)),
+  disabled_reason TEXT,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, endpoint_id)
+) WITHOUT ROWID;
+
+CREATE TABLE event_deliveries (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  endpoint_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  event_name TEXT NOT NULL,
+  entity_key TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending','delivered','dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  last_http_status INTEGER,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, endpoint_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX event_deliveries_status ON event_deliveries (tenant_id, endpoint_id, status, seq);
+
+CREATE TABLE event_delivery_attempts (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  endpoint_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('delivered','retry','gone','failed')),
+  http_status INTEGER,
+  detail TEXT NOT NULL,
+  duration_ms REAL NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX event_delivery_attempts_endpoint ON event_delivery_attempts (tenant_id, endpoint_id, created_at);
 )sql",
 };
 

@@ -445,6 +445,242 @@ class SqliteTx final : public TenantTx {
     return out;
   }
 
+  // --- outbox and deliveries ---------------------------------------------
+
+  void append_event(Event& e) override {
+    e.tenant_id = tenant_;
+    Query q(db_,
+            "INSERT INTO event_outbox (id, tenant_id, name, entity_type, entity_id, cell_name, "
+            "data, occurred_at, occurred_at_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+    q.bind(1, e.id);
+    q.bind(2, tenant_);
+    q.bind(3, e.name);
+    q.bind(4, e.entity_type);
+    q.bind(5, e.entity_id);
+    q.bind(6, e.cell_name);
+    q.bind(7, e.data.dump());
+    q.bind(8, e.occurred_at);
+    q.bind(9, e.occurred_at_ms);
+    q.run();
+    e.seq = sqlite3_last_insert_rowid(db_.handle());
+  }
+
+  static constexpr const char* kEventColumns =
+      "seq, id, tenant_id, name, entity_type, entity_id, cell_name, data, occurred_at, "
+      "occurred_at_ms";
+
+  static Event read_event(sqlite3_stmt* s) {
+    Reader r{s};
+    Event e;
+    e.seq = sqlite3_column_int64(s, 0);
+    e.id = r.text(1);
+    e.tenant_id = r.text(2);
+    e.name = r.text(3);
+    e.entity_type = r.text(4);
+    e.entity_id = r.text(5);
+    e.cell_name = r.text(6);
+    e.data = nlohmann::json::parse(r.text(7), nullptr, false);
+    if (e.data.is_discarded()) e.data = nlohmann::json::object();
+    e.occurred_at = r.text(8);
+    e.occurred_at_ms = sqlite3_column_int64(s, 9);
+    return e;
+  }
+
+  std::vector<Event> list_events_after(std::int64_t after_seq, std::int64_t limit) override {
+    std::vector<Event> out;
+    if (limit <= 0) return out;
+    Query q(db_, fmt::format("SELECT {} FROM event_outbox WHERE tenant_id=?1 AND seq>?2 "
+                             "ORDER BY seq LIMIT ?3",
+                             kEventColumns));
+    q.bind(1, tenant_);
+    q.bind(2, after_seq);
+    q.bind(3, limit);
+    while (q.step()) out.push_back(read_event(q.stmt()));
+    return out;
+  }
+
+  std::optional<Event> find_event(std::int64_t seq) override {
+    Query q(db_, fmt::format("SELECT {} FROM event_outbox WHERE tenant_id=?1 AND seq=?2",
+                             kEventColumns));
+    q.bind(1, tenant_);
+    q.bind(2, seq);
+    if (!q.step()) return std::nullopt;
+    return read_event(q.stmt());
+  }
+
+  std::int64_t last_event_seq() override {
+    Query q(db_, "SELECT COALESCE(MAX(seq), 0) FROM event_outbox WHERE tenant_id=?1");
+    q.bind(1, tenant_);
+    return q.step() ? sqlite3_column_int64(q.stmt(), 0) : 0;
+  }
+
+  std::optional<EndpointState> find_endpoint_state(std::string_view endpoint_id) override {
+    Query q(db_,
+            "SELECT endpoint_id, cursor_seq, disabled, disabled_reason, updated_at "
+            "FROM event_endpoints WHERE tenant_id=?1 AND endpoint_id=?2");
+    q.bind(1, tenant_);
+    q.bind(2, endpoint_id);
+    if (!q.step()) return std::nullopt;
+    Reader r{q.stmt()};
+    EndpointState st;
+    st.endpoint_id = r.text(0);
+    st.cursor_seq = sqlite3_column_int64(q.stmt(), 1);
+    st.disabled = sqlite3_column_int64(q.stmt(), 2) != 0;
+    if (sqlite3_column_type(q.stmt(), 3) != SQLITE_NULL) st.disabled_reason = r.text(3);
+    st.updated_at = r.text(4);
+    return st;
+  }
+
+  void put(const EndpointState& st) override {
+    Query q(db_,
+            "INSERT OR REPLACE INTO event_endpoints (tenant_id, endpoint_id, cursor_seq, disabled, "
+            "disabled_reason, updated_at) VALUES (?1,?2,?3,?4,?5,?6)");
+    q.bind(1, tenant_);
+    q.bind(2, st.endpoint_id);
+    q.bind(3, st.cursor_seq);
+    q.bind(4, std::int64_t{st.disabled ? 1 : 0});
+    if (st.disabled_reason)
+      q.bind(5, *st.disabled_reason);
+    else
+      q.bind(5, nullptr);
+    q.bind(6, st.updated_at);
+    q.run();
+  }
+
+  static constexpr const char* kDeliveryColumns =
+      "endpoint_id, seq, event_id, event_name, entity_key, status, attempts, next_attempt_ms, "
+      "last_http_status, last_error, created_at, updated_at";
+
+  void bind_delivery(Query& q, const Delivery& d) {
+    q.bind(1, tenant_);
+    q.bind(2, d.endpoint_id);
+    q.bind(3, d.seq);
+    q.bind(4, d.event_id);
+    q.bind(5, d.event_name);
+    q.bind(6, d.entity_key);
+    q.bind(7, d.status);
+    q.bind(8, d.attempts);
+    q.bind(9, d.next_attempt_ms);
+    if (d.last_http_status)
+      q.bind(10, *d.last_http_status);
+    else
+      q.bind(10, nullptr);
+    if (d.last_error)
+      q.bind(11, *d.last_error);
+    else
+      q.bind(11, nullptr);
+    q.bind(12, d.created_at);
+    q.bind(13, d.updated_at);
+  }
+
+  void insert(const Delivery& d) override {
+    Query q(db_, fmt::format("INSERT INTO event_deliveries (tenant_id, {}) VALUES "
+                             "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+                             kDeliveryColumns));
+    bind_delivery(q, d);
+    q.run();
+  }
+
+  bool update(const Delivery& d) override {
+    Query q(db_,
+            "UPDATE event_deliveries SET event_id=?4, event_name=?5, entity_key=?6, status=?7, "
+            "attempts=?8, next_attempt_ms=?9, last_http_status=?10, last_error=?11, "
+            "created_at=?12, updated_at=?13 WHERE tenant_id=?1 AND endpoint_id=?2 AND seq=?3");
+    bind_delivery(q, d);
+    q.run();
+    return q.changes() > 0;
+  }
+
+  std::vector<Delivery> list_deliveries(std::string_view endpoint_id,
+                                        std::optional<std::string> status, std::int64_t limit,
+                                        std::int64_t offset) override {
+    std::vector<Delivery> out;
+    if (limit <= 0) return out;
+    Query q(db_, fmt::format("SELECT {} FROM event_deliveries WHERE tenant_id=?1 AND "
+                             "endpoint_id=?2 AND (?3 IS NULL OR status=?3) ORDER BY seq "
+                             "LIMIT ?4 OFFSET ?5",
+                             kDeliveryColumns));
+    q.bind(1, tenant_);
+    q.bind(2, endpoint_id);
+    if (status)
+      q.bind(3, *status);
+    else
+      q.bind(3, nullptr);
+    q.bind(4, limit);
+    q.bind(5, offset);
+    while (q.step()) {
+      sqlite3_stmt* s = q.stmt();
+      Reader r{s};
+      Delivery d;
+      d.endpoint_id = r.text(0);
+      d.seq = sqlite3_column_int64(s, 1);
+      d.event_id = r.text(2);
+      d.event_name = r.text(3);
+      d.entity_key = r.text(4);
+      d.status = r.text(5);
+      d.attempts = sqlite3_column_int64(s, 6);
+      d.next_attempt_ms = sqlite3_column_int64(s, 7);
+      if (sqlite3_column_type(s, 8) != SQLITE_NULL) d.last_http_status = sqlite3_column_int64(s, 8);
+      if (sqlite3_column_type(s, 9) != SQLITE_NULL) d.last_error = r.text(9);
+      d.created_at = r.text(10);
+      d.updated_at = r.text(11);
+      out.push_back(std::move(d));
+    }
+    return out;
+  }
+
+  void append_attempt(const DeliveryAttempt& a) override {
+    Query q(db_,
+            "INSERT INTO event_delivery_attempts (id, tenant_id, endpoint_id, seq, event_id, "
+            "attempt, outcome, http_status, detail, duration_ms, created_at) VALUES "
+            "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+    q.bind(1, a.id);
+    q.bind(2, tenant_);
+    q.bind(3, a.endpoint_id);
+    q.bind(4, a.seq);
+    q.bind(5, a.event_id);
+    q.bind(6, a.attempt);
+    q.bind(7, a.outcome);
+    if (a.http_status)
+      q.bind(8, *a.http_status);
+    else
+      q.bind(8, nullptr);
+    q.bind(9, a.detail);
+    q.bind(10, a.duration_ms);
+    q.bind(11, a.created_at);
+    q.run();
+  }
+
+  std::vector<DeliveryAttempt> list_attempts(std::string_view endpoint_id,
+                                             std::int64_t limit) override {
+    std::vector<DeliveryAttempt> out;
+    if (limit <= 0) return out;
+    Query q(db_,
+            "SELECT id, endpoint_id, seq, event_id, attempt, outcome, http_status, detail, "
+            "duration_ms, created_at FROM event_delivery_attempts WHERE tenant_id=?1 AND "
+            "endpoint_id=?2 ORDER BY created_at DESC, rowid DESC LIMIT ?3");
+    q.bind(1, tenant_);
+    q.bind(2, endpoint_id);
+    q.bind(3, limit);
+    while (q.step()) {
+      sqlite3_stmt* s = q.stmt();
+      Reader r{s};
+      DeliveryAttempt a;
+      a.id = r.text(0);
+      a.endpoint_id = r.text(1);
+      a.seq = sqlite3_column_int64(s, 2);
+      a.event_id = r.text(3);
+      a.attempt = sqlite3_column_int64(s, 4);
+      a.outcome = r.text(5);
+      if (sqlite3_column_type(s, 6) != SQLITE_NULL) a.http_status = sqlite3_column_int64(s, 6);
+      a.detail = r.text(7);
+      a.duration_ms = sqlite3_column_double(s, 8);
+      a.created_at = r.text(9);
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
   std::vector<ActivityRow> list_activity(std::int64_t limit) override {
     std::vector<ActivityRow> out;
     if (limit <= 0) return out;
