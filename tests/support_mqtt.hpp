@@ -39,6 +39,7 @@ extern char** environ;
 namespace eryxon::test {
 
 inline constexpr const char* kMosquittoBinary = "/usr/sbin/mosquitto";
+inline constexpr const char* kMosquittoPasswd = "/usr/bin/mosquitto_passwd";
 /// How long start() waits for the broker to accept connections, ms.
 inline constexpr std::int64_t kBrokerStartMs = 5000;
 
@@ -83,23 +84,60 @@ inline bool eventually(const std::function<bool()>& done, std::int64_t timeout_m
   return true;
 }
 
+/// Runs `argv` (argv[0] a path) with output discarded; true when it exits 0.
+inline bool run_quietly(std::vector<std::string> argv) {
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return false;
+  int status = 0;
+  return ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/// A broker account: user name and password.
+struct MqttUser {
+  std::string username;
+  std::string password;
+};
+
 /// A mosquitto broker child process. The constructor starts it (on `port`,
 /// or on a free port when 0) and returns once it accepts connections; the
-/// destructor stops it and removes its directory. Not thread-safe.
+/// destructor stops it and removes its directory. With `users`, anonymous
+/// clients are refused and only those accounts may connect (a
+/// mosquitto_passwd file). Not thread-safe.
 class MosquittoBroker {
  public:
-  explicit MosquittoBroker(int port = 0) : port_(port != 0 ? port : free_tcp_port()) {
+  explicit MosquittoBroker(int port = 0, const std::vector<MqttUser>& users = {})
+      : port_(port != 0 ? port : free_tcp_port()) {
     static std::atomic<int> counter{0};
     dir_ = std::filesystem::temp_directory_path() /
            ("eryxon-mosquitto-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    std::ofstream(dir_ / "mosquitto.conf")
-        << "listener " << port_ << " 127.0.0.1\n"
-        << "allow_anonymous true\n"
-        << "persistence false\n"
-        << "log_dest stderr\n"
-        << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
+    const std::string passwd = (dir_ / "passwd").string();
+    for (const MqttUser& u : users) {
+      std::vector<std::string> argv{kMosquittoPasswd, "-b", passwd, u.username, u.password};
+      if (!std::filesystem::exists(passwd)) argv.insert(argv.begin() + 1, "-c");
+      if (!run_quietly(argv)) throw std::runtime_error("mosquitto_passwd failed");
+    }
+    std::ofstream conf(dir_ / "mosquitto.conf");
+    conf << "listener " << port_ << " 127.0.0.1\n"
+         << "persistence false\n"
+         << "log_dest stderr\n"
+         << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n";
+    if (users.empty()) {
+      conf << "allow_anonymous true\n";
+    } else {
+      conf << "allow_anonymous false\npassword_file " << passwd << "\n";
+    }
+    conf.close();
     start();
   }
 

@@ -2,7 +2,9 @@
 // mosquitto broker started per test on a free port of 127.0.0.1
 // (support_mqtt.hpp): QoS 1 delivery with the SPEC.md payload, the retained
 // status topic ("online", "offline" on clean shutdown, the will on abrupt
-// death), retry while the broker is down and reconnection once it is back.
+// death), retry while the broker is down and reconnection once it is back,
+// retry when no PUBACK comes (broker paused), username and password, and a
+// refused CONNECT.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -376,6 +378,36 @@ TEST_CASE("mqtt: no PUBACK in time means retry; the late copy may still arrive")
   CHECK(all.wait_for(
       [&](const MqttMessage& m) { return m.payload.find(e.id) != std::string::npos; }, kWaitMs));
   CHECK(sink.deliver(e).status == DeliveryStatus::delivered);
+}
+
+TEST_CASE("mqtt: username and password; a refused CONNECT is retried and never quoted") {
+  MosquittoBroker broker(0, {{"alice", "correct horse"}});
+  MqttPublisherConfig c = config_for(broker.port());
+  c.username = "alice";
+
+  SUBCASE("accepted") {
+    c.password = "correct horse";
+    MqttSink sink(std::move(c));
+    REQUIRE(sink.wait_connected(kWaitMs));
+    CHECK(sink.deliver(sample_event()).status == DeliveryStatus::delivered);
+  }
+
+  SUBCASE("refused: retry, with the broker's reason") {
+    c.password = "wrong battery";
+    MqttSink sink(std::move(c));
+    DeliveryResult r;
+    CHECK(eventually(
+        [&] {
+          r = sink.deliver(sample_event());
+          return r.detail != "broker unavailable";  // until the CONNACK refusal is known
+        },
+        kWaitMs));
+    CHECK_FALSE(sink.connected());
+    CHECK(r.status == DeliveryStatus::retry);
+    CHECK(r.detail.rfind("broker unavailable: Connection Refused", 0) == 0);
+    CHECK(r.detail.find("wrong battery") == std::string::npos);
+    CHECK(broker.log_text().find("wrong battery") == std::string::npos);
+  }
 }
 
 TEST_CASE("mqtt: a sink built while the broker is down connects when it comes up") {

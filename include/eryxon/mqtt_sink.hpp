@@ -42,8 +42,9 @@
 //
 // Duplicates: a message whose PUBACK did not arrive within
 // publish_timeout_ms is reported `retry`, and the dispatcher publishes it
-// again; libmosquitto may also resend the first copy after reconnecting
-// (MQTT 3.1.1 section 4.4). Subscribers see the same "id" twice.
+// again, while the broker may already have forwarded the first copy (or
+// libmosquitto resend it after reconnecting). That is QoS 1's "at least
+// once" (MQTT 3.1.1 section 4.3.2): subscribers may see the same "id" twice.
 //
 // Secrets: the password goes to libmosquitto (which keeps its own copy for
 // reconnects and frees it, unwiped, in mosquitto_destroy) and the sink's
@@ -173,8 +174,9 @@ ERYXON_EXPORT std::string mqtt_client_id(const MqttPublisherConfig& config);
 /// sanitised segment starts with '_').
 ERYXON_EXPORT std::string mqtt_status_topic(const MqttPublisherConfig& config);
 
-/// An EventSink publishing to one MQTT broker (kind() == "mqtt").
-/// Non-copyable, non-movable (libmosquitto's thread holds its address).
+/// An EventSink publishing to one MQTT broker (kind() == "mqtt"), over one
+/// connection. Neither copyable nor movable; own it through a
+/// std::unique_ptr to pass it around.
 class ERYXON_EXPORT MqttSink final : public EventSink {
  public:
   /// Validates `config`, creates the libmosquitto client (Clean Session,
@@ -207,8 +209,10 @@ class ERYXON_EXPORT MqttSink final : public EventSink {
   /// retained, and waits for its PUBACK. Bytes of event data that are not
   /// valid UTF-8 are sent as U+FFFD. Returns:
   ///   delivered  the PUBACK arrived within publish_timeout_ms;
-  ///   retry      not connected (detail starts "broker unavailable", and
-  ///              names the broker's CONNACK refusal when there was one),
+  ///   retry      not connected (detail "broker unavailable", or "broker
+  ///              unavailable: " + libmosquitto's text of the broker's
+  ///              CONNACK refusal, e.g. "Connection Refused: not
+  ///              authorised."),
   ///              the connection dropped before the PUBACK, no PUBACK within
   ///              publish_timeout_ms, or libmosquitto refused the publish
   ///              for a transient reason;

@@ -225,7 +225,7 @@ struct MqttSink::State {
       std::lock_guard lock(mu);
       if (!connected) {
         r.detail = refusal.empty() ? "broker unavailable"
-                                   : "broker unavailable: connection refused: " + refusal;
+                                   : "broker unavailable: " + refusal;
         return r;
       }
       acked.clear();
