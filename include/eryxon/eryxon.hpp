@@ -10,6 +10,7 @@
 #include "eryxon/limits.hpp"
 #include "eryxon/mcp.hpp"
 #include "eryxon/model.hpp"
+#include "eryxon/mqtt_sink.hpp"
 #include "eryxon/quota.hpp"
 #include "eryxon/rest.hpp"
 #include "eryxon/shop.hpp"
