@@ -4,6 +4,7 @@
 #include "eryxon/audit.hpp"
 #include "eryxon/clock.hpp"
 #include "eryxon/engine.hpp"
+#include "eryxon/dispatcher.hpp"
 #include "eryxon/events.hpp"
 #include "eryxon/error.hpp"
 #include "eryxon/keys.hpp"

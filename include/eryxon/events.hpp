@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -105,6 +106,11 @@ struct EndpointState {
   std::optional<std::string> disabled_reason;
   std::string updated_at;
 };
+
+/// True when event `name` matches one of `patterns`: "*" matches every
+/// name, an exact name itself, "job.*" every "job.<anything>" (not "job" or
+/// "jobs.x"). An empty list matches nothing. Pure.
+ERYXON_EXPORT bool event_matches(const std::vector<std::string>& patterns, std::string_view name);
 
 /// A fresh event id: "evt_" + 26 Crockford base32 characters encoding 48 bits
 /// of `now_ms` (epoch ms) and 80 random bits (the ULID layout), so ids sort

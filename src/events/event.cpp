@@ -10,6 +10,18 @@ namespace eryxon {
 
 EventSink::~EventSink() = default;
 
+bool event_matches(const std::vector<std::string>& patterns, std::string_view name) {
+  for (const std::string& p : patterns) {
+    const std::string_view type = p;
+    if (type == "*" || type == name) return true;
+    if (type.size() > 2 && type.ends_with(".*")) {
+      const std::string_view prefix = type.substr(0, type.size() - 1);  // keeps the '.'
+      if (name.size() > prefix.size() && name.starts_with(prefix)) return true;
+    }
+  }
+  return false;
+}
+
 std::string new_event_id(std::int64_t now_ms) {
   static constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
   ensure_sodium();

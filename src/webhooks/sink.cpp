@@ -264,15 +264,7 @@ long as_long(std::int64_t v) { return v > LONG_MAX ? LONG_MAX : static_cast<long
 // --- subscriptions ----------------------------------------------------------
 
 bool subscribes(const WebhookEndpoint& endpoint, std::string_view event_name) {
-  for (const std::string& t : endpoint.event_types) {
-    const std::string_view type = t;
-    if (type == "*" || type == event_name) return true;
-    if (type.size() > 2 && type.ends_with(".*")) {
-      const std::string_view prefix = type.substr(0, type.size() - 1);  // keeps the '.'
-      if (event_name.size() > prefix.size() && event_name.starts_with(prefix)) return true;
-    }
-  }
-  return false;
+  return event_matches(endpoint.event_types, event_name);
 }
 
 std::optional<std::int64_t> parse_retry_after(std::string_view value, std::int64_t now_ms) {
