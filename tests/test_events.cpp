@@ -313,6 +313,8 @@ TEST_CASE("events: subscriptions filter by tenant, table and entity; bad callbac
     CHECK_FALSE(p.dispatcher.subscription_stats(sub_j));
     CHECK(error_of([&] { p.dispatcher.subscribe("nope", {}, [](const Event&) {}); }).code() ==
           ErrorCode::not_found);
+    // The callbacks use this scope's locals: end them before the locals go.
+    for (auto id : {sub_all, sub_bad, sub_slow}) CHECK(p.dispatcher.unsubscribe(id));
   }
 }
 
