@@ -144,9 +144,14 @@ class ERYXON_EXPORT Dispatcher {
   /// `from_seq` every delivery with seq >= from_seq (delivered too, and
   /// events before the endpoint's cursor that were never fanned out to it
   /// when they match its types). Returns how many deliveries are pending
-  /// again or new. NOT_FOUND for an endpoint with no state.
+  /// again or new. `event_types` selects the never-fanned events instead of
+  /// the registered endpoint's patterns (needed when the endpoint is not
+  /// registered with this dispatcher, e.g. from a command-line tool; with
+  /// neither, only existing deliveries are revived). NOT_FOUND for an
+  /// endpoint with no state.
   std::size_t replay(const std::string& tenant_id, const std::string& endpoint_id,
-                     std::optional<std::int64_t> from_seq = std::nullopt);
+                     std::optional<std::int64_t> from_seq = std::nullopt,
+                     std::optional<std::vector<std::string>> event_types = std::nullopt);
 
   /// Stored state, deliveries (seq order, optionally one status) and the
   /// latest attempts (newest first) of an endpoint, read from storage.

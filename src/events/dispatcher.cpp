@@ -358,9 +358,12 @@ void Dispatcher::loop() {
 }
 
 std::size_t Dispatcher::replay(const std::string& tenant_id, const std::string& endpoint_id,
-                               std::optional<std::int64_t> from_seq) {
+                               std::optional<std::int64_t> from_seq,
+                               std::optional<std::vector<std::string>> event_types) {
   std::vector<std::string> types;
-  {
+  if (event_types) {
+    types = std::move(*event_types);
+  } else {
     std::lock_guard lock(mutex_);
     if (auto it = endpoints_.find(endpoint_id); it != endpoints_.end())
       types = it->second->event_types;
