@@ -12,9 +12,10 @@
 //
 // Guarantees (issue #5):
 //   * at least once: an event is marked delivered only after its sink
-//     reported it delivered, in a transaction committed after the attempt; a
-//     crash between the two delivers it again, with the same Event::id
-//     (= webhook-id), which is how receivers de-duplicate;
+//     reported it delivered, in a transaction committed after the attempt
+//     (outcomes are recorded in batches of up to 64 attempts or 50 ms of
+//     attempts); a crash in between delivers those events again, with the
+//     same Event::id (= webhook-id), which is how receivers de-duplicate;
 //   * in order per entity and endpoint: a Delivery is attempted only when no
 //     earlier pending Delivery of the same entity (entity_type:entity_id) is
 //     waiting for the same endpoint. A dead-lettered event no longer holds
