@@ -99,6 +99,9 @@ TEST_CASE("keys: minted keys have the documented format and validate") {
     CHECK(id.rate_limit == 30);
     CHECK(id.allows("fetch_jobs"));
     CHECK_FALSE(id.allows("start_job"));
+    // The limiter keys of the key and its tenant, hashed once.
+    CHECK(id.key_rate_key.digest == rate_key("key:" + created.record.id).digest);
+    CHECK(id.tenant_rate_key.digest == rate_key("tenant:" + k.a).digest);
 
     NewMcpKey test_env{"tester"};
     test_env.environment = "test";
