@@ -390,11 +390,12 @@ eryxon_status eryxon_dispatcher_add_endpoint(char** out_endpoint_id,
 }
 
 eryxon_status eryxon_dispatcher_remove_endpoint(eryxon_dispatcher_t* dispatcher,
-                                                const char* endpoint_id) {
+                                                const char* tenant_id, const char* endpoint_id) {
   if (dispatcher == nullptr) return null_argument("dispatcher");
+  if (tenant_id == nullptr) return null_argument("tenant_id");
   if (endpoint_id == nullptr) return null_argument("endpoint_id");
   return guard([&]() -> eryxon_status {
-    if (!dispatcher->rep->remove_endpoint(endpoint_id))
+    if (!dispatcher->rep->remove_endpoint(tenant_id, endpoint_id))
       return fail(ERYXON_ENOTFOUND, std::string("no endpoint ") + endpoint_id + " is registered");
     return ERYXON_OK;
   });

@@ -962,14 +962,14 @@ static void test_endpoints(void) {
   CHECK(named != NULL && strcmp(named, "erp-hook") == 0);
   eryxon_free(named);
   named = NULL;
-  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, "erp-hook"), ERYXON_OK);
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, tenant_id, "erp-hook"), ERYXON_OK);
   CHECK_STATUS(eryxon_dispatcher_add_endpoint(&named, d, tenant_id,
                                               "{\"type\":\"mqtt\",\"id\":\"broker\","
                                               "\"host\":\"127.0.0.1\",\"port\":1,"
                                               "\"enterprise\":\"Acme\",\"site\":\"Plant 1\"}"),
                ERYXON_OK);
   CHECK(named != NULL && strcmp(named, "broker") == 0);
-  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, "broker"), ERYXON_OK);
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, tenant_id, "broker"), ERYXON_OK);
 
   /* Bad endpoints: EINVALID naming the problem, never quoting a secret. */
   CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, tenant_id, "{\"url\":\"http://x/\"}"),
@@ -1039,11 +1039,14 @@ static void test_endpoints(void) {
   CHECK_STATUS(eryxon_dispatcher_replay(&n, NULL, tenant_id, ep, -1), ERYXON_EINVALID);
   CHECK_STATUS(eryxon_dispatcher_enable_endpoint(d, tenant_id, "nope"), ERYXON_ENOTFOUND);
   CHECK_STATUS(eryxon_dispatcher_enable_endpoint(d, NULL, ep), ERYXON_EINVALID);
-  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, NULL), ERYXON_EINVALID);
-  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(NULL, ep), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, tenant_id, NULL), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, NULL, ep), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(NULL, tenant_id, ep), ERYXON_EINVALID);
+  /* Endpoint ids are per tenant: another tenant cannot remove this one. */
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, "another-tenant", ep), ERYXON_ENOTFOUND);
 
-  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, ep), ERYXON_OK);
-  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, ep), ERYXON_ENOTFOUND);
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, tenant_id, ep), ERYXON_OK);
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, tenant_id, ep), ERYXON_ENOTFOUND);
   /* Its state stays in the store. */
   CHECK_STATUS(eryxon_dispatcher_endpoint_state(&out, d, tenant_id, ep), ERYXON_OK);
   eryxon_free(out);

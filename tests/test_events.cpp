@@ -646,3 +646,25 @@ TEST_CASE("events: a dispatching process killed mid-delivery and at random loses
   std::filesystem::remove(secret_file, ignored);
   std::filesystem::remove(log, ignored);
 }
+
+TEST_CASE("events: endpoint ids are per tenant; one tenant cannot replace or remove another's") {
+  Plant p(test::Backend::memory);
+  const std::string other = p.shop.create_tenant({"Other", Plan::pro}).id;
+  auto theirs = std::make_shared<ScriptedSink>();
+  p.connect();
+  p.dispatcher.add_endpoint(other, "ep", {"*"}, theirs);  // same id, other tenant
+  p.dispatcher.run_once();
+  CHECK_FALSE(p.dispatcher.remove_endpoint(other, "nope"));
+  p.shop.create_job(p.t, {"J-1"});
+  p.shop.create_job(other, {"O-1"});
+  p.dispatcher.run_once();
+  CHECK(p.sink->names() == std::vector<std::string>{"job.created"});
+  CHECK(theirs->names() == std::vector<std::string>{"job.created"});
+  CHECK(p.sink->seen[0].tenant_id == p.t);
+  CHECK(theirs->seen[0].tenant_id == other);
+  CHECK(p.dispatcher.remove_endpoint(other, "ep"));
+  p.shop.create_job(p.t, {"J-2"});
+  p.dispatcher.run_once();
+  CHECK(p.sink->names().size() == 2);  // ours still delivers
+  CHECK(theirs->names().size() == 1);
+}

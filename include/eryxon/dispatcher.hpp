@@ -112,15 +112,16 @@ class ERYXON_EXPORT Dispatcher {
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
-  /// Registers (or replaces) endpoint `endpoint_id` of `tenant_id`. Its
+  /// Registers (or replaces) endpoint `endpoint_id` of `tenant_id` (ids are
+  /// per tenant: another tenant's endpoint of the same id is untouched). Its
   /// stored state is created on the next round if it has none (cursor at the
   /// end of the outbox). Throws VALIDATION_ERROR for an empty id, no event
   /// types or a null sink; NOT_FOUND for an unknown tenant.
   void add_endpoint(const std::string& tenant_id, const std::string& endpoint_id,
                     std::vector<std::string> event_types, std::shared_ptr<EventSink> sink);
-  /// Stops delivering to the endpoint (its stored state stays). False when
-  /// no such endpoint was registered.
-  bool remove_endpoint(const std::string& endpoint_id);
+  /// Stops delivering to the tenant's endpoint (its stored state stays).
+  /// False when that tenant has no such endpoint registered.
+  bool remove_endpoint(const std::string& tenant_id, const std::string& endpoint_id);
   /// Clears the disabled flag a 410 set; pending deliveries go out again.
   void enable_endpoint(const std::string& tenant_id, const std::string& endpoint_id);
 

@@ -441,10 +441,11 @@ ERYXON_EXPORT eryxon_status eryxon_dispatcher_add_endpoint(char **out_endpoint_i
  * Stops delivering to an endpoint and releases its HTTP or MQTT client
  * (an attempt already in flight on the round's thread completes). Its
  * state, deliveries and log stay in the store for a later registration.
- * Errors: ERYXON_EINVALID (NULL), ERYXON_ENOTFOUND (no endpoint of that id
- * is registered).
+ * Endpoint ids are per tenant. Errors: ERYXON_EINVALID (NULL),
+ * ERYXON_ENOTFOUND (the tenant has no endpoint of that id registered).
  */
 ERYXON_EXPORT eryxon_status eryxon_dispatcher_remove_endpoint(eryxon_dispatcher_t *dispatcher,
+                                                              const char *tenant_id,
                                                               const char *endpoint_id);
 
 /**

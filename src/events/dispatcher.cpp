@@ -23,6 +23,15 @@ namespace {
 constexpr std::size_t kRecordBatch = 64;
 constexpr std::int64_t kRecordBatchMs = 50;
 
+// endpoints_ is keyed by tenant and endpoint id: two tenants may use the
+// same endpoint id without touching each other's registration.
+std::string endpoint_key(const std::string& tenant_id, const std::string& endpoint_id) {
+  std::string key = tenant_id;
+  key += '\0';
+  key += endpoint_id;
+  return key;
+}
+
 [[noreturn]] void invalid(std::string message, std::string_view field) {
   throw Error(ErrorCode::validation_error, std::move(message), {{"field", field}});
 }
@@ -135,14 +144,14 @@ void Dispatcher::add_endpoint(const std::string& tenant_id, const std::string& e
   ep->sink = std::move(sink);
   {
     std::lock_guard lock(mutex_);
-    endpoints_[endpoint_id] = std::move(ep);
+    endpoints_[endpoint_key(tenant_id, endpoint_id)] = std::move(ep);
   }
   notify();
 }
 
-bool Dispatcher::remove_endpoint(const std::string& endpoint_id) {
+bool Dispatcher::remove_endpoint(const std::string& tenant_id, const std::string& endpoint_id) {
   std::lock_guard lock(mutex_);
-  return endpoints_.erase(endpoint_id) > 0;
+  return endpoints_.erase(endpoint_key(tenant_id, endpoint_id)) > 0;
 }
 
 void Dispatcher::enable_endpoint(const std::string& tenant_id, const std::string& endpoint_id) {
@@ -394,7 +403,7 @@ std::size_t Dispatcher::replay(const std::string& tenant_id, const std::string& 
     types = std::move(*event_types);
   } else {
     std::lock_guard lock(mutex_);
-    if (auto it = endpoints_.find(endpoint_id); it != endpoints_.end())
+    if (auto it = endpoints_.find(endpoint_key(tenant_id, endpoint_id)); it != endpoints_.end())
       types = it->second->event_types;
   }
   std::size_t revived = 0;

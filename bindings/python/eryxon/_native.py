@@ -269,8 +269,8 @@ _EVENT_PROTOTYPES = {
     #     eryxon_dispatcher_t *dispatcher, const char *tenant_id, const char *endpoint_json);
     "eryxon_dispatcher_add_endpoint": ([_out_str, _dispatcher_p, c_char_p, c_char_p], c_int),
     # eryxon_status eryxon_dispatcher_remove_endpoint(eryxon_dispatcher_t *dispatcher,
-    #     const char *endpoint_id);
-    "eryxon_dispatcher_remove_endpoint": ([_dispatcher_p, c_char_p], c_int),
+    #     const char *tenant_id, const char *endpoint_id);
+    "eryxon_dispatcher_remove_endpoint": ([_dispatcher_p, c_char_p, c_char_p], c_int),
     # eryxon_status eryxon_dispatcher_enable_endpoint(eryxon_dispatcher_t *dispatcher,
     #     const char *tenant_id, const char *endpoint_id);
     "eryxon_dispatcher_enable_endpoint": ([_dispatcher_p, c_char_p, c_char_p], c_int),

@@ -437,10 +437,12 @@ class Dispatcher:
             config["id"] = endpoint_id
         return self.add_endpoint(tenant_id, config)
 
-    def remove_endpoint(self, endpoint_id: str) -> None:
-        """Stops delivering to the endpoint (its stored state stays). Raises
-        NotFound when no endpoint of that id is registered."""
-        self._call(_native.eryxon_dispatcher_remove_endpoint, _c_text(endpoint_id, "endpoint_id"))
+    def remove_endpoint(self, tenant_id: str, endpoint_id: str) -> None:
+        """Stops delivering to the tenant's endpoint (its stored state
+        stays). Raises NotFound when the tenant has no endpoint of that id
+        registered."""
+        self._call(_native.eryxon_dispatcher_remove_endpoint, _c_text(tenant_id, "tenant_id"),
+                   _c_text(endpoint_id, "endpoint_id"))
 
     def enable_endpoint(self, tenant_id: str, endpoint_id: str) -> None:
         """Clears the disabled flag an HTTP 410 Gone set."""

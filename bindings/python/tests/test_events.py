@@ -334,9 +334,12 @@ class EndpointTest(EventsTestBase):
         self.assertEqual(d.replay(self.tenant, ep, from_seq=0), 1)
         d.enable_endpoint(self.tenant, ep)
 
-        d.remove_endpoint(ep)
+        other = self.store.create_tenant("Other")["id"]
+        with self.assertRaises(eryxon.NotFound):  # endpoint ids are per tenant
+            d.remove_endpoint(other, ep)
+        d.remove_endpoint(self.tenant, ep)
         with self.assertRaises(eryxon.NotFound):
-            d.remove_endpoint(ep)
+            d.remove_endpoint(self.tenant, ep)
         self.assertEqual(d.run_once(), 0)  # nothing to deliver to any more
         self.assertEqual(d.endpoint_state(self.tenant, ep)["endpoint_id"], ep)  # state stays
 
@@ -352,8 +355,8 @@ class EndpointTest(EventsTestBase):
         )
         self.assertEqual(d.add_endpoint(self.tenant, {"type": "webhook", "url": UNREACHABLE,
                                                       "secrets": SECRET}).count("ep_"), 1)
-        d.remove_endpoint("erp")
-        d.remove_endpoint("broker")
+        d.remove_endpoint(self.tenant, "erp")
+        d.remove_endpoint(self.tenant, "broker")
 
     def test_bad_endpoints(self):
         d = self.dispatcher
