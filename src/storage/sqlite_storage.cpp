@@ -825,6 +825,16 @@ class SqliteStorage final : public Storage {
     // re-read through the OS on every cache miss of KeyService.
     db_.exec("PRAGMA cache_size = -65536");
     migrate();
+    if (path != ":memory:" && !path.empty()) {
+      // A second, read-only connection for the two reads on KeyService's
+      // path: under WAL a reader sees the last committed state without
+      // waiting for a writer, so a key lookup or the key table's version
+      // poll never queues behind a long write (usage counts, the outbox).
+      reader_ = std::make_unique<Db>(path);
+      reader_->exec("PRAGMA busy_timeout = 5000");
+      reader_->exec("PRAGMA query_only = ON");
+      reader_->exec("PRAGMA cache_size = -16384");
+    }
   }
 
   void insert_tenant(const Tenant& row) override {
@@ -849,8 +859,9 @@ class SqliteStorage final : public Storage {
     return out;
   }
   std::optional<ApiKeyRecord> find_api_key_by_key_id(std::string_view key_id) override {
-    std::lock_guard lock(db_.mutex());
-    Query q(db_, fmt::format("SELECT {} FROM api_keys WHERE key_id=?1", select_list<ApiKeyRecord>()));
+    Db& db = reader_ ? *reader_ : db_;
+    std::lock_guard lock(db.mutex());
+    Query q(db, fmt::format("SELECT {} FROM api_keys WHERE key_id=?1", select_list<ApiKeyRecord>()));
     q.bind(1, key_id);
     if (!q.step()) return std::nullopt;
     return read_row<ApiKeyRecord>(q.stmt());
@@ -859,8 +870,9 @@ class SqliteStorage final : public Storage {
     return std::make_unique<SqliteTx>(db_, std::string(tenant_id));
   }
   std::optional<std::int64_t> api_keys_version() override {
-    std::lock_guard lock(db_.mutex());
-    Query q(db_, "SELECT version FROM api_keys_version WHERE id = 1");
+    Db& db = reader_ ? *reader_ : db_;
+    std::lock_guard lock(db.mutex());
+    Query q(db, "SELECT version FROM api_keys_version WHERE id = 1");
     if (!q.step()) return std::nullopt;
     return sqlite3_column_int64(q.stmt(), 0);
   }
@@ -907,6 +919,7 @@ class SqliteStorage final : public Storage {
   }
 
   Db db_;
+  std::unique_ptr<Db> reader_;  // file databases only; see the constructor
 };
 
 }  // namespace
