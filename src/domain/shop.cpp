@@ -247,7 +247,7 @@ Job Shop::create_job(std::string_view tenant, const NewJob& in) {
 }
 
 Job Shop::get_job(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return require<Job>(*tx, id);
 }
 
@@ -305,7 +305,7 @@ Job Shop::complete_job(std::string_view t, std::string_view id) {
 }
 
 Page<Job> Shop::fetch_jobs(std::string_view tenant, const JobFilter& f, const PageRequest& page) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_jobs(f, page);
 }
 
@@ -339,7 +339,7 @@ Part Shop::create_part(std::string_view tenant, const NewPart& in) {
 }
 
 Part Shop::get_part(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return require<Part>(*tx, id);
 }
 
@@ -369,7 +369,7 @@ Part Shop::update_part(std::string_view tenant, std::string_view id, const PartP
 
 Page<Part> Shop::fetch_parts(std::string_view tenant, const PartFilter& f,
                              const PageRequest& page) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_parts(f, page);
 }
 
@@ -405,7 +405,7 @@ Operation Shop::create_operation(std::string_view tenant, const NewOperation& in
 }
 
 Operation Shop::get_operation(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return require<Operation>(*tx, id);
 }
 
@@ -475,7 +475,7 @@ Operation Shop::update_operation(std::string_view tenant, std::string_view id,
 
 Page<Operation> Shop::fetch_operations(std::string_view tenant, const OperationFilter& f,
                                        const PageRequest& page) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_operations(f, page);
 }
 
@@ -513,12 +513,12 @@ Cell Shop::create_cell(std::string_view tenant, const NewCell& in) {
 }
 
 std::vector<Cell> Shop::list_cells(std::string_view tenant) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_cells();
 }
 
 DashboardStats Shop::dashboard_stats(std::string_view tenant) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   DashboardStats s;
   s.jobs = tx->count_by_status(StatusTable::jobs);
   s.parts = tx->count_by_status(StatusTable::parts);
