@@ -1060,6 +1060,195 @@ done:
   eryxon_store_free(&store);
 }
 
+/* ---- host tools (eryxon.h "Host tools") -------------------------------- */
+
+/* What the host tool handlers saw; shared with their threads under `mutex`. */
+struct host_state {
+  pthread_mutex_t mutex;
+  int calls;
+  int entered; /* the slow handler has started */
+  int finished; /* the slow handler has returned */
+  char last_context[512];
+};
+
+static char *dup_text(const char *text) {
+  char *p = malloc(strlen(text) + 1);
+  if (p != NULL) memcpy(p, text, strlen(text) + 1);
+  return p;
+}
+
+/* {"qty": n} -> {"double": 2n}; {"qty": 13} fails with ERYXON_ESTATE. */
+static int doubler(char **out_json, eryxon_tool_run_t *run, const char *arguments_json,
+                   const char *context_json, void *payload) {
+  struct host_state *st = payload;
+  long qty = json_int_field(arguments_json, "qty");
+  char buf[64];
+  pthread_mutex_lock(&st->mutex);
+  ++st->calls;
+  snprintf(st->last_context, sizeof st->last_context, "%s", context_json);
+  pthread_mutex_unlock(&st->mutex);
+  if (eryxon_tool_run_cancelled(run)) return ERYXON_EINTERNAL; /* never: no one cancels */
+  eryxon_tool_run_progress(run, 1.0, 1.0, "done"); /* nobody asked: dropped */
+  if (qty == 13) {
+    *out_json = dup_text("13 is unlucky");
+    return ERYXON_ESTATE;
+  }
+  if (qty == 14) {
+    *out_json = dup_text("{not json");
+    return ERYXON_OK;
+  }
+  snprintf(buf, sizeof buf, "{\"double\":%ld}", 2 * qty);
+  *out_json = dup_text(buf);
+  return ERYXON_OK;
+}
+
+static int slow_tool(char **out_json, eryxon_tool_run_t *run, const char *arguments_json,
+                     const char *context_json, void *payload) {
+  struct host_state *st = payload;
+  struct timespec pause = {0, 100 * 1000 * 1000};
+  (void)out_json;
+  (void)run;
+  (void)arguments_json;
+  (void)context_json;
+  pthread_mutex_lock(&st->mutex);
+  st->entered = 1;
+  pthread_mutex_unlock(&st->mutex);
+  nanosleep(&pause, NULL);
+  pthread_mutex_lock(&st->mutex);
+  st->finished = 1;
+  pthread_mutex_unlock(&st->mutex);
+  return ERYXON_OK; /* *out_json left NULL: data null */
+}
+
+struct slow_call {
+  eryxon_store_t *store;
+  const char *key;
+  int status;
+};
+
+static void *call_slow(void *arg) {
+  struct slow_call *c = arg;
+  char *out = NULL;
+  c->status = eryxon_tool_call(&out, c->store, c->key, "slow_host", NULL);
+  eryxon_free(out);
+  return NULL;
+}
+
+static void test_host_tools(void) {
+  eryxon_store_t *store = NULL;
+  char *tenant_json = NULL, *key = NULL, *narrow = NULL, *out = NULL;
+  char tenant_id[64] = "";
+  struct host_state st;
+  const char *schema =
+      "{\"type\":\"object\",\"properties\":{\"qty\":{\"type\":\"integer\",\"minimum\":1}},"
+      "\"required\":[\"qty\"],\"additionalProperties\":false}";
+  memset(&st, 0, sizeof st);
+  pthread_mutex_init(&st.mutex, NULL);
+
+  CHECK_STATUS(eryxon_store_open(&store, NULL), ERYXON_OK);
+  if (store == NULL) return;
+  CHECK_STATUS(eryxon_tenant_create(&tenant_json, store, "Host", "enterprise"), ERYXON_OK);
+  CHECK(json_string_field(tenant_json, "id", tenant_id, sizeof tenant_id));
+  CHECK_STATUS(eryxon_key_create(&key, store, tenant_id, "all", NULL, NULL), ERYXON_OK);
+  CHECK_STATUS(eryxon_key_create(&narrow, store, tenant_id, "narrow", "[\"fetch_jobs\"]", NULL),
+               ERYXON_OK);
+
+  /* Guards. */
+  CHECK_STATUS(eryxon_tool_register(NULL, "x", NULL, NULL, NULL, doubler, &st), ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "store"));
+  CHECK_STATUS(eryxon_tool_register(store, NULL, NULL, NULL, NULL, doubler, &st), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_tool_register(store, "x", NULL, NULL, NULL, NULL, &st), ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "handler"));
+  CHECK_STATUS(eryxon_tool_register(store, "bad name", NULL, NULL, NULL, doubler, &st),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_tool_register(store, "x", NULL, "{\"type\":\"string\"}", NULL, doubler, &st),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_tool_register(store, "x", NULL, "{not json", NULL, doubler, &st),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_tool_register(store, "x", NULL, NULL, "{\"readOnly\":true}", doubler, &st),
+               ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "readOnly"));
+  CHECK_STATUS(eryxon_tool_register(store, "fetch_jobs", NULL, NULL, NULL, doubler, &st),
+               ERYXON_EDUPLICATE);
+  CHECK_STATUS(eryxon_tool_unregister(NULL, "x"), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_tool_unregister(store, NULL), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_tool_unregister(store, "no_such_tool"), ERYXON_ENOTFOUND);
+  CHECK(eryxon_tool_run_cancelled(NULL) == 0);
+  CHECK_STATUS(eryxon_tool_run_progress(NULL, 1.0, 0.0, NULL), ERYXON_EINVALID);
+
+  CHECK_STATUS(eryxon_tool_register(store, "host_double", "Doubles a quantity", schema,
+                                    "{\"title\":\"Double\",\"readOnlyHint\":true}", doubler, &st),
+               ERYXON_OK);
+  CHECK_STATUS(eryxon_tool_call(&out, store, key, "host_double", "{\"qty\":21}"), ERYXON_OK);
+  CHECK(out != NULL && strcmp(out, "{\"data\":{\"double\":42},\"success\":true}") == 0);
+  eryxon_free(out);
+  out = NULL;
+  CHECK(contains(st.last_context, tenant_id));
+  CHECK(contains(st.last_context, "\"key_id\":\""));
+  CHECK(contains(st.last_context, "\"tool\":\"host_double\""));
+  CHECK(!contains(st.last_context, "mcp_live_")); /* never the key itself */
+
+  /* Schema violations never reach the handler. */
+  CHECK_STATUS(eryxon_tool_call(&out, store, key, "host_double", "{\"qty\":0}"), ERYXON_EINVALID);
+  CHECK(out != NULL && contains(out, "VALIDATION_ERROR"));
+  eryxon_free(out);
+  out = NULL;
+  CHECK(st.calls == 1);
+  /* A failing handler: its status and message. */
+  CHECK_STATUS(eryxon_tool_call(&out, store, key, "host_double", "{\"qty\":13}"), ERYXON_ESTATE);
+  CHECK(out != NULL && contains(out, "INVALID_STATE_TRANSITION") && contains(out, "13 is unlucky"));
+  CHECK(strcmp(eryxon_error_last(), "13 is unlucky") == 0);
+  eryxon_free(out);
+  out = NULL;
+  CHECK_STATUS(eryxon_tool_call(&out, store, key, "host_double", "{\"qty\":14}"), ERYXON_EINTERNAL);
+  eryxon_free(out);
+  out = NULL;
+  /* Allow-lists apply as to built-ins. */
+  CHECK_STATUS(eryxon_tool_call(&out, store, narrow, "host_double", "{\"qty\":1}"),
+               ERYXON_EPERMISSION);
+  CHECK(out == NULL);
+
+  /* Unregister waits for a call in progress on another thread. */
+  CHECK_STATUS(eryxon_tool_register(store, "slow_host", NULL, NULL, NULL, slow_tool, &st),
+               ERYXON_OK);
+  {
+    pthread_t thread;
+    struct slow_call call;
+    int entered = 0, spins = 0;
+    struct timespec tick = {0, 1000 * 1000};
+    call.store = store;
+    call.key = key;
+    call.status = 1;
+    CHECK(pthread_create(&thread, NULL, call_slow, &call) == 0);
+    while (!entered && spins++ < 5000) {
+      nanosleep(&tick, NULL);
+      pthread_mutex_lock(&st.mutex);
+      entered = st.entered;
+      pthread_mutex_unlock(&st.mutex);
+    }
+    CHECK(entered);
+    CHECK_STATUS(eryxon_tool_unregister(store, "slow_host"), ERYXON_OK);
+    pthread_mutex_lock(&st.mutex);
+    CHECK(st.finished == 1); /* unregister returned after the handler */
+    pthread_mutex_unlock(&st.mutex);
+    pthread_join(thread, NULL);
+    CHECK_STATUS(call.status, ERYXON_OK);
+  }
+  CHECK_STATUS(eryxon_tool_unregister(store, "host_double"), ERYXON_OK);
+  CHECK_STATUS(eryxon_tool_call(&out, store, key, "host_double", "{\"qty\":1}"),
+               ERYXON_EUNKNOWN_TOOL);
+  CHECK(out == NULL);
+  CHECK_STATUS(eryxon_tool_unregister(store, "host_double"), ERYXON_ENOTFOUND);
+  /* A built-in can be hidden too. */
+  CHECK_STATUS(eryxon_tool_unregister(store, "get_dashboard_stats"), ERYXON_OK);
+
+  eryxon_free(narrow);
+  eryxon_free(key);
+  eryxon_free(tenant_json);
+  eryxon_store_free(&store);
+  pthread_mutex_destroy(&st.mutex);
+}
+
 int main(void) {
   eryxon_store_t *store = NULL;
   char persisted_key[64] = "";
@@ -1071,6 +1260,7 @@ int main(void) {
   test_dispatcher_arguments();
   test_subscriptions();
   test_endpoints();
+  test_host_tools();
 
   CHECK_STATUS(eryxon_store_open(&store, ":memory:"), ERYXON_OK);
   if (store != NULL) {

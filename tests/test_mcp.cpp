@@ -3,6 +3,10 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "support.hpp"
@@ -62,7 +66,8 @@ TEST_CASE("mcp: initialize negotiates the protocol version") {
     CHECK(r["result"]["protocolVersion"] == v);
     CHECK(r["result"]["serverInfo"]["name"] == "eryxon");
     CHECK(r["result"]["serverInfo"]["version"] == ERYXON_VERSION_STRING);
-    CHECK(r["result"]["capabilities"]["tools"].is_object());
+    CHECK(r["result"]["capabilities"]["tools"] == json{{"listChanged", true}});
+    CHECK(r["result"]["capabilities"]["logging"] == json::object());
   }
   json old = s.send(R"({"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{}}})");
   CHECK(old["result"]["protocolVersion"] == "2025-11-25");
@@ -256,4 +261,486 @@ TEST_CASE("mcp: tool calls are logged with the client's name and version from in
   }
   CHECK(rows[0].error_code == "INSUFFICIENT_PERMISSIONS");
   CHECK(rows[2].arguments == json{{"limit", 2}});
+}
+
+// ---------------------------------------------------------------------------
+// Protocol utilities: pagination, list_changed, logging, progress,
+// cancellation, concurrency (MCP 2025-11-25 "Utilities").
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Collects what a session sends through its sink.
+struct Outbox {
+  std::mutex m;
+  std::vector<json> messages;
+
+  McpSink sink() {
+    return [this](std::string_view line) {
+      CHECK(line.find('\n') == std::string_view::npos);
+      std::lock_guard lock(m);
+      messages.push_back(json::parse(line));
+    };
+  }
+  std::vector<json> all() {
+    std::lock_guard lock(m);
+    return messages;
+  }
+  std::vector<json> method(const std::string& name) {
+    std::vector<json> out;
+    for (auto& msg : all())
+      if (msg.value("method", "") == name) out.push_back(msg);
+    return out;
+  }
+  std::vector<json> replies_to(const json& id) {
+    std::vector<json> out;
+    for (auto& msg : all())
+      if (!msg.contains("method") && msg.value("id", json()) == id) out.push_back(msg);
+    return out;
+  }
+  void clear() {
+    std::lock_guard lock(m);
+    messages.clear();
+  }
+};
+
+// Polls `pred` every millisecond for up to 5 s.
+template <class P>
+bool eventually(P pred) {
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+json request(const json& id, const std::string& method, const json& params = json::object()) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}};
+}
+
+json call_request(const json& id, const std::string& tool, const json& args, const std::string& key,
+                  const json& progress_token = nullptr) {
+  json params = {{"name", tool}, {"arguments", args}, {"_meta", {{"apiKey", key}}}};
+  if (!progress_token.is_null()) params["_meta"]["progressToken"] = progress_token;
+  return request(id, "tools/call", params);
+}
+
+// An engine with a seeded tenant, keys, and one McpSession whose output
+// goes to an Outbox.
+struct Live {
+  std::unique_ptr<Engine> engine = Engine::in_memory();
+  std::string tenant, key, narrow;
+  Outbox out;
+  std::unique_ptr<McpSession> session;
+
+  explicit Live(McpServerOptions options = {}, bool init = true) {
+    tenant = engine->shop().create_tenant({"A"}).id;
+    seed_demo_shop(engine->shop(), tenant);
+    key = engine->keys().create_mcp_key(tenant, {"agent"}).plaintext;
+    NewMcpKey n{"narrow"};
+    n.allowed_tools = {"fetch_jobs"};
+    narrow = engine->keys().create_mcp_key(tenant, n).plaintext;
+    session = std::make_unique<McpSession>(*engine, options, out.sink());
+    if (init) initialize();
+  }
+  void initialize() {
+    auto r = session->handle_message(kInit);
+    REQUIRE(r);
+    session->receive(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  }
+  json send(const json& msg) {
+    auto r = session->handle_message(msg.dump());
+    REQUIRE(r);
+    return json::parse(*r);
+  }
+};
+
+const json kObject = {{"type", "object"}, {"additionalProperties", false}};
+
+// A host tool that reports `steps` progress steps, one with a smaller value
+// (which must be dropped), and returns how many it did.
+ToolDefinition batch_tool() {
+  return {"batch_recount",
+          "Recounts in steps, reporting progress",
+          {{"type", "object"},
+           {"properties", {{"steps", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}}}},
+           {"required", {"steps"}},
+           {"additionalProperties", false}},
+          {"Batch recount", false, false, true, false},
+          [](ToolContext& ctx, const json& args) {
+            const int steps = args["steps"].get<int>();
+            for (int i = 1; i <= steps; ++i) {
+              ctx.progress(i, steps, "step " + std::to_string(i));
+              if (i == 2) ctx.progress(1, steps, "going back is dropped");
+            }
+            return ToolOutput{{{"done", steps}, {"tenant", ctx.tenant_id}}};
+          }};
+}
+
+}  // namespace
+
+TEST_CASE("mcp: tools/list pages by cursor and the walk sees every tool once") {
+  McpServerOptions opts;
+  opts.page_size = 3;
+  Live s(opts);
+  std::vector<std::string> names;
+  json params = json::object();
+  int pages = 0;
+  for (;;) {
+    json r = s.send(request(++pages, "tools/list", params));
+    REQUIRE(r.contains("result"));
+    const json& tools = r["result"]["tools"];
+    CHECK(tools.size() <= 3);
+    for (const auto& t : tools) names.push_back(t["name"]);
+    if (!r["result"].contains("nextCursor")) break;
+    CHECK(tools.size() == 3);
+    REQUIRE(r["result"]["nextCursor"].is_string());
+    params["cursor"] = r["result"]["nextCursor"];
+    REQUIRE(pages < 20);
+  }
+  CHECK(pages == 5);  // 14 tools: 3+3+3+3+2
+  std::vector<std::string> expected;
+  for (const auto& t : s.engine->tools().list()) expected.push_back(t->name);
+  CHECK(names == expected);
+  CHECK(std::set<std::string>(names.begin(), names.end()).size() == 14);
+
+  // The key's allow-list applies before paging: one page, no cursor.
+  json narrow = s.send(request(50, "tools/list", {{"_meta", {{"apiKey", s.narrow}}}}));
+  CHECK(narrow["result"]["tools"].size() == 1);
+  CHECK_FALSE(narrow["result"].contains("nextCursor"));
+
+  // Cursors are opaque, and only ours are accepted.
+  for (const json& bad : {json("garbage!"), json(""), json("dG9vbHM6"), json("dG9vbHM6MDE"),
+                          json("b2ZmOjM"), json(42), json::object()}) {
+    CAPTURE(bad.dump());
+    CHECK(error_code(s.send(request(60, "tools/list", {{"cursor", bad}}))) == -32602);
+  }
+  // A position past the end (tools removed since) is an empty last page.
+  json far = s.send(request(61, "tools/list", {{"cursor", "dG9vbHM6OTk"}}));  // "tools:99"
+  CHECK(far["result"]["tools"].empty());
+  CHECK_FALSE(far["result"].contains("nextCursor"));
+}
+
+TEST_CASE("mcp: host tools added or removed at run time send tools/list_changed") {
+  Live s({}, /*init=*/false);
+  auto handler = [](ToolContext& ctx, const json& args) {
+    return ToolOutput{{{"echo", args}, {"tenant", ctx.tenant_id}}};
+  };
+  ToolDefinition echo{"host_echo",
+                      "Echoes its text",
+                      {{"type", "object"},
+                       {"properties", {{"text", {{"type", "string"}, {"maxLength", 5}}}}},
+                       {"required", {"text"}},
+                       {"additionalProperties", false}},
+                      {},
+                      handler};
+  // Not before initialize, nor between initialize and notifications/initialized.
+  s.engine->tools().add({"early", "", kObject, {}, handler});
+  REQUIRE(s.session->handle_message(kInit));
+  s.engine->tools().remove("early");
+  CHECK(s.out.method("notifications/tools/list_changed").empty());
+  s.session->receive(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  REQUIRE(s.session->initialized());
+
+  s.engine->tools().add(echo);
+  auto changed = s.out.method("notifications/tools/list_changed");
+  REQUIRE(changed.size() == 1);
+  CHECK(changed[0] == json{{"jsonrpc", "2.0"}, {"method", "notifications/tools/list_changed"}});
+
+  // Listed, called, validated, allowed by "*" keys only.
+  json list = s.send(request(2, "tools/list"));
+  CHECK(list["result"]["tools"].back()["name"] == "host_echo");
+  json ok = s.send(call_request(3, "host_echo", {{"text", "hi"}}, s.key));
+  CHECK(ok["result"]["isError"] == false);
+  CHECK(ok["result"]["structuredContent"]["data"]["echo"]["text"] == "hi");
+  CHECK(ok["result"]["structuredContent"]["data"]["tenant"] == s.tenant);
+  json invalid = s.send(call_request(4, "host_echo", {{"text", "too long"}}, s.key));
+  CHECK(invalid["result"]["isError"] == true);
+  CHECK(invalid["result"]["structuredContent"]["error"]["code"] == "VALIDATION_ERROR");
+  CHECK(error_code(s.send(call_request(5, "host_echo", {{"text", "hi"}}, s.narrow))) == -32000);
+  const auto usage = s.engine->audit()->recent_usage(s.tenant, std::nullopt, 10);
+  REQUIRE(usage.size() == 3);
+  CHECK(usage[0].tool == "host_echo");
+  CHECK(usage[0].error_code == "INSUFFICIENT_PERMISSIONS");
+  CHECK(usage[1].error_code == "VALIDATION_ERROR");
+  CHECK(usage[2].success);
+
+  CHECK(s.engine->tools().remove("host_echo"));
+  CHECK(s.out.method("notifications/tools/list_changed").size() == 2);
+  // Gone: an unknown tool is a protocol error, -32602 (MCP "Tools / Error
+  // Handling": unknown tools are protocol errors).
+  json gone = s.send(call_request(6, "host_echo", {{"text", "hi"}}, s.key));
+  CHECK(error_code(gone) == -32602);
+  CHECK(gone["error"]["message"] == "Unknown tool: host_echo");
+  CHECK_FALSE(s.engine->tools().remove("host_echo"));
+  CHECK(s.out.method("notifications/tools/list_changed").size() == 2);  // no change, no message
+}
+
+TEST_CASE("mcp: logging/setLevel filters notifications/message; keys never reach the log") {
+  Live s;
+  // Default level "warning": a successful call logs nothing, a refusal does.
+  REQUIRE(s.session->log_level() == McpLogLevel::warning);
+  s.send(call_request(1, "fetch_jobs", {{"limit", 1}}, s.key));
+  CHECK(s.out.method("notifications/message").empty());
+  s.send(call_request(2, "fetch_jobs", json::object(), "mcp_live_wrongwrongwrong"));
+  auto logs = s.out.method("notifications/message");
+  REQUIRE(logs.size() == 1);
+  CHECK(logs[0]["params"]["level"] == "warning");
+  CHECK(logs[0]["params"]["logger"] == "eryxon.mcp");
+  CHECK(logs[0]["params"]["data"]["outcome"] == "refused");
+  CHECK(logs[0]["params"]["data"]["code"] == "AUTHENTICATION_ERROR");
+
+  for (const json& bad : {json("verbose"), json("INFO"), json(3), json(nullptr)})
+    CHECK(error_code(s.send(request(3, "logging/setLevel", {{"level", bad}}))) == -32602);
+  CHECK(error_code(s.send(request(3, "logging/setLevel"))) == -32602);
+
+  s.out.clear();
+  CHECK(s.send(request(4, "logging/setLevel", {{"level", "error"}}))["result"] == json::object());
+  s.send(call_request(5, "fetch_jobs", json::object(), "mcp_live_wrongwrongwrong"));
+  s.send(call_request(6, "fetch_jobs", {{"limit", 0}}, s.key));
+  CHECK(s.out.method("notifications/message").empty());
+
+  CHECK(s.send(request(7, "logging/setLevel", {{"level", "debug"}}))["result"] == json::object());
+  CHECK(s.session->log_level() == McpLogLevel::debug);
+  s.send(call_request(8, "fetch_jobs", {{"limit", 1}}, s.key));
+  s.send(call_request(9, "fetch_jobs", {{"limit", 0}}, s.key));
+  logs = s.out.method("notifications/message");
+  REQUIRE(logs.size() == 4);  // request + outcome, twice
+  CHECK(logs[0]["params"]["level"] == "debug");
+  CHECK(logs[0]["params"]["data"] == json{{"event", "request"}, {"method", "tools/call"}});
+  CHECK(logs[1]["params"]["level"] == "info");
+  CHECK(logs[1]["params"]["data"]["tool"] == "fetch_jobs");
+  CHECK(logs[1]["params"]["data"]["outcome"] == "ok");
+  CHECK(logs[1]["params"]["data"]["duration_ms"].is_number());
+  CHECK(logs[3]["params"]["level"] == "notice");
+  CHECK(logs[3]["params"]["data"]["code"] == "VALIDATION_ERROR");
+  for (const auto& msg : s.out.all()) {
+    const std::string text = msg.dump();
+    CHECK(text.find(s.key) == std::string::npos);
+    CHECK(text.find("apiKey") == std::string::npos);
+  }
+  // Host code can log through the session too.
+  s.session->log(McpLogLevel::notice, "host", {{"note", "hello"}});
+  CHECK(s.out.method("notifications/message").back()["params"]["logger"] == "host");
+
+  // Logging can be off until a client asks.
+  McpServerOptions off;
+  off.log_level = std::nullopt;
+  Live quiet(off);
+  quiet.send(call_request(1, "fetch_jobs", json::object(), "mcp_live_wrongwrongwrong"));
+  CHECK(quiet.out.method("notifications/message").empty());
+}
+
+TEST_CASE("mcp: progress notifications only with a progressToken, increasing, before the reply") {
+  Live s;
+  s.engine->tools().add(batch_tool());
+  s.out.clear();
+  json r = s.send(call_request(1, "batch_recount", {{"steps", 3}}, s.key, "tok-1"));
+  CHECK(r["result"]["structuredContent"]["data"]["done"] == 3);
+  auto progress = s.out.method("notifications/progress");
+  REQUIRE(progress.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(progress[i]["params"] == json{{"progressToken", "tok-1"},
+                                        {"progress", i + 1},
+                                        {"total", 3},
+                                        {"message", "step " + std::to_string(i + 1)}});
+  }
+  // An integer token works too; no token, no notifications.
+  s.out.clear();
+  s.send(call_request(2, "batch_recount", {{"steps", 2}}, s.key, 77));
+  progress = s.out.method("notifications/progress");
+  REQUIRE(progress.size() == 2);
+  CHECK(progress[0]["params"]["progressToken"] == 77);
+  s.out.clear();
+  s.send(call_request(3, "batch_recount", {{"steps", 2}}, s.key));
+  CHECK(s.out.method("notifications/progress").empty());
+
+  // Through receive(): the notifications come before the reply on the wire.
+  s.out.clear();
+  s.session->receive(call_request(4, "batch_recount", {{"steps", 4}}, s.key, "w").dump());
+  s.session->drain();
+  const auto all = s.out.all();
+  REQUIRE(all.size() == 5);
+  for (int i = 0; i < 4; ++i) CHECK(all[i]["method"] == "notifications/progress");
+  CHECK(all[4]["id"] == 4);
+}
+
+TEST_CASE("mcp: notifications/cancelled stops a slow host tool and suppresses its reply") {
+  Live s;
+  std::atomic<bool> started{false}, saw_cancel{false};
+  s.engine->tools().add({"slow_wait", "Waits until cancelled (5 s at most)", kObject, {},
+                         [&](ToolContext& ctx, const json&) {
+                           started = true;
+                           const auto until = std::chrono::steady_clock::now() + 5s;
+                           while (!ctx.cancelled() && std::chrono::steady_clock::now() < until)
+                             std::this_thread::sleep_for(1ms);
+                           saw_cancel = ctx.cancelled();
+                           return ToolOutput{"finished"};
+                         }});
+  REQUIRE(s.send(request(1, "logging/setLevel", {{"level", "info"}}))["result"].is_object());
+  s.out.clear();
+  const auto t0 = std::chrono::steady_clock::now();
+  s.session->receive(call_request("slow-1", "slow_wait", json::object(), s.key).dump());
+  // The reader is not blocked: a ping is answered while the tool runs.
+  s.session->receive(request(2, "ping").dump());
+  CHECK(s.out.replies_to(2).size() == 1);
+  REQUIRE(eventually([&] { return started.load(); }));
+  CHECK(s.session->in_flight() == 1);
+  s.session->receive(
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow-1","reason":"user hit stop"}})");
+  s.session->drain();
+  CHECK(std::chrono::steady_clock::now() - t0 < 4s);
+  CHECK(saw_cancel);
+  CHECK(s.out.replies_to("slow-1").empty());
+  CHECK(s.session->in_flight() == 0);
+  auto logs = s.out.method("notifications/message");
+  REQUIRE_FALSE(logs.empty());
+  CHECK(logs.back()["params"]["data"]["outcome"] == "cancelled");
+  CHECK(logs.back()["params"]["data"]["reason"] == "user hit stop");
+
+  // Unknown, finished and malformed cancellations are ignored; initialize is
+  // answered at once and cannot be cancelled.
+  s.session->receive(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow-1"}})");
+  s.session->receive(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{}})");
+  s.session->receive(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}})");
+  s.session->receive(json(request(1, "initialize", {{"protocolVersion", "2025-11-25"}})).dump());
+  CHECK(s.out.replies_to(1).size() == 1);
+
+  // The synchronous path can be cancelled from another thread too.
+  started = false;
+  saw_cancel = false;
+  std::optional<std::string> reply = "unset";
+  std::thread caller([&] { reply = s.session->handle_message(call_request(9, "slow_wait", json::object(), s.key).dump()); });
+  REQUIRE(eventually([&] { return started.load(); }));
+  s.session->receive(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":9}})");
+  caller.join();
+  CHECK_FALSE(reply);
+  CHECK(saw_cancel);
+}
+
+TEST_CASE("mcp: pipelined calls are all answered, each under its own id") {
+  McpServerOptions opts;
+  opts.workers = 3;
+  Live s(opts);
+  s.engine->tools().add(batch_tool());
+  s.out.clear();
+  std::set<std::string> ids;  // id.dump(): 1 and "1" differ
+  for (int i = 0; i < 30; ++i) {
+    const json id = i % 2 ? json(i) : json("req-" + std::to_string(i));
+    ids.insert(id.dump());
+    if (i % 3 == 0)
+      s.session->receive(call_request(id, "batch_recount", {{"steps", 1 + i % 4}}, s.key).dump());
+    else
+      s.session->receive(call_request(id, "fetch_jobs", {{"limit", 1 + i % 5}}, s.key).dump());
+  }
+  s.session->drain();
+  std::set<std::string> answered;
+  for (const auto& msg : s.out.all()) {
+    if (msg.contains("method")) continue;
+    REQUIRE(msg.contains("result"));
+    CHECK(answered.insert(msg["id"].dump()).second);  // exactly once
+  }
+  CHECK(answered == ids);
+
+  // A second call under an id still in flight is refused.
+  std::atomic<bool> release{false}, started{false};
+  s.engine->tools().add({"hold", "", kObject, {}, [&](ToolContext&, const json&) {
+                           started = true;
+                           for (int i = 0; i < 5000 && !release; ++i) std::this_thread::sleep_for(1ms);
+                           return ToolOutput{nullptr};
+                         }});
+  s.out.clear();
+  s.session->receive(call_request("dup", "hold", json::object(), s.key).dump());
+  REQUIRE(eventually([&] { return started.load(); }));
+  s.session->receive(call_request("dup", "fetch_jobs", json::object(), s.key).dump());
+  release = true;
+  s.session->drain();
+  auto dup = s.out.replies_to("dup");
+  REQUIRE(dup.size() == 2);
+  CHECK(error_code(dup[0]) == -32600);
+  CHECK(dup[1]["result"]["isError"] == false);
+}
+
+namespace {
+// Runs `server.serve` on a pipe pair; the test writes input and reads lines.
+struct Pipes {
+  int in[2]{-1, -1}, out[2]{-1, -1};
+  Pipes() {
+    REQUIRE(::pipe(in) == 0);
+    REQUIRE(::pipe(out) == 0);
+  }
+  ~Pipes() {
+    for (int fd : {in[0], in[1], out[0], out[1]})
+      if (fd >= 0) ::close(fd);
+  }
+  void write(const std::string& line) {
+    const std::string data = line + "\n";
+    REQUIRE(::write(in[1], data.data(), data.size()) == static_cast<ssize_t>(data.size()));
+  }
+  void close_input() {
+    ::close(in[1]);
+    in[1] = -1;
+  }
+  // The next line of output, or "" at end of output.
+  std::string buffer;
+  std::string line() {
+    for (;;) {
+      if (auto nl = buffer.find('\n'); nl != std::string::npos) {
+        std::string l = buffer.substr(0, nl);
+        buffer.erase(0, nl + 1);
+        return l;
+      }
+      char chunk[4096];
+      const ssize_t n = ::read(out[0], chunk, sizeof chunk);
+      if (n <= 0) return "";
+      buffer.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("mcp: serve() writes list_changed while idle and answers calls in flight at EOF") {
+  Live probe({}, false);  // engine, tenant and keys
+  McpServer server(*probe.engine);
+  Pipes p;
+  int rc = -1;
+  std::thread serving([&] {
+    rc = server.serve(p.in[0], p.out[1]);
+    ::close(p.out[1]);
+    p.out[1] = -1;
+  });
+  p.write(kInit);
+  CHECK(json::parse(p.line())["id"] == 1);
+  p.write(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  // Wait until the reader has taken the notification: a ping round trip.
+  p.write(request(2, "ping").dump());
+  CHECK(json::parse(p.line())["id"] == 2);
+
+  // The server is idle, blocked reading; a registry change still reaches the client.
+  std::atomic<int> finished{0};
+  probe.engine->tools().add({"slow_ok", "", kObject, {}, [&](ToolContext&, const json&) {
+                               std::this_thread::sleep_for(150ms);
+                               ++finished;
+                               return ToolOutput{"ok"};
+                             }});
+  CHECK(json::parse(p.line())["method"] == "notifications/tools/list_changed");
+
+  // Calls in flight when input ends are answered before serve() returns.
+  for (int i = 0; i < 3; ++i) p.write(call_request(10 + i, "slow_ok", json::object(), probe.key).dump());
+  p.close_input();
+  std::set<int> ids;
+  for (std::string l; !(l = p.line()).empty();) {
+    json m = json::parse(l);
+    REQUIRE(m.contains("result"));
+    ids.insert(m["id"].get<int>());
+  }
+  serving.join();
+  CHECK(rc == 0);
+  CHECK(ids == std::set<int>{10, 11, 12});
+  CHECK(finished == 3);
+  // After serve() the session writes nowhere; changes are not an error.
+  probe.engine->tools().remove("slow_ok");
 }

@@ -2,6 +2,9 @@
 // single tool-call path (authentication, allow-lists, validation, results).
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "support.hpp"
 
 using namespace eryxon;
@@ -84,7 +87,7 @@ TEST_CASE("registry: names, schemas and descriptions") {
       "resume_job",  "complete_job",     "fetch_parts",      "update_part",     "fetch_operations",
       "start_operation", "pause_operation", "complete_operation", "get_dashboard_stats"};
   std::vector<std::string> names;
-  for (auto* t : r.list()) {
+  for (const auto& t : r.list()) {
     names.push_back(t->name);
     const json d = ToolRegistry::describe(*t);
     CAPTURE(t->name);
@@ -232,4 +235,106 @@ TEST_CASE("engine: a key's rate limit and its tenant's daily quota are enforced 
   CHECK(over.body["data"]["retry_after_seconds"] == 12 * 3600 - 103);
   clock.advance_ms((12 * 3600 - 103) * 1000);
   CHECK(engine->call_tool(keys[0], "fetch_jobs", {}).status == CallStatus::ok);
+}
+
+TEST_CASE("registry: listeners hear every change; find() keeps a removed tool alive") {
+  ToolRegistry r;
+  std::vector<std::uint64_t> heard;
+  const auto id = r.subscribe([&](std::uint64_t v) {
+    CHECK(r.size() <= 2);  // listeners may read the registry
+    heard.push_back(v);
+  });
+  const json schema = {{"type", "object"}};
+  auto handler = [](ToolContext&, const json&) { return ToolOutput{json("x")}; };
+  CHECK(r.version() == 0);
+  r.add({"a", "", schema, {}, handler});
+  r.add({"b", "", schema, {}, handler});
+  CHECK(test::error_of([&] { r.add({"a", "", schema, {}, handler}); }).code() ==
+        ErrorCode::duplicate_entry);
+  ToolPtr held = r.find("a");
+  CHECK(r.take("a") == held);
+  CHECK_FALSE(r.take("a"));
+  CHECK(held->name == "a");  // still alive through our pointer
+  CHECK(r.version() == 3);
+  CHECK(heard == std::vector<std::uint64_t>{1, 2, 3});
+  r.unsubscribe(id);
+  r.remove("b");
+  CHECK(heard.size() == 3);
+  CHECK(r.size() == 0);
+  // A listener that throws does not undo the change.
+  r.subscribe([](std::uint64_t) { throw std::runtime_error("listener failed"); });
+  r.add({"c", "", schema, {}, handler});
+  CHECK(r.find("c"));
+}
+
+TEST_CASE("registry: adds and removes race with finds, lists and calls") {
+  Bench e;
+  const json schema = {{"type", "object"}};
+  std::atomic<bool> stop{false};
+  std::atomic<int> notified{0};
+  e.engine->tools().subscribe([&](std::uint64_t) { ++notified; });
+  std::thread churn([&] {
+    for (int i = 0; i < 300; ++i) {
+      const std::string name = "host_" + std::to_string(i % 7);
+      e.engine->tools().remove(name);
+      e.engine->tools().add({name, "", schema, {}, [name](ToolContext&, const json&) {
+                               return ToolOutput{name};
+                             }});
+    }
+    stop = true;
+  });
+  std::vector<std::thread> readers;
+  std::atomic<int> calls_ok{0};
+  for (int t = 0; t < 2; ++t)
+    readers.emplace_back([&, t] {
+      while (!stop) {
+        for (const auto& def : e.engine->tools().list()) CHECK_FALSE(def->name.empty());
+        // Call what find() handed out, bypassing the rate limits: the
+        // definition must outlive a concurrent remove().
+        const std::string name = "host_" + std::to_string(t);
+        if (ToolPtr def = e.engine->tools().find(name)) {
+          std::this_thread::yield();
+          ToolContext ctx{e.a, nullptr, e.engine->shop()};
+          CHECK(def->handler(ctx, json::object()).data == name);
+          ++calls_ok;
+        }
+      }
+    });
+  churn.join();
+  for (auto& t : readers) t.join();
+  CHECK(notified >= 300);
+  CHECK(e.engine->tools().size() == 14 + 7);
+}
+
+TEST_CASE("engine: a CallControl reaches the handler as cancelled() and progress()") {
+  Bench e;
+  std::vector<std::pair<double, std::optional<double>>> reports;
+  std::atomic<bool> cancel{false};
+  bool saw_cancel = false;
+  e.engine->tools().add({"steps", "", {{"type", "object"}}, {}, [&](ToolContext& ctx, const json&) {
+                           ctx.progress(1, 2, "half");
+                           ctx.progress(2);
+                           saw_cancel = ctx.cancelled();
+                           return ToolOutput{nullptr};
+                         }});
+  CallControl control;
+  control.cancelled = &cancel;
+  control.on_progress = [&](double p, std::optional<double> total, std::string_view) {
+    reports.emplace_back(p, total);
+  };
+  REQUIRE(e.engine->call_tool(e.key_a, "steps", {}, "live,test", {}, &control).status ==
+          CallStatus::ok);
+  CHECK(reports.size() == 2);
+  CHECK(reports[0] == std::pair<double, std::optional<double>>{1, 2});
+  CHECK_FALSE(reports[1].second);
+  CHECK_FALSE(saw_cancel);
+  cancel = true;
+  e.engine->call_tool(e.key_a, "steps", {}, "live,test", {}, &control);
+  CHECK(saw_cancel);
+  // Without a control both are inert.
+  reports.clear();
+  saw_cancel = true;
+  CHECK(e.engine->call_tool(e.key_a, "steps", {}).status == CallStatus::ok);
+  CHECK_FALSE(saw_cancel);
+  CHECK(reports.empty());
 }

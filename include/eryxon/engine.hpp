@@ -21,7 +21,9 @@
 // a background thread (AuditLog) and flushed when the Engine is destroyed.
 //
 // Thread safety: call_tool may run on many threads at once (storage
-// serialises writes). Registering tools must happen before concurrent calls.
+// serialises writes). Tools may be added to and removed from tools() while
+// calls run (ToolRegistry is thread-safe; a call keeps the definition it
+// found alive until it ends).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -142,16 +144,19 @@ class ERYXON_EXPORT Engine {
   /// for the holder of `api_key`. Never throws for bad input: every outcome
   /// is a CallResult. Allowed environments: a key whose environment is not
   /// in `environments` ("live", "test") is refused as unauthenticated.
-  /// `origin` says who called, for the audit log.
+  /// `origin` says who called, for the audit log. `control` (may be null,
+  /// must outlive the call) reaches the handler as ToolContext::control: its
+  /// cancellation flag and progress sink.
   CallResult call_tool(std::string_view api_key, std::string_view tool,
                        const nlohmann::json& arguments,
                        std::string_view environments = "live,test",
-                       const CallOrigin& origin = {});
+                       const CallOrigin& origin = {}, const CallControl* control = nullptr);
 
   /// call_tool for an already validated identity (no key check; the rate
   /// limits, quota and audit log still apply).
   CallResult call_tool_as(const KeyIdentity& identity, std::string_view tool,
-                          const nlohmann::json& arguments, const CallOrigin& origin = {});
+                          const nlohmann::json& arguments, const CallOrigin& origin = {},
+                          const CallControl* control = nullptr);
 
   /// Applies the key's and then the tenant's GCRA limit to one request of
   /// `identity`. Returns status ok with `limit` and `rate` (the key's) set
@@ -180,10 +185,10 @@ class ERYXON_EXPORT Engine {
 
   // The gates (allow-list, rate limits, quota) and run_tool.
   CallResult gate_and_run(const KeyIdentity& identity, std::string_view tool,
-                          const nlohmann::json& arguments);
+                          const nlohmann::json& arguments, const CallControl* control);
   // Validation, the handler and result shaping, once every gate passed.
   CallResult run_tool(const ToolDefinition& def, const KeyIdentity& identity,
-                      const nlohmann::json& arguments);
+                      const nlohmann::json& arguments, const CallControl* control);
 
   std::unique_ptr<AuditLog> audit_;  // last: destroyed (flushed) first
 };

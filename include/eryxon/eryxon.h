@@ -603,6 +603,111 @@ ERYXON_EXPORT eryxon_status eryxon_dispatcher_subscription_stats(char **out_json
                                                                  eryxon_dispatcher_t *dispatcher,
                                                                  uint64_t subscription_id);
 
+/*
+ * Host tools: tools the host application registers at run time (issue #3;
+ * C++ eryxon::ToolRegistry in eryxon/tools.hpp).
+ *
+ * A host tool is called like a built-in one - by eryxon_tool_call, by MCP
+ * clients of `McpServer`/`McpSession` on this store's engine, by the REST
+ * handler - and goes through the same path: the key is authenticated, the
+ * tool must be in the key's allow-list ("*" includes it), rate limits and
+ * the plan quota apply, the arguments are validated against the tool's
+ * input schema (a violation is a VALIDATION_ERROR result and the handler
+ * does not run), and the call is written to the audit log. Registering or
+ * unregistering makes every initialized MCP session of the store send
+ * notifications/tools/list_changed.
+ */
+
+/** One running call of a host tool, handed to its handler: ask it whether
+ *  the caller cancelled, or report progress through it. Valid only during
+ *  the handler's call, on the handler's thread. */
+typedef struct eryxon_tool_run_t eryxon_tool_run_t;
+
+/**
+ * A host tool's handler.
+ *
+ * arguments_json: the call's arguments, a JSON object that has passed the
+ * tool's input schema. context_json: {"tenant_id": the caller's tenant (act
+ * only on its data), "key_id": the row id of the caller's key, "tool": the
+ * tool's name}. Both are borrowed for the call only. run: see
+ * eryxon_tool_run_cancelled and eryxon_tool_run_progress. payload: the
+ * pointer given to eryxon_tool_register, untouched.
+ *
+ * Return ERYXON_OK and set *out_json to the result's data, any JSON text
+ * (leaving it NULL means null): the caller sees
+ * {"success":true,"data":<it>}. Return a negative ERYXON_E* status to fail
+ * the call: it becomes {"success":false,"error":{"code":...}} with the
+ * status's wire code (ERYXON_EINVALID VALIDATION_ERROR, ERYXON_ENOTFOUND
+ * NOT_FOUND, ERYXON_EDUPLICATE, ERYXON_ESTATE, ERYXON_EPERMISSION,
+ * ERYXON_ECONFLICT, ERYXON_EDATABASE; anything else INTERNAL_ERROR), and
+ * *out_json, when set, is the error's message as plain UTF-8 text (not
+ * JSON). Text that is not valid JSON on success is an INTERNAL_ERROR.
+ *
+ * Ownership: *out_json starts NULL; the handler sets it to memory from
+ * malloc() (e.g. strdup) holding a NUL-terminated string; the library
+ * releases it (with free()) in every case.
+ *
+ * Threads: the handler runs on the thread that calls the tool - a caller of
+ * eryxon_tool_call, an MCP worker thread - possibly on several threads at
+ * once. It may call eryxon functions on the same store (but not
+ * eryxon_store_free, nor eryxon_tool_unregister of its own tool, which
+ * returns without waiting for itself) and must not unwind (longjmp) out of
+ * the call.
+ */
+typedef int (*eryxon_tool_handler)(char **out_json, eryxon_tool_run_t *run,
+                                   const char *arguments_json, const char *context_json,
+                                   void *payload);
+
+/**
+ * Registers a host tool.
+ *
+ * name: 1..128 characters of [A-Za-z0-9_.-], unused in the store.
+ * description: what the tool does, for the model (NULL = "").
+ * input_schema_json: a JSON Schema object with "type":"object" (keywords
+ * listed in eryxon/tools.hpp; NULL = {"type":"object"}).
+ * annotations_json: NULL or an object of MCP tool annotations: "title"
+ * (string), "readOnlyHint", "destructiveHint", "idempotentHint",
+ * "openWorldHint" (booleans); other members are ERYXON_EINVALID.
+ * handler: called for each call; payload: passed to it as is and must stay
+ * valid until eryxon_tool_unregister of the tool returns (or the store is
+ * freed).
+ * Errors: ERYXON_EINVALID (NULL store, name or handler; a bad name, schema
+ * or annotations), ERYXON_EDUPLICATE (a tool of that name exists, built-in
+ * or not), ERYXON_EINTERNAL.
+ */
+ERYXON_EXPORT eryxon_status eryxon_tool_register(eryxon_store_t *store, const char *name,
+                                                 const char *description,
+                                                 const char *input_schema_json,
+                                                 const char *annotations_json,
+                                                 eryxon_tool_handler handler, void *payload);
+
+/**
+ * Removes a tool (a host tool, or a built-in one the host wants to hide).
+ * Later calls of it are unknown-tool refusals. When it returns no call of
+ * the tool's handler is running (calls in progress on other threads are
+ * waited for), so its payload may be released; called from the tool's own
+ * handler it does not wait for that call.
+ * Errors: ERYXON_EINVALID (NULL), ERYXON_ENOTFOUND (no tool of that name).
+ */
+ERYXON_EXPORT eryxon_status eryxon_tool_unregister(eryxon_store_t *store, const char *name);
+
+/** 1 when the caller of this run has cancelled it (an MCP client's
+ *  notifications/cancelled), else 0; 0 for a NULL run. A handler that sees
+ *  1 should stop and return (its result is discarded). Cheap. */
+ERYXON_EXPORT int eryxon_tool_run_cancelled(const eryxon_tool_run_t *run);
+
+/**
+ * Reports progress of a run: `progress` done so far out of `total` (total
+ * <= 0 or NaN: unknown), with an optional message (NULL = none). When the
+ * MCP client asked for progress (params._meta.progressToken) it receives
+ * notifications/progress; reports whose progress is not larger than the
+ * last one are dropped (MCP requires it to increase), and so is everything
+ * when no one asked.
+ * Errors: ERYXON_EINVALID (run NULL, progress not finite).
+ */
+ERYXON_EXPORT eryxon_status eryxon_tool_run_progress(eryxon_tool_run_t *run, double progress,
+                                                     double total, const char *message);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

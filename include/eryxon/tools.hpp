@@ -13,15 +13,23 @@
 // maxItems, uniqueItems. `pattern`, `$ref` and composition keywords are not
 // supported.
 //
-// Thread safety: add() must not race with other calls; after setup, find()
-// and list() may be called from any thread.
+// Thread safety: every ToolRegistry member may be called from any thread at
+// any time, including add() and remove() while other threads call tools: a
+// host may register and unregister its own tools at run time. find() and
+// list() hand out shared_ptr<const ToolDefinition>, so a definition being
+// called stays alive until its call ends even when it is removed meanwhile.
+// Listeners (subscribe()) hear of every add and remove; the MCP server turns
+// that into notifications/tools/list_changed.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,11 +50,43 @@ struct ToolAnnotations {
   bool open_world = false;   ///< openWorldHint
 };
 
+/// How the caller of a tool (the MCP session) observes and steers one
+/// running call: a cancellation flag and a progress sink. Both are optional;
+/// calls made without a control (the C ABI's eryxon_tool_call, REST) are
+/// never cancelled and report progress nowhere.
+struct CallControl {
+  /// Set (by another thread) when the caller no longer wants the result.
+  const std::atomic<bool>* cancelled = nullptr;
+  /// Receives ToolContext::progress reports; called on the handler's
+  /// thread. Empty: progress is dropped (the client sent no progressToken).
+  std::function<void(double progress, std::optional<double> total, std::string_view message)>
+      on_progress;
+};
+
 /// What a handler gets besides its arguments.
 struct ToolContext {
   std::string tenant_id;    ///< the caller's tenant; handlers act only on it
   const KeyIdentity* key;   ///< the validated key (never null during a call)
   Shop& shop;
+  const CallControl* control = nullptr;  ///< null when the caller gave none
+
+  /// True once the caller cancelled the call (MCP notifications/cancelled).
+  /// Long handlers poll it between steps and stop early (throwing or
+  /// returning whatever they have: the result of a cancelled call is never
+  /// sent). Cheap (one atomic load); callable from the handler's thread.
+  bool cancelled() const noexcept {
+    return control != nullptr && control->cancelled != nullptr &&
+           control->cancelled->load(std::memory_order_acquire);
+  }
+  /// Reports progress: `progress` done so far out of `total` (unknown when
+  /// unset), with an optional human-readable message. Becomes an MCP
+  /// notifications/progress when the client asked for progress (a
+  /// params._meta.progressToken); otherwise, and for reports that do not
+  /// increase `progress`, nothing happens. Never throws for the sink's sake.
+  void progress(double done, std::optional<double> total = std::nullopt,
+                std::string_view message = {}) const {
+    if (control != nullptr && control->on_progress) control->on_progress(done, total, message);
+  }
 };
 
 /// A handler's successful answer: `data` and, for listings, a pagination
@@ -79,26 +119,68 @@ struct SchemaViolation {
 ERYXON_EXPORT std::vector<SchemaViolation> validate_against_schema(const nlohmann::json& schema,
                                                                    const nlohmann::json& instance);
 
+/// A shared, immutable tool definition: what find() and list() return.
+using ToolPtr = std::shared_ptr<const ToolDefinition>;
+
+/// The set of tools callers may call, changeable at run time (see the file
+/// comment for thread safety). Not copyable.
 class ERYXON_EXPORT ToolRegistry {
  public:
-  /// Adds a tool. Throws VALIDATION_ERROR for a bad or duplicate name, a
-  /// missing handler, or an inputSchema that is not an object schema.
+  /// Called after each successful add() or remove(), on the thread that made
+  /// the change, with the registry's new version().
+  using Listener = std::function<void(std::uint64_t version)>;
+
+  ToolRegistry();
+  ~ToolRegistry();
+  ToolRegistry(const ToolRegistry&) = delete;
+  ToolRegistry& operator=(const ToolRegistry&) = delete;
+
+  /// Adds a tool, then tells the listeners. Throws VALIDATION_ERROR for a
+  /// bad name, a missing handler, or an inputSchema that is not an object
+  /// schema, and DUPLICATE_ENTRY for a name already registered.
   void add(ToolDefinition tool);
-  /// Removes a tool; false when it was not registered.
+  /// Removes a tool, then tells the listeners; false when it was not
+  /// registered. Calls already running keep their definition (shared_ptr)
+  /// and finish; later calls find no such tool.
   bool remove(std::string_view name);
-  /// The tool or nullptr. The pointer stays valid until remove() of it.
-  const ToolDefinition* find(std::string_view name) const;
-  /// All tools in registration order.
-  std::vector<const ToolDefinition*> list() const;
-  std::size_t size() const { return order_.size(); }
+  /// remove() that returns the removed definition (nullptr when absent).
+  ToolPtr take(std::string_view name);
+  /// The tool, or nullptr. The definition stays valid as long as the
+  /// pointer is held, whatever happens to the registry.
+  ToolPtr find(std::string_view name) const;
+  /// A snapshot of all tools in registration order.
+  std::vector<ToolPtr> list() const;
+  /// How many tools are registered.
+  std::size_t size() const;
+  /// Starts at 0 and grows by one with every add() or remove(): a cheap way
+  /// to tell whether the list changed since an earlier look.
+  std::uint64_t version() const noexcept { return version_.load(std::memory_order_acquire); }
+
+  /// Registers `listener`; returns its id for unsubscribe(). Listeners run
+  /// one at a time, outside the registry's lock (they may call find() and
+  /// list()), but must not call add(), remove(), take(), subscribe() or
+  /// unsubscribe() (that would deadlock), and should be quick: the change's
+  /// caller waits for them. A listener that throws is ignored.
+  std::uint64_t subscribe(Listener listener);
+  /// Removes a listener. When it returns the listener is not running and is
+  /// never called again. Must not be called from a listener.
+  void unsubscribe(std::uint64_t id);
 
   /// The MCP Tool object: {name, title, description, inputSchema,
   /// annotations}.
   static nlohmann::json describe(const ToolDefinition& tool);
 
  private:
-  std::map<std::string, std::unique_ptr<ToolDefinition>, std::less<>> tools_;
+  void notify();
+
+  mutable std::mutex mutex_;  // guards tools_ and order_
+  std::map<std::string, ToolPtr, std::less<>> tools_;
   std::vector<std::string> order_;
+  std::atomic<std::uint64_t> version_{0};
+
+  std::mutex listeners_mutex_;  // held while listeners run
+  std::map<std::uint64_t, Listener> listeners_;
+  std::uint64_t next_listener_ = 1;
 };
 
 /// Registers the built-in shop-floor tools: fetch_jobs, create_job,

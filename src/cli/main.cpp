@@ -57,9 +57,13 @@ Commands (every command takes --db FILE; default $ERYXON_DB or ./eryxon.db):
                                         and prints its id)
   call --tool NAME [--args JSON] [--key KEY]
                                         run one tool and print its JSON result
-  mcp serve [--key KEY]                 MCP over stdio; the key defaults to
+  mcp serve [--key KEY] [--page-size N] [--log-level LEVEL|off] [--workers N]
+                                        MCP over stdio; the key defaults to
                                         $ERYXON_MCP_KEY (used when a call has no
-                                        params._meta.apiKey)
+                                        params._meta.apiKey); tools/list pages of N
+                                        (100); notifications/message from LEVEL
+                                        (warning) until the client sets one; N
+                                        threads run tools/call (4)
   events list --tenant ID [--after SEQ] [--limit N]
                                         outbox events after SEQ, oldest first, one
                                         JSON object a line
@@ -470,6 +474,23 @@ int run(const Args& a) {
     std::signal(SIGPIPE, SIG_IGN);  // a vanished client ends serve() with an error, not a signal
     eryxon::McpServerOptions opts;
     opts.default_api_key = default_key(a);
+    const std::int64_t page_size = int_option(a, "page-size", 100);
+    const std::int64_t workers = int_option(a, "workers", 4);
+    if (page_size < 1 || page_size > 100000)
+      throw eryxon::Error(eryxon::ErrorCode::validation_error, "--page-size must be 1..100000");
+    if (workers < 1 || workers > 64)
+      throw eryxon::Error(eryxon::ErrorCode::validation_error, "--workers must be 1..64");
+    opts.page_size = static_cast<std::size_t>(page_size);
+    opts.workers = static_cast<unsigned>(workers);
+    if (const std::string level = a.get("log-level", "warning"); level == "off") {
+      opts.log_level = std::nullopt;
+    } else if (auto parsed = eryxon::parse_mcp_log_level(level)) {
+      opts.log_level = *parsed;
+    } else {
+      throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                          "--log-level must be debug, info, notice, warning, error, critical, "
+                          "alert, emergency or off");
+    }
     eryxon::McpServer server(*engine, opts);
     return server.serve(STDIN_FILENO, STDOUT_FILENO);
   }

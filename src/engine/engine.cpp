@@ -117,7 +117,7 @@ Engine::~Engine() = default;
 
 CallResult Engine::call_tool(std::string_view api_key, std::string_view tool,
                              const nlohmann::json& arguments, std::string_view environments,
-                             const CallOrigin& origin) {
+                             const CallOrigin& origin, const CallControl* control) {
   std::optional<KeyIdentity> identity;
   try {
     KeyRejection why{};
@@ -126,13 +126,14 @@ CallResult Engine::call_tool(std::string_view api_key, std::string_view tool,
     return failure(e);  // storage failed: the key was neither accepted nor refused
   }
   if (!identity || !environment_allowed(identity->environment, environments)) return unauthenticated();
-  return call_tool_as(*identity, tool, arguments, origin);
+  return call_tool_as(*identity, tool, arguments, origin, control);
 }
 
 CallResult Engine::call_tool_as(const KeyIdentity& identity, std::string_view tool,
-                                const nlohmann::json& arguments, const CallOrigin& origin) {
+                                const nlohmann::json& arguments, const CallOrigin& origin,
+                                const CallControl* control) {
   const auto started = std::chrono::steady_clock::now();
-  CallResult result = gate_and_run(identity, tool, arguments);
+  CallResult result = gate_and_run(identity, tool, arguments, control);
   if (audit_) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
@@ -197,7 +198,7 @@ CallResult Engine::apply_rate_limits(const KeyIdentity& identity) {
 }
 
 CallResult Engine::gate_and_run(const KeyIdentity& identity, std::string_view tool,
-                                const nlohmann::json& arguments) {
+                                const nlohmann::json& arguments, const CallControl* control) {
   // Every authenticated request counts against the rate limits, even one
   // for an unknown or forbidden tool: each is logged, and a key must not be
   // able to flood the audit log faster than its limit.
@@ -209,7 +210,8 @@ CallResult Engine::gate_and_run(const KeyIdentity& identity, std::string_view to
     r.rate = gate.rate;
     return r;
   };
-  const ToolDefinition* def = tools_.find(tool);
+  // Held for the whole call: a concurrent remove() cannot free it.
+  const ToolPtr def = tools_.find(tool);
   if (!def)
     return refused(CallStatus::unknown_tool, {{"message", fmt::format("Unknown tool: {}", tool)},
                                               {"data", {{"tool", tool}}}});
@@ -236,7 +238,7 @@ CallResult Engine::gate_and_run(const KeyIdentity& identity, std::string_view to
                    {"retry_after_seconds", ceil_seconds(q.reset_ms)}}}};
     return gate;
   }
-  CallResult result = run_tool(*def, identity, arguments);
+  CallResult result = run_tool(*def, identity, arguments, control);
   result.limit = gate.limit;
   result.rate = gate.rate;
   result.quota = gate.quota;
@@ -244,7 +246,7 @@ CallResult Engine::gate_and_run(const KeyIdentity& identity, std::string_view to
 }
 
 CallResult Engine::run_tool(const ToolDefinition& def, const KeyIdentity& identity,
-                            const nlohmann::json& arguments) {
+                            const nlohmann::json& arguments, const CallControl* control) {
   const std::string& tool = def.name;
   const nlohmann::json args = arguments.is_null() ? nlohmann::json::object() : arguments;
   if (!args.is_object())
@@ -262,7 +264,7 @@ CallResult Engine::run_tool(const ToolDefinition& def, const KeyIdentity& identi
                          {{"violations", std::move(list)}}));
   }
 
-  ToolContext ctx{identity.tenant_id, &identity, shop_};
+  ToolContext ctx{identity.tenant_id, &identity, shop_, control};
   try {
     ToolOutput out = def.handler(ctx, args);
     nlohmann::json body = {{"success", true}, {"data", std::move(out.data)}};

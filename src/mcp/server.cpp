@@ -1,12 +1,24 @@
-// The MCP server: JSON-RPC 2.0 framing, lifecycle and tools methods
+// The MCP session (JSON-RPC dispatch, lifecycle, tools, logging, progress,
+// cancellation, list_changed) and the stdio transport around it
 // (eryxon/mcp.hpp; MCP spec 2025-11-25 "Base protocol", "Lifecycle",
-// "Tools"; JSON-RPC 2.0 section 5.1 for error codes).
+// "Tools", "Utilities"; JSON-RPC 2.0 section 5.1 for error codes).
 #include "eryxon/mcp.hpp"
 
+#include <sodium.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "eryxon/error.hpp"
 #include "eryxon/version.h"
@@ -24,6 +36,11 @@ constexpr int kInternalError = -32603;
 constexpr int kServerError = -32000;  // authentication and permission refusals
 
 constexpr const char* kProtocolVersions[] = {"2025-11-25", "2025-06-18", nullptr};
+constexpr const char* kLogger = "eryxon.mcp";
+constexpr const char* kCursorPrefix = "tools:";
+
+constexpr const char* kLevelNames[] = {"debug", "info",     "notice", "warning",
+                                       "error", "critical", "alert",  "emergency"};
 
 constexpr const char* kInstructions =
     "eryxon connects you to a manufacturing shop floor: jobs (customer orders) own parts, parts "
@@ -37,6 +54,12 @@ std::string error_reply(const json& id, int code, std::string message, json data
   json err = {{"code", code}, {"message", std::move(message)}};
   if (!data.is_null()) err["data"] = std::move(data);
   return dump({{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(err)}});
+}
+
+std::string notification(const char* method, json params = nullptr) {
+  json msg = {{"jsonrpc", "2.0"}, {"method", method}};
+  if (!params.is_null()) msg["params"] = std::move(params);
+  return dump(msg);
 }
 
 // A JSON-RPC error raised while dispatching a request.
@@ -59,102 +82,6 @@ bool write_all(int fd, const char* data, std::size_t size) {
   return true;
 }
 
-}  // namespace
-
-const char* const* mcp_supported_protocol_versions() { return kProtocolVersions; }
-
-McpServer::McpServer(Engine& engine, McpServerOptions options)
-    : engine_(engine), options_(std::move(options)) {}
-
-McpServer::~McpServer() = default;
-
-std::optional<std::string> McpServer::handle_message(std::string_view message) {
-  json id = nullptr;
-  try {
-    if (message.size() > options_.max_message_bytes)
-      return error_reply(nullptr, kInvalidRequest, "Message too large");
-    json msg = json::parse(message, nullptr, /*allow_exceptions=*/false);
-    if (msg.is_discarded()) return error_reply(nullptr, kParseError, "Parse error: not valid JSON");
-    if (!msg.is_object())
-      return error_reply(nullptr, kInvalidRequest,
-                         "Invalid Request: expected one JSON-RPC 2.0 object (batches are not "
-                         "supported)");
-    const auto id_it = msg.find("id");
-    const bool has_id = id_it != msg.end();
-    if (has_id) {
-      if (!id_it->is_string() && !id_it->is_number_integer())
-        return error_reply(nullptr, kInvalidRequest,
-                           "Invalid Request: id must be a string or an integer");
-      id = *id_it;
-    }
-    if (msg.value("jsonrpc", json()) != "2.0")
-      return error_reply(id, kInvalidRequest, "Invalid Request: jsonrpc must be \"2.0\"");
-    const auto method_it = msg.find("method");
-    if (method_it == msg.end()) {
-      // A response to a request we never send, or garbage: answer only the
-      // latter, and only when it carries an id.
-      if (has_id && (msg.contains("result") || msg.contains("error"))) return std::nullopt;
-      return error_reply(id, kInvalidRequest, "Invalid Request: missing method");
-    }
-    if (!method_it->is_string())
-      return error_reply(id, kInvalidRequest, "Invalid Request: method must be a string");
-    const std::string method = method_it->get<std::string>();
-    json params = msg.value("params", json::object());
-    if (!params.is_object())
-      return has_id ? std::optional(error_reply(id, kInvalidParams, "params must be an object"))
-                    : std::nullopt;
-
-    if (!has_id) {
-      // Notifications: never answered (JSON-RPC 2.0 section 4.1).
-      if (method == "notifications/initialized") initialized_ = !protocol_version_.empty();
-      return std::nullopt;
-    }
-
-    bool is_error = false;
-    json result = dispatch(method, params, is_error);
-    return dump({{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}});
-  } catch (const RpcError& e) {
-    return error_reply(id, e.code, e.message, e.data);
-  } catch (const std::exception& e) {
-    return error_reply(id, kInternalError, std::string("Internal error: ") + e.what());
-  } catch (...) {
-    return error_reply(id, kInternalError, "Internal error");
-  }
-}
-
-json McpServer::dispatch(const std::string& method, const json& params, bool& is_error) {
-  if (method == "initialize") return handle_initialize(params);
-  if (method == "ping") return json::object();
-  if (method == "tools/list" || method == "tools/call") {
-    if (protocol_version_.empty())
-      throw RpcError{kInvalidRequest, "Server not initialized: send initialize first", nullptr};
-    return method == "tools/list" ? handle_tools_list(params) : handle_tools_call(params, is_error);
-  }
-  throw RpcError{kMethodNotFound, "Method not found: " + method, {{"method", method}}};
-}
-
-json McpServer::handle_initialize(const json& params) {
-  const auto v = params.find("protocolVersion");
-  if (v == params.end() || !v->is_string())
-    throw RpcError{kInvalidParams, "initialize needs params.protocolVersion (a string)", nullptr};
-  // Answer with the client's version when we speak it, else our newest
-  // (MCP "Lifecycle / Version negotiation").
-  protocol_version_ = kProtocolVersions[0];
-  for (const char* const* p = kProtocolVersions; *p; ++p)
-    if (*v == *p) protocol_version_ = *p;
-  client_info_ = params.value("clientInfo", json());
-  json supported = json::array();
-  for (const char* const* p = kProtocolVersions; *p; ++p) supported.push_back(*p);
-  return {{"protocolVersion", protocol_version_},
-          {"capabilities", {{"tools", {{"listChanged", false}}}}},
-          {"serverInfo",
-           {{"name", options_.server_name},
-            {"title", "eryxon shop-floor connectivity"},
-            {"version", ERYXON_VERSION_STRING}}},
-          {"instructions", kInstructions}};
-}
-
-namespace {
 // The key a request presents: params._meta.apiKey, else the default.
 std::string presented_key(const json& params, const std::string& fallback) {
   if (auto meta = params.find("_meta"); meta != params.end() && meta->is_object())
@@ -163,91 +90,638 @@ std::string presented_key(const json& params, const std::string& fallback) {
   return fallback;
 }
 
-[[noreturn]] void refuse(const CallResult& r, int code) {
-  throw RpcError{code, r.body.value("message", "Refused"), r.body.value("data", json())};
+// A number as JSON: an integer when it is one (progress 3, not 3.0).
+json number(double v) {
+  if (std::nearbyint(v) == v && std::fabs(v) < 9.0e15) return static_cast<std::int64_t>(v);
+  return v;
 }
+
+std::string encode_cursor(std::size_t offset) {
+  const std::string raw = kCursorPrefix + std::to_string(offset);
+  std::string out(sodium_base64_ENCODED_LEN(raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                  '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(raw.data()),
+                    raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+std::optional<std::size_t> decode_cursor(const std::string& cursor) {
+  if (cursor.empty() || cursor.size() > 64) return std::nullopt;
+  unsigned char raw[64];
+  std::size_t len = 0;
+  if (sodium_base642bin(raw, sizeof raw, cursor.data(), cursor.size(), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+    return std::nullopt;
+  const std::string_view text(reinterpret_cast<const char*>(raw), len);
+  const std::string_view prefix(kCursorPrefix);
+  if (text.substr(0, prefix.size()) != prefix || text.size() == prefix.size()) return std::nullopt;
+  std::size_t offset = 0;
+  const char* first = text.data() + prefix.size();
+  const char* last = text.data() + text.size();
+  auto [end, ec] = std::from_chars(first, last, offset);
+  if (ec != std::errc() || end != last || (*first == '0' && last - first > 1)) return std::nullopt;
+  return offset;
+}
+
+// What one tools/call ended as, for the log.
+struct CallOutcome {
+  std::string tool;
+  McpLogLevel level = McpLogLevel::info;
+  std::string outcome;  // ok | tool_error | refused | cancelled
+  std::string code;
+  std::string message;
+};
+
 }  // namespace
 
-json McpServer::handle_tools_list(const json& params) {
-  const std::string key = presented_key(params, options_.default_api_key);
-  std::optional<KeyIdentity> identity;
-  if (!key.empty()) {
-    try {
-      identity = engine_.keys().validate_mcp_key(key);
-    } catch (const Error& e) {
-      if (e.code() != ErrorCode::authentication_error) throw;
-      throw RpcError{kServerError, "Invalid or disabled MCP key",
-                     {{"type", "authentication_error"}}};
-    }
-  }
-  json tools = json::array();
-  for (const ToolDefinition* t : engine_.tools().list())
-    if (!identity || identity->allows(t->name)) tools.push_back(ToolRegistry::describe(*t));
-  return {{"tools", std::move(tools)}};
+const char* mcp_log_level_name(McpLogLevel level) noexcept {
+  const auto i = static_cast<std::size_t>(level);
+  return i < std::size(kLevelNames) ? kLevelNames[i] : "debug";
 }
 
-json McpServer::handle_tools_call(const json& params, bool& is_error) {
-  const auto name = params.find("name");
-  if (name == params.end() || !name->is_string())
-    throw RpcError{kInvalidParams, "tools/call needs params.name (a string)", nullptr};
-  json arguments = params.value("arguments", json::object());
-  if (!arguments.is_object() && !arguments.is_null())
-    throw RpcError{kInvalidParams, "tools/call params.arguments must be an object", nullptr};
+std::optional<McpLogLevel> parse_mcp_log_level(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < std::size(kLevelNames); ++i)
+    if (name == kLevelNames[i]) return static_cast<McpLogLevel>(i);
+  return std::nullopt;
+}
 
-  const std::string key = presented_key(params, options_.default_api_key);
-  CallOrigin origin;
-  auto info = [&](const char* field) {
-    if (!client_info_.is_object()) return std::string();
-    const auto it = client_info_.find(field);
-    return it != client_info_.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  const std::string client_name = info("name");
-  const std::string client_version = info("version");
-  origin.client_name = client_name;
-  origin.client_version = client_version;
-  const CallResult r = engine_.call_tool(key, name->get<std::string>(), arguments,
-                                         options_.environments, origin);
-  switch (r.status) {
-    case CallStatus::unauthenticated: refuse(r, kServerError);
-    case CallStatus::forbidden: refuse(r, kServerError);
-    case CallStatus::rate_limited: refuse(r, kServerError);
-    case CallStatus::quota_exceeded: refuse(r, kServerError);
-    case CallStatus::unknown_tool: refuse(r, kInvalidParams);
-    case CallStatus::ok:
-    case CallStatus::tool_error: break;
+const char* const* mcp_supported_protocol_versions() { return kProtocolVersions; }
+
+// ---------------------------------------------------------------------------
+// McpSession
+
+// One tools/call from the moment it is read until it is answered.
+struct PendingCall {
+  json id;
+  std::string id_key;  // id.dump(): 1 and "1" are different requests
+  json params;
+  json progress_token;  // null: the client wants no progress
+  std::atomic<bool> cancelled{false};
+  std::string cancel_reason;  // under `m`
+
+  std::mutex m;       // orders progress notifications before the reply
+  bool done = false;  // the handler returned: no more progress
+  bool has_progress = false;
+  double last_progress = 0;
+};
+
+struct McpSession::Impl {
+  Impl(Engine& e, McpServerOptions o, McpSink s)
+      : engine(e), options(std::move(o)), sink(std::move(s)) {
+    level.store(options.log_level ? static_cast<int>(*options.log_level) : -1);
   }
-  is_error = r.status == CallStatus::tool_error;
-  return {{"content", json::array({{{"type", "text"}, {"text", dump(r.body)}}})},
-          {"structuredContent", r.body},
-          {"isError", is_error}};
+
+  Engine& engine;
+  const McpServerOptions options;
+
+  std::mutex sink_mutex;  // one sink call at a time
+  McpSink sink;
+
+  mutable std::mutex state_mutex;  // protocol_version, client_info
+  std::string protocol_version;
+  json client_info;
+  std::atomic<bool> initialized{false};
+  std::atomic<int> level{-1};  // McpLogLevel, or -1 for off
+
+  mutable std::mutex flight_mutex;
+  std::condition_variable flight_cv;  // in_flight or queue shrank, or stop
+  std::map<std::string, std::shared_ptr<PendingCall>> in_flight;  // queued or running
+  std::deque<std::shared_ptr<PendingCall>> queue;
+  std::vector<std::thread> workers;
+  bool stopping = false;
+
+  std::uint64_t listener = 0;
+
+  // --- output ---------------------------------------------------------------
+  void emit(const std::string& message) noexcept {
+    std::lock_guard lock(sink_mutex);
+    if (!sink) return;
+    try {
+      sink(message);
+    } catch (...) {
+      // The transport's failure is the transport's to report.
+    }
+  }
+
+  void log(McpLogLevel at, std::string_view logger, json data) noexcept {
+    const int threshold = level.load(std::memory_order_relaxed);
+    if (threshold < 0 || static_cast<int>(at) < threshold) return;
+    try {
+      emit(notification("notifications/message", {{"level", mcp_log_level_name(at)},
+                                                   {"logger", std::string(logger)},
+                                                   {"data", std::move(data)}}));
+    } catch (...) {
+      // Out of memory while logging: the log line is lost, nothing else.
+    }
+  }
+
+  void log_call(const CallOutcome& o, double ms) noexcept {
+    try {
+      json data = {{"event", "tools/call"}, {"tool", o.tool}, {"outcome", o.outcome}};
+      if (!o.code.empty()) data["code"] = o.code;
+      if (!o.message.empty()) data[o.outcome == "cancelled" ? "reason" : "message"] = o.message;
+      data["duration_ms"] = std::round(ms * 1000.0) / 1000.0;
+      log(o.level, kLogger, std::move(data));
+    } catch (...) {
+    }
+  }
+
+  // --- parsing --------------------------------------------------------------
+  // What an incoming message turned out to be.
+  struct Classified {
+    std::optional<std::string> reply;     // answer now
+    std::shared_ptr<PendingCall> call;    // a tools/call to run
+  };
+
+  Classified classify(std::string_view message) noexcept {
+    json id = nullptr;
+    try {
+      if (message.size() > options.max_message_bytes)
+        return {error_reply(nullptr, kInvalidRequest, "Message too large"), nullptr};
+      json msg = json::parse(message, nullptr, /*allow_exceptions=*/false);
+      if (msg.is_discarded())
+        return {error_reply(nullptr, kParseError, "Parse error: not valid JSON"), nullptr};
+      if (!msg.is_object())
+        return {error_reply(nullptr, kInvalidRequest,
+                            "Invalid Request: expected one JSON-RPC 2.0 object (batches are not "
+                            "supported)"),
+                nullptr};
+      const auto id_it = msg.find("id");
+      const bool has_id = id_it != msg.end();
+      if (has_id) {
+        if (!id_it->is_string() && !id_it->is_number_integer())
+          return {error_reply(nullptr, kInvalidRequest,
+                              "Invalid Request: id must be a string or an integer"),
+                  nullptr};
+        id = *id_it;
+      }
+      if (msg.value("jsonrpc", json()) != "2.0")
+        return {error_reply(id, kInvalidRequest, "Invalid Request: jsonrpc must be \"2.0\""),
+                nullptr};
+      const auto method_it = msg.find("method");
+      if (method_it == msg.end()) {
+        // A response to a request we never send, or garbage: answer only the
+        // latter, and only when it carries an id.
+        if (has_id && (msg.contains("result") || msg.contains("error"))) return {};
+        return {error_reply(id, kInvalidRequest, "Invalid Request: missing method"), nullptr};
+      }
+      if (!method_it->is_string())
+        return {error_reply(id, kInvalidRequest, "Invalid Request: method must be a string"),
+                nullptr};
+      const std::string method = method_it->get<std::string>();
+      json params = msg.value("params", json::object());
+      if (!params.is_object()) {
+        if (!has_id) return {};
+        return {error_reply(id, kInvalidParams, "params must be an object"), nullptr};
+      }
+
+      if (!has_id) {
+        on_notification(method, params);  // never answered (JSON-RPC 2.0 section 4.1)
+        return {};
+      }
+      log(McpLogLevel::debug, kLogger, {{"event", "request"}, {"method", method}});
+      if (method == "tools/call") {
+        if (protocol_version_copy().empty())
+          throw RpcError{kInvalidRequest, "Server not initialized: send initialize first", nullptr};
+        return {std::nullopt, admit(id, std::move(params))};
+      }
+      json result = dispatch(method, params);
+      return {dump({{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}}), nullptr};
+    } catch (const RpcError& e) {
+      return {error_reply(id, e.code, e.message, e.data), nullptr};
+    } catch (const std::exception& e) {
+      log(McpLogLevel::error, kLogger, {{"event", "internal_error"}, {"message", e.what()}});
+      return {error_reply(id, kInternalError, std::string("Internal error: ") + e.what()), nullptr};
+    } catch (...) {
+      return {error_reply(id, kInternalError, "Internal error"), nullptr};
+    }
+  }
+
+  void on_notification(const std::string& method, const json& params) {
+    if (method == "notifications/initialized") {
+      initialized.store(!protocol_version_copy().empty());
+    } else if (method == "notifications/cancelled") {
+      const auto rid = params.find("requestId");
+      if (rid == params.end() || (!rid->is_string() && !rid->is_number_integer())) return;
+      std::shared_ptr<PendingCall> call;
+      {
+        std::lock_guard lock(flight_mutex);
+        auto it = in_flight.find(rid->dump());
+        if (it == in_flight.end()) return;  // unknown or finished: ignored
+        call = it->second;
+      }
+      std::lock_guard lock(call->m);
+      if (call->done) return;  // too late: the reply goes out
+      if (auto r = params.find("reason"); r != params.end() && r->is_string())
+        call->cancel_reason = r->get<std::string>();
+      call->cancelled.store(true, std::memory_order_release);
+    }
+  }
+
+  std::string protocol_version_copy() const {
+    std::lock_guard lock(state_mutex);
+    return protocol_version;
+  }
+
+  // Registers a tools/call as in flight (duplicate ids are refused).
+  std::shared_ptr<PendingCall> admit(const json& id, json params) {
+    auto call = std::make_shared<PendingCall>();
+    call->id = id;
+    call->id_key = id.dump();
+    if (auto meta = params.find("_meta"); meta != params.end() && meta->is_object())
+      if (auto t = meta->find("progressToken");
+          t != meta->end() && (t->is_string() || t->is_number_integer()))
+        call->progress_token = *t;
+    call->params = std::move(params);
+    std::lock_guard lock(flight_mutex);
+    if (!in_flight.emplace(call->id_key, call).second)
+      throw RpcError{kInvalidRequest, "Invalid Request: a request with this id is still in progress",
+                     {{"id", id}}};
+    return call;
+  }
+
+  void finish(const PendingCall& call) {
+    std::lock_guard lock(flight_mutex);
+    in_flight.erase(call.id_key);
+    flight_cv.notify_all();
+  }
+
+  // --- methods --------------------------------------------------------------
+  json dispatch(const std::string& method, const json& params) {
+    if (method == "initialize") return handle_initialize(params);
+    if (method == "ping") return json::object();
+    if (method == "tools/list" || method == "logging/setLevel") {
+      if (protocol_version_copy().empty())
+        throw RpcError{kInvalidRequest, "Server not initialized: send initialize first", nullptr};
+      return method == "tools/list" ? handle_tools_list(params) : handle_set_level(params);
+    }
+    throw RpcError{kMethodNotFound, "Method not found: " + method, {{"method", method}}};
+  }
+
+  json handle_initialize(const json& params) {
+    const auto v = params.find("protocolVersion");
+    if (v == params.end() || !v->is_string())
+      throw RpcError{kInvalidParams, "initialize needs params.protocolVersion (a string)", nullptr};
+    // Answer with the client's version when we speak it, else our newest
+    // (MCP "Lifecycle / Version negotiation").
+    std::string chosen = kProtocolVersions[0];
+    for (const char* const* p = kProtocolVersions; *p; ++p)
+      if (*v == *p) chosen = *p;
+    {
+      std::lock_guard lock(state_mutex);
+      protocol_version = chosen;
+      client_info = params.value("clientInfo", json());
+    }
+    return {{"protocolVersion", chosen},
+            {"capabilities", {{"tools", {{"listChanged", true}}}, {"logging", json::object()}}},
+            {"serverInfo",
+             {{"name", options.server_name},
+              {"title", "eryxon shop-floor connectivity"},
+              {"version", ERYXON_VERSION_STRING}}},
+            {"instructions", kInstructions}};
+  }
+
+  json handle_set_level(const json& params) {
+    const auto l = params.find("level");
+    const auto parsed =
+        l != params.end() && l->is_string() ? parse_mcp_log_level(l->get<std::string>()) : std::nullopt;
+    if (!parsed)
+      throw RpcError{kInvalidParams,
+                     "logging/setLevel needs params.level: debug, info, notice, warning, error, "
+                     "critical, alert or emergency",
+                     nullptr};
+    level.store(static_cast<int>(*parsed));
+    return json::object();
+  }
+
+  json handle_tools_list(const json& params) {
+    std::size_t offset = 0;
+    if (auto c = params.find("cursor"); c != params.end() && !c->is_null()) {
+      const auto decoded = c->is_string() ? decode_cursor(c->get<std::string>()) : std::nullopt;
+      if (!decoded) throw RpcError{kInvalidParams, "Invalid cursor", nullptr};
+      offset = *decoded;
+    }
+    const std::string key = presented_key(params, options.default_api_key);
+    std::optional<KeyIdentity> identity;
+    if (!key.empty()) {
+      try {
+        identity = engine.keys().validate_mcp_key(key);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::authentication_error) throw;
+        throw RpcError{kServerError, "Invalid or disabled MCP key",
+                       {{"type", "authentication_error"}}};
+      }
+    }
+    const std::size_t page = std::max<std::size_t>(1, options.page_size);
+    json tools = json::array();
+    std::size_t position = 0;  // among the tools this key sees
+    bool more = false;
+    for (const ToolPtr& t : engine.tools().list()) {
+      if (identity && !identity->allows(t->name)) continue;
+      if (position >= offset) {
+        if (tools.size() == page) {
+          more = true;
+          break;
+        }
+        tools.push_back(ToolRegistry::describe(*t));
+      }
+      ++position;
+    }
+    json result = {{"tools", std::move(tools)}};
+    if (more) result["nextCursor"] = encode_cursor(offset + page);
+    return result;
+  }
+
+  // Runs one admitted tools/call on this thread. Returns the reply, or
+  // std::nullopt when the call was cancelled. Does not finish() the call.
+  std::optional<std::string> run(PendingCall& call) noexcept {
+    const auto started = std::chrono::steady_clock::now();
+    CallOutcome outcome;
+    std::optional<std::string> reply;
+    try {
+      if (auto n = call.params.find("name"); n != call.params.end() && n->is_string())
+        outcome.tool = n->get<std::string>();
+      if (!call.cancelled.load(std::memory_order_acquire)) {
+        CallControl control;
+        control.cancelled = &call.cancelled;
+        if (!call.progress_token.is_null())
+          control.on_progress = [this, &call](double progress, std::optional<double> total,
+                                              std::string_view message) {
+            report_progress(call, progress, total, message);
+          };
+        json result = handle_tools_call(call.params, control, outcome);
+        reply = dump({{"jsonrpc", "2.0"}, {"id", call.id}, {"result", std::move(result)}});
+      }
+    } catch (const RpcError& e) {
+      reply = error_reply(call.id, e.code, e.message, e.data);
+    } catch (const std::exception& e) {
+      outcome = {outcome.tool, McpLogLevel::error, "internal_error", "INTERNAL_ERROR", e.what()};
+      reply = error_reply(call.id, kInternalError, std::string("Internal error: ") + e.what());
+    } catch (...) {
+      outcome = {outcome.tool, McpLogLevel::error, "internal_error", "INTERNAL_ERROR", ""};
+      reply = error_reply(call.id, kInternalError, "Internal error");
+    }
+    bool cancelled;
+    std::string reason;
+    {
+      std::lock_guard lock(call.m);
+      call.done = true;  // no progress after this point
+      cancelled = call.cancelled.load(std::memory_order_acquire);
+      reason = call.cancel_reason;
+    }
+    if (cancelled) {
+      outcome.level = McpLogLevel::info;
+      outcome.outcome = "cancelled";
+      outcome.code.clear();
+      outcome.message = reason;
+      reply.reset();  // MCP "Cancellation": no response for a cancelled request
+    }
+    log_call(outcome,
+             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                 .count());
+    return reply;
+  }
+
+  void report_progress(PendingCall& call, double progress, std::optional<double> total,
+                       std::string_view message) noexcept {
+    try {
+      std::lock_guard lock(call.m);
+      if (call.done || call.cancelled.load(std::memory_order_acquire)) return;
+      if (!std::isfinite(progress) || (call.has_progress && progress <= call.last_progress)) return;
+      call.has_progress = true;
+      call.last_progress = progress;
+      json params = {{"progressToken", call.progress_token}, {"progress", number(progress)}};
+      if (total && std::isfinite(*total)) params["total"] = number(*total);
+      if (!message.empty()) params["message"] = std::string(message);
+      emit(notification("notifications/progress", std::move(params)));
+    } catch (...) {
+      // A lost progress report is not the handler's problem.
+    }
+  }
+
+  json handle_tools_call(const json& params, const CallControl& control, CallOutcome& outcome) {
+    const auto name = params.find("name");
+    if (name == params.end() || !name->is_string()) {
+      outcome = {"", McpLogLevel::warning, "refused", "VALIDATION_ERROR", "no tool name"};
+      throw RpcError{kInvalidParams, "tools/call needs params.name (a string)", nullptr};
+    }
+    json arguments = params.value("arguments", json::object());
+    if (!arguments.is_object() && !arguments.is_null()) {
+      outcome = {name->get<std::string>(), McpLogLevel::warning, "refused", "VALIDATION_ERROR",
+                 "arguments must be an object"};
+      throw RpcError{kInvalidParams, "tools/call params.arguments must be an object", nullptr};
+    }
+
+    const std::string key = presented_key(params, options.default_api_key);
+    std::string client_name, client_version;
+    {
+      std::lock_guard lock(state_mutex);
+      auto info = [&](const char* field) {
+        if (!client_info.is_object()) return std::string();
+        const auto it = client_info.find(field);
+        return it != client_info.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      client_name = info("name");
+      client_version = info("version");
+    }
+    CallOrigin origin;
+    origin.client_name = client_name;
+    origin.client_version = client_version;
+    const CallResult r = engine.call_tool(key, name->get<std::string>(), arguments,
+                                          options.environments, origin, &control);
+    outcome.tool = name->get<std::string>();
+    auto refuse = [&](int code, const char* wire) -> json {
+      outcome.level = McpLogLevel::warning;
+      outcome.outcome = "refused";
+      outcome.code = wire;
+      outcome.message = r.body.value("message", "Refused");
+      throw RpcError{code, r.body.value("message", "Refused"), r.body.value("data", json())};
+    };
+    switch (r.status) {
+      case CallStatus::unauthenticated: return refuse(kServerError, "AUTHENTICATION_ERROR");
+      case CallStatus::forbidden: return refuse(kServerError, "INSUFFICIENT_PERMISSIONS");
+      case CallStatus::rate_limited: return refuse(kServerError, "RATE_LIMITED");
+      case CallStatus::quota_exceeded: return refuse(kServerError, "QUOTA_EXCEEDED");
+      case CallStatus::unknown_tool: return refuse(kInvalidParams, "NOT_FOUND");
+      case CallStatus::ok: outcome.outcome = "ok"; break;
+      case CallStatus::tool_error: {
+        const json& err = r.body.contains("error") ? r.body["error"] : json::object();
+        outcome.outcome = "tool_error";
+        outcome.code = err.value("code", "INTERNAL_ERROR");
+        outcome.message = err.value("message", "");
+        outcome.level = outcome.code == "INTERNAL_ERROR" || outcome.code == "DATABASE_ERROR"
+                            ? McpLogLevel::error
+                            : McpLogLevel::notice;
+        break;
+      }
+    }
+    const bool is_error = r.status == CallStatus::tool_error;
+    return {{"content", json::array({{{"type", "text"}, {"text", dump(r.body)}}})},
+            {"structuredContent", r.body},
+            {"isError", is_error}};
+  }
+
+  // --- workers --------------------------------------------------------------
+  void enqueue(std::shared_ptr<PendingCall> call) {
+    std::unique_lock lock(flight_mutex);
+    if (workers.empty()) {
+      const unsigned n = std::max(1u, options.workers);
+      for (unsigned i = 0; i < n; ++i) workers.emplace_back([this] { work(); });
+    }
+    const std::size_t cap = std::max<std::size_t>(1, options.max_queued);
+    flight_cv.wait(lock, [&] { return queue.size() < cap || stopping; });
+    queue.push_back(std::move(call));
+    flight_cv.notify_all();
+  }
+
+  void work() {
+    for (;;) {
+      std::shared_ptr<PendingCall> call;
+      {
+        std::unique_lock lock(flight_mutex);
+        flight_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping, nothing left
+        call = std::move(queue.front());
+        queue.pop_front();
+        flight_cv.notify_all();  // room in the queue
+      }
+      if (auto reply = run(*call)) emit(*reply);
+      finish(*call);
+    }
+  }
+
+  void drain() {
+    std::unique_lock lock(flight_mutex);
+    flight_cv.wait(lock, [&] { return in_flight.empty(); });
+  }
+};
+
+McpSession::McpSession(Engine& engine, McpServerOptions options, McpSink sink)
+    : impl_(std::make_unique<Impl>(engine, std::move(options), std::move(sink))) {
+  Impl* impl = impl_.get();
+  impl_->listener = engine.tools().subscribe([impl](std::uint64_t) {
+    if (impl->initialized.load()) impl->emit(notification("notifications/tools/list_changed"));
+  });
+}
+
+McpSession::~McpSession() {
+  impl_->engine.tools().unsubscribe(impl_->listener);
+  {
+    std::lock_guard lock(impl_->flight_mutex);
+    for (auto& [key, call] : impl_->in_flight) call->cancelled.store(true);
+  }
+  impl_->drain();
+  {
+    std::lock_guard lock(impl_->flight_mutex);
+    impl_->stopping = true;
+    impl_->flight_cv.notify_all();
+  }
+  for (auto& t : impl_->workers) t.join();
+}
+
+void McpSession::set_sink(McpSink sink) {
+  std::lock_guard lock(impl_->sink_mutex);
+  impl_->sink = std::move(sink);
+}
+
+void McpSession::receive(std::string_view message) {
+  Impl::Classified c = impl_->classify(message);
+  if (c.reply) impl_->emit(*c.reply);
+  if (!c.call) return;
+  try {
+    impl_->enqueue(c.call);
+  } catch (...) {
+    // No thread could be started: run it here rather than lose it.
+    if (auto reply = impl_->run(*c.call)) impl_->emit(*reply);
+    impl_->finish(*c.call);
+  }
+}
+
+std::optional<std::string> McpSession::handle_message(std::string_view message) {
+  Impl::Classified c = impl_->classify(message);
+  if (!c.call) return c.reply;
+  auto reply = impl_->run(*c.call);
+  impl_->finish(*c.call);
+  return reply;
+}
+
+void McpSession::drain() { impl_->drain(); }
+
+void McpSession::log(McpLogLevel level, std::string_view logger, nlohmann::json data) noexcept {
+  impl_->log(level, logger, std::move(data));
+}
+
+bool McpSession::initialized() const { return impl_->initialized.load(); }
+
+std::string McpSession::protocol_version() const { return impl_->protocol_version_copy(); }
+
+nlohmann::json McpSession::client_info() const {
+  std::lock_guard lock(impl_->state_mutex);
+  return impl_->client_info;
+}
+
+std::optional<McpLogLevel> McpSession::log_level() const {
+  const int l = impl_->level.load();
+  if (l < 0) return std::nullopt;
+  return static_cast<McpLogLevel>(l);
+}
+
+std::size_t McpSession::in_flight() const {
+  std::lock_guard lock(impl_->flight_mutex);
+  return impl_->in_flight.size();
+}
+
+// ---------------------------------------------------------------------------
+// McpServer: stdio
+
+McpServer::McpServer(Engine& engine, McpServerOptions options)
+    : engine_(engine),
+      options_(options),
+      session_(std::make_unique<McpSession>(engine, std::move(options))) {}
+
+McpServer::~McpServer() = default;
+
+std::optional<std::string> McpServer::handle_message(std::string_view message) {
+  return session_->handle_message(message);
 }
 
 int McpServer::serve(int in_fd, int out_fd) {
+  // Replies come from this thread, the session's workers and threads that
+  // change the tool registry; one mutex keeps their lines whole.
+  std::mutex out_mutex;
+  std::atomic<bool> write_failed{false};
+  auto write_line = [&](std::string_view message) {
+    std::lock_guard lock(out_mutex);
+    if (write_failed.load()) return;
+    std::string line;
+    line.reserve(message.size() + 1);
+    line.append(message);
+    line.push_back('\n');
+    if (!write_all(out_fd, line.data(), line.size())) write_failed.store(true);
+  };
+  session_->set_sink(write_line);
   std::string buffer;
   bool discarding = false;  // inside an over-long line
   char chunk[65536];
-  auto emit = [&](const std::optional<std::string>& reply) {
-    if (!reply) return true;
-    std::string out = *reply;
-    out.push_back('\n');
-    return write_all(out_fd, out.data(), out.size());
-  };
-  for (;;) {
+  bool ok = true;
+  while (ok) {
     const ssize_t n = ::read(in_fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     buffer.append(chunk, static_cast<std::size_t>(n));
     std::size_t start = 0;
-    for (std::size_t nl; (nl = buffer.find('\n', start)) != std::string::npos; start = nl + 1) {
+    for (std::size_t nl; ok && (nl = buffer.find('\n', start)) != std::string::npos;
+         start = nl + 1) {
       if (discarding) {
         discarding = false;
-        if (!emit(error_reply(nullptr, kInvalidRequest, "Message too large"))) return 1;
-        continue;
+        write_line(error_reply(nullptr, kInvalidRequest, "Message too large"));
+      } else {
+        std::string_view msg(buffer.data() + start, nl - start);
+        if (!msg.empty() && msg.back() == '\r') msg.remove_suffix(1);
+        if (msg.find_first_not_of(" \t") != std::string_view::npos) session_->receive(msg);
       }
-      std::string_view msg(buffer.data() + start, nl - start);
-      if (!msg.empty() && msg.back() == '\r') msg.remove_suffix(1);
-      if (msg.find_first_not_of(" \t") == std::string_view::npos) continue;
-      if (!emit(handle_message(msg))) return 1;
+      ok = !write_failed.load();
     }
     buffer.erase(0, start);
     if (buffer.size() > options_.max_message_bytes) {
@@ -255,10 +729,14 @@ int McpServer::serve(int in_fd, int out_fd) {
       buffer.clear();
     }
   }
-  if (!discarding && buffer.find_first_not_of(" \t\r") != std::string::npos)
-    if (!emit(handle_message(buffer))) return 1;
+  if (ok && !discarding && buffer.find_first_not_of(" \t\r") != std::string::npos)
+    session_->receive(buffer);
+  // End of input (or a dead output): let the calls in flight finish and
+  // write their replies, then stop writing to out_fd.
+  session_->drain();
+  session_->set_sink({});
   engine_.keys().flush_usage();
-  return 0;
+  return write_failed.load() ? 1 : 0;
 }
 
 }  // namespace eryxon

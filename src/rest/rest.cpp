@@ -317,7 +317,7 @@ RestResponse RestHandler::dispatch(const RestRequest& request) const {
   };
 
   // --- arguments -----------------------------------------------------------------
-  const ToolDefinition* def = engine_.tools().find(tool);
+  const ToolPtr def = engine_.tools().find(tool);
   if (!def) return refuse(404, "NOT_FOUND", fmt::format("Unknown tool: {}", tool));
   json args = json::object();
   if (route->body_is_arguments && !request.body.empty()) {

@@ -19,6 +19,9 @@ bool valid_tool_name(std::string_view name) {
 
 }  // namespace
 
+ToolRegistry::ToolRegistry() = default;
+ToolRegistry::~ToolRegistry() = default;
+
 void ToolRegistry::add(ToolDefinition tool) {
   if (!valid_tool_name(tool.name))
     throw Error(ErrorCode::validation_error,
@@ -32,31 +35,77 @@ void ToolRegistry::add(ToolDefinition tool) {
       props != tool.input_schema.end() && !props->is_object())
     throw Error(ErrorCode::validation_error,
                 fmt::format("Tool {}: inputSchema.properties must be an object", tool.name));
-  if (tools_.count(tool.name))
-    throw Error(ErrorCode::duplicate_entry, fmt::format("Tool {} is already registered", tool.name));
   std::string name = tool.name;
-  tools_.emplace(name, std::make_unique<ToolDefinition>(std::move(tool)));
-  order_.push_back(std::move(name));
+  auto def = std::make_shared<const ToolDefinition>(std::move(tool));
+  {
+    std::lock_guard lock(mutex_);
+    if (tools_.count(name))
+      throw Error(ErrorCode::duplicate_entry, fmt::format("Tool {} is already registered", name));
+    tools_.emplace(name, std::move(def));
+    order_.push_back(std::move(name));
+    version_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  notify();
 }
 
-bool ToolRegistry::remove(std::string_view name) {
+bool ToolRegistry::remove(std::string_view name) { return take(name) != nullptr; }
+
+ToolPtr ToolRegistry::take(std::string_view name) {
+  ToolPtr removed;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = tools_.find(name);
+    if (it == tools_.end()) return nullptr;
+    removed = std::move(it->second);
+    tools_.erase(it);
+    std::erase(order_, name);
+    version_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  notify();
+  return removed;
+}
+
+ToolPtr ToolRegistry::find(std::string_view name) const {
+  std::lock_guard lock(mutex_);
   auto it = tools_.find(name);
-  if (it == tools_.end()) return false;
-  tools_.erase(it);
-  std::erase(order_, name);
-  return true;
+  return it == tools_.end() ? nullptr : it->second;
 }
 
-const ToolDefinition* ToolRegistry::find(std::string_view name) const {
-  auto it = tools_.find(name);
-  return it == tools_.end() ? nullptr : it->second.get();
-}
-
-std::vector<const ToolDefinition*> ToolRegistry::list() const {
-  std::vector<const ToolDefinition*> out;
+std::vector<ToolPtr> ToolRegistry::list() const {
+  std::lock_guard lock(mutex_);
+  std::vector<ToolPtr> out;
   out.reserve(order_.size());
-  for (const auto& n : order_) out.push_back(tools_.find(n)->second.get());
+  for (const auto& n : order_) out.push_back(tools_.find(n)->second);
   return out;
+}
+
+std::size_t ToolRegistry::size() const {
+  std::lock_guard lock(mutex_);
+  return order_.size();
+}
+
+std::uint64_t ToolRegistry::subscribe(Listener listener) {
+  std::lock_guard lock(listeners_mutex_);
+  const std::uint64_t id = next_listener_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void ToolRegistry::unsubscribe(std::uint64_t id) {
+  std::lock_guard lock(listeners_mutex_);  // waits for a running notify()
+  listeners_.erase(id);
+}
+
+void ToolRegistry::notify() {
+  std::lock_guard lock(listeners_mutex_);
+  const std::uint64_t v = version();
+  for (auto& [id, listener] : listeners_) {
+    try {
+      if (listener) listener(v);
+    } catch (...) {
+      // A listener's failure is its own; the change stands.
+    }
+  }
 }
 
 nlohmann::json ToolRegistry::describe(const ToolDefinition& tool) {

@@ -323,6 +323,25 @@ class Store:
             raise InternalError("the library returned no result", status=_native.ERYXON_EINTERNAL)
         return result
 
+    def register_tool(
+        self,
+        name: str,
+        handler: Any,
+        input_schema: Optional[Mapping[str, Any]] = None,
+        description: str = "",
+        annotations: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        """Registers a Python function as a tool of this store; see
+        :mod:`eryxon.host_tools`. ``handler(arguments, context, run)``
+        returns the result's data or raises an EryxonError subclass."""
+        host_tools.register_tool(self, name, handler, input_schema, description, annotations)
+
+    def unregister_tool(self, name: str) -> None:
+        """Removes a tool (waits for its calls in progress); see
+        :mod:`eryxon.host_tools`."""
+        host_tools.unregister_tool(self, name)
+
+
 # Standard Webhooks v1 signatures: eryxon.webhooks.sign / verify / ...
 from . import webhooks  # noqa: E402
 
@@ -333,3 +352,9 @@ from . import events  # noqa: E402
 from .events import Dispatcher, Subscription  # noqa: E402
 
 __all__.extend(["events", "Dispatcher", "Subscription"])
+
+# Host tools: Store.register_tool / unregister_tool.
+from . import host_tools  # noqa: E402
+from .host_tools import ToolRun  # noqa: E402
+
+__all__.extend(["host_tools", "ToolRun"])

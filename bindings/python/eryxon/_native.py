@@ -318,3 +318,50 @@ for _name, (_args, _res) in _EVENT_PROTOTYPES.items():
     __all__.append(_name)
 del _name, _args, _res, _fn
 __all__.extend(["eryxon_dispatcher_t", "eryxon_event_cb"])
+
+
+# Host tools: tools the host registers with a handler, the last section of
+# eryxon.h.
+from ctypes import c_double  # noqa: E402
+
+
+class eryxon_tool_run_t(ctypes.Structure):
+    """Opaque ``eryxon_tool_run_t``; only ever used through a pointer."""
+
+
+_run_p = POINTER(eryxon_tool_run_t)
+
+#: ``typedef int (*eryxon_tool_handler)(char **out_json, eryxon_tool_run_t *run,
+#: const char *arguments_json, const char *context_json, void *payload);``
+#: out_json is declared as ``void **`` so the handler can store a malloc'ed
+#: pointer the library frees.
+eryxon_tool_handler = CFUNCTYPE(c_int, POINTER(c_void_p), _run_p, c_char_p, c_char_p, c_void_p)
+
+_HOST_TOOL_PROTOTYPES = {
+    # eryxon_status eryxon_tool_register(eryxon_store_t *store, const char *name,
+    #     const char *description, const char *input_schema_json,
+    #     const char *annotations_json, eryxon_tool_handler handler, void *payload);
+    "eryxon_tool_register": (
+        [_store_p, c_char_p, c_char_p, c_char_p, c_char_p, eryxon_tool_handler, c_void_p],
+        c_int,
+    ),
+    # eryxon_status eryxon_tool_unregister(eryxon_store_t *store, const char *name);
+    "eryxon_tool_unregister": ([_store_p, c_char_p], c_int),
+    # int eryxon_tool_run_cancelled(const eryxon_tool_run_t *run);
+    "eryxon_tool_run_cancelled": ([_run_p], c_int),
+    # eryxon_status eryxon_tool_run_progress(eryxon_tool_run_t *run, double progress,
+    #     double total, const char *message);
+    "eryxon_tool_run_progress": ([_run_p, c_double, c_double, c_char_p], c_int),
+}
+
+for _name, (_args, _res) in _HOST_TOOL_PROTOTYPES.items():
+    try:
+        _fn = getattr(lib, _name)
+    except AttributeError as e:
+        raise ImportError(f"eryxon: {library_path} does not export {_name}") from e
+    _fn.argtypes = _args
+    _fn.restype = _res
+    globals()[_name] = _fn
+    __all__.append(_name)
+del _name, _args, _res, _fn
+__all__.extend(["eryxon_tool_run_t", "eryxon_tool_handler"])

@@ -32,6 +32,10 @@ import { fileURLToPath } from 'node:url';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import {
+  EmptyResultSchema,
+  LoggingMessageNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -141,16 +145,17 @@ function makeShop({ label = 'shop', seed = true } = {}) {
 
 /**
  * Connects an SDK Client to `eryxon mcp serve --db DB`.
- * Options: envKey - passed as ERYXON_MCP_KEY to the server.
+ * Options: envKey - passed as ERYXON_MCP_KEY to the server; serveArgs -
+ * extra `mcp serve` options (e.g. ['--page-size', '4']).
  * Returns { client, transport, negotiatedVersion(), sent, stderr(), close() }.
  * `sent` records every JSON-RPC message the client wrote (to check the wire).
  */
-async function connect(db, { envKey } = {}) {
+async function connect(db, { envKey, serveArgs = [] } = {}) {
   const env = passThroughEnv();
   if (envKey !== undefined) env.ERYXON_MCP_KEY = envKey;
   const transport = new StdioClientTransport({
     command: BIN,
-    args: ['mcp', 'serve', '--db', db],
+    args: ['mcp', 'serve', '--db', db, ...serveArgs],
     env,
     stderr: 'pipe',
   });
@@ -687,6 +692,75 @@ describe('tools', () => {
       });
       // Still serving.
       ok(await callTool(s.client, 'fetch_jobs', { limit: 1 }, key));
+    });
+});
+
+describe('protocol utilities', () => {
+  test('capabilities declare tools.listChanged and logging', { timeout: TEST_TIMEOUT }, async (t) => {
+    const { db } = makeShop({ label: 'caps', seed: false });
+    const s = await open(t, db);
+    const caps = s.client.getServerCapabilities();
+    assert.equal(caps.tools?.listChanged, true);
+    assert.deepEqual(caps.logging, {});
+  });
+
+  test('tools/list pages by cursor; the walk sees every tool once; a bad cursor is -32602',
+    { timeout: TEST_TIMEOUT }, async (t) => {
+      const { db } = makeShop({ label: 'pages', seed: false });
+      const s = await open(t, db, { serveArgs: ['--page-size', '4'] });
+      const names = [];
+      let cursor;
+      let pages = 0;
+      do {
+        const page = await s.client.listTools(cursor === undefined ? undefined : { cursor },
+          { timeout: REQUEST_TIMEOUT });
+        pages += 1;
+        assert.ok(page.tools.length <= 4, `page ${pages} has ${page.tools.length} tools`);
+        names.push(...page.tools.map((tl) => tl.name));
+        cursor = page.nextCursor;
+        assert.ok(pages <= 10, 'pagination ends');
+      } while (cursor !== undefined);
+      assert.equal(pages, Math.ceil(ALL_TOOLS.length / 4));
+      assert.deepEqual(names, ALL_TOOLS);
+      await rejectsWith(s.client.listTools({ cursor: 'not-a-cursor' }, { timeout: REQUEST_TIMEOUT }),
+        -32602, 'Invalid cursor');
+    });
+
+  test('logging/setLevel, then notifications/message for tool calls; bad level -32602',
+    { timeout: TEST_TIMEOUT }, async (t) => {
+      const { db, key } = makeShop({ label: 'logging' });
+      const s = await open(t, db);
+      const messages = [];
+      let wake;
+      s.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+        messages.push(n.params);
+        wake?.();
+      });
+      // Default level "warning": a refused call is logged unasked.
+      await rejectsWith(callTool(s.client, 'fetch_jobs', {}, 'mcp_live_wrong'), -32000);
+      await s.client.setLoggingLevel('info');
+      ok(await callTool(s.client, 'fetch_jobs', { limit: 1 }, key));
+      const deadline = Date.now() + REQUEST_TIMEOUT;
+      while (!messages.some((m) => m.data?.outcome === 'ok') && Date.now() < deadline) {
+        await new Promise((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 100);
+        });
+      }
+      const refused = messages.find((m) => m.data?.outcome === 'refused');
+      assert.ok(refused, `a warning for the refused call: ${JSON.stringify(messages)}`);
+      assert.equal(refused.level, 'warning');
+      assert.equal(refused.data.code, 'AUTHENTICATION_ERROR');
+      const okCall = messages.find((m) => m.data?.outcome === 'ok');
+      assert.ok(okCall, `an info message for the call: ${JSON.stringify(messages)}`);
+      assert.equal(okCall.level, 'info');
+      assert.equal(okCall.logger, 'eryxon.mcp');
+      assert.equal(okCall.data.tool, 'fetch_jobs');
+      assert.ok(!JSON.stringify(messages).includes(key), 'the key is never logged');
+      await rejectsWith(
+        s.client.request({ method: 'logging/setLevel', params: { level: 'loud' } }, EmptyResultSchema,
+          { timeout: REQUEST_TIMEOUT }),
+        -32602);
     });
 });
 
