@@ -21,6 +21,12 @@
  *     it is undefined.
  *  6. JSON in is an object (or NULL for {}); JSON out is compact UTF-8.
  *
+ * Linking: liberyxon.so (and the .dylib/.dll) exports only the eryxon_*
+ * functions below: it is the C ABI, for C and for bindings (Python's
+ * ctypes). The C++ API (eryxon.hpp) is linked from the static library
+ * liberyxon.a (CMake target eryxon::eryxon_static), which also holds this
+ * C API.
+ *
  * Plaintext keys returned by eryxon_key_create are shown once: the library
  * keeps no copy. Callers should wipe their copy after use; eryxon_free
  * zeroes every buffer it releases.
