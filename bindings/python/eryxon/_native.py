@@ -49,11 +49,18 @@ __all__ = [
     "ERYXON_EDATABASE",
     "ERYXON_EINTERNAL",
     "ERYXON_EUNKNOWN_TOOL",
+    "ERYXON_MAX_JSON_BYTES",
+    "ERYXON_MAX_JSON_DEPTH",
 ]
 
 #: The library version this binding was written against (eryxon/version.h).
 EXPECTED_VERSION = (0, 1, 0)
 EXPECTED_VERSION_NUMBER = EXPECTED_VERSION[0] * 1000000 + EXPECTED_VERSION[1] * 1000 + EXPECTED_VERSION[2]
+
+#: Limits on JSON text in (eryxon.h ERYXON_MAX_JSON_BYTES, ERYXON_MAX_JSON_DEPTH):
+#: longer or deeper text is refused with ERYXON_EINVALID before it is parsed.
+ERYXON_MAX_JSON_BYTES = 16 * 1024 * 1024
+ERYXON_MAX_JSON_DEPTH = 128
 
 # enum eryxon_status
 ERYXON_OK = 0
