@@ -13,6 +13,7 @@
 #  3. the soname follows the version policy: liberyxon.so.MAJOR.MINOR before
 #     1.0, liberyxon.so.MAJOR from then on.
 set -eu
+export LC_ALL=C  # sort and comm agree on one collation
 lib=$1
 header=$2
 version=$3
