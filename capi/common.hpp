@@ -6,17 +6,22 @@
 //
 //   eryxon_status eryxon_x_do(char** out, eryxon_store_t* store, const char* a) {
 //     if (out) *out = nullptr;                       // 1. out is NULL on failure
-//     if (!out) return capi::null_argument("out");   // 2. NULL checks, by name
-//     if (!store) return capi::null_argument("store");
+//     if (!out) return capi::null_argument("out");   // 2. arguments, in order:
+//     if (auto s = capi::check(store, "store")) return s;  // live handle
+//     if (auto s = capi::check_text(a, "a")) return s;     // non-NULL UTF-8
 //     return capi::guard([&] { ...; return ERYXON_OK; });  // 3. the firewall
 //   }
 //
 // guard() clears the thread's last error, runs the body and turns every
 // exception into a status plus a message; nothing ever unwinds into C.
+// JSON text goes through parse_json(), which enforces ERYXON_MAX_JSON_BYTES,
+// ERYXON_MAX_JSON_DEPTH and UTF-8 before parsing.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <string>
@@ -24,13 +29,38 @@
 #include <type_traits>
 #include <utility>
 
+#include "eryxon/dispatcher.hpp"
 #include "eryxon/engine.hpp"
 #include "eryxon/error.hpp"
 #include "eryxon/eryxon.h"
 
-/// The C handle: the glue's only state is the C++ object it wraps.
+namespace eryxon::capi {
+
+/// Handle type tags (eryxon.h convention 5). Every handle struct starts with
+/// a std::uint64_t tag: the "live" value from construction until its *_free
+/// function runs, then the "freed" value. Distinct per type, so a handle of
+/// one type passed as another is recognised. Arbitrary 64-bit constants
+/// (ASCII "ERYXSTOR", "ERYXDISP" and their freed twins), unlikely to be
+/// found at the start of unrelated memory.
+inline constexpr std::uint64_t kStoreLive = 0x45525958'53544f52ULL;
+inline constexpr std::uint64_t kStoreFreed = 0x45525958'53544f21ULL;
+inline constexpr std::uint64_t kDispatcherLive = 0x45525958'44495350ULL;
+inline constexpr std::uint64_t kDispatcherFreed = 0x45525958'44495321ULL;
+
+}  // namespace eryxon::capi
+
+/// The C handle: a type tag, then the C++ object it wraps.
 struct eryxon_store_t {
+  std::uint64_t tag = eryxon::capi::kStoreLive;  // first member: see check()
   std::unique_ptr<eryxon::Engine> rep;
+};
+
+/// The C handle of a dispatcher, on the storage of the store it was made
+/// from (which must outlive it). Defined here so check() knows its tags.
+struct eryxon_dispatcher_t {
+  std::uint64_t tag = eryxon::capi::kDispatcherLive;  // first member: see check()
+  eryxon_store_t* store = nullptr;
+  std::unique_ptr<eryxon::Dispatcher> rep;
 };
 
 namespace eryxon::capi {
@@ -55,6 +85,43 @@ eryxon_status fail(eryxon_status status, std::string_view message) noexcept;
 /// ERYXON_EINVALID with the message "<name> must not be NULL".
 eryxon_status null_argument(const char* name) noexcept;
 
+/// ERYXON_OK when `store` is a live eryxon_store_t. Otherwise sets the
+/// message and returns ERYXON_EINVALID: "<name> must not be NULL", "<name>
+/// was freed (a use after eryxon_store_free)" or "<name> is not a live
+/// eryxon_store_t (...)". The tag is read with memcpy, so a live object of
+/// another type (at least 8 bytes) is read without aliasing trouble.
+eryxon_status check(const eryxon_store_t* store, const char* name) noexcept;
+
+/// The same for a dispatcher; a dispatcher whose store is known to be
+/// freed is ERYXON_EINVALID too.
+eryxon_status check(const eryxon_dispatcher_t* dispatcher, const char* name) noexcept;
+
+/// Whether `handle` (not NULL) carries its type's live tag. Sets no
+/// message: for the *_free functions, which report nothing.
+bool is_live(const eryxon_store_t* handle) noexcept;
+bool is_live(const eryxon_dispatcher_t* handle) noexcept;
+
+/// Marks `store` freed, destroys what it wraps and hands its memory to the
+/// quarantine of the last ERYXON_HANDLE_QUARANTINE freed handles (eryxon.h
+/// convention 5). Call only on a live handle (check() == ERYXON_OK).
+void retire(eryxon_store_t* store) noexcept;
+
+/// The same for a dispatcher.
+void retire(eryxon_dispatcher_t* dispatcher) noexcept;
+
+/// Where the first byte of a malformed UTF-8 sequence in `text` is (RFC
+/// 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or
+/// std::string_view::npos when it is well formed.
+std::size_t utf8_error_offset(std::string_view text) noexcept;
+
+/// ERYXON_OK when `text` is non-NULL, well-formed UTF-8. Otherwise sets the
+/// message ("<name> must not be NULL" / "<name> is not valid UTF-8 (at byte
+/// offset N)"; the text itself is never quoted) and returns ERYXON_EINVALID.
+eryxon_status check_text(const char* text, const char* name) noexcept;
+
+/// check_text() for an argument that may be NULL (NULL is ERYXON_OK).
+eryxon_status check_optional_text(const char* text, const char* name) noexcept;
+
 /// A malloc'ed NUL-terminated copy of `text`, for a char** out parameter
 /// (released by eryxon_free). Throws std::bad_alloc.
 char* owned_copy(std::string_view text);
@@ -63,8 +130,16 @@ char* owned_copy(std::string_view text);
 /// (U+FFFD) rather than thrown about: output must never fail on content.
 std::string dump(const nlohmann::json& value);
 
-/// Parses `text` as JSON. Throws Error(VALIDATION_ERROR) naming `what`
-/// (e.g. "arguments_json") and the parser's complaint when it is malformed.
+/// Checks JSON text before it is parsed: at most ERYXON_MAX_JSON_BYTES
+/// bytes, well-formed UTF-8, arrays and objects nested at most
+/// ERYXON_MAX_JSON_DEPTH deep (counted outside strings). Returns its length.
+/// Throws Error(VALIDATION_ERROR) naming `what`; the message never quotes
+/// the text.
+std::size_t check_json_text(const char* text, std::string_view what);
+
+/// Parses `text` as JSON after check_json_text(). Throws
+/// Error(VALIDATION_ERROR) naming `what` (e.g. "arguments_json") and the
+/// parser's complaint when it is malformed.
 nlohmann::json parse_json(const char* text, std::string_view what);
 
 namespace detail {

@@ -21,13 +21,9 @@
 #include "eryxon/webhook_sink.hpp"
 #include "eryxon/webhooks.hpp"
 
-/// The C handle: the dispatcher, on the storage of the store it was made
-/// from (which must outlive it).
-struct eryxon_dispatcher_t {
-  eryxon_store_t* store = nullptr;
-  std::unique_ptr<eryxon::Dispatcher> rep;
-};
-
+using eryxon::capi::check;
+using eryxon::capi::check_optional_text;
+using eryxon::capi::check_text;
 using eryxon::capi::fail;
 using eryxon::capi::guard;
 using eryxon::capi::null_argument;
@@ -280,7 +276,7 @@ eryxon_status eryxon_dispatcher_create(eryxon_dispatcher_t** out, eryxon_store_t
                                        const char* options_json) {
   if (out != nullptr) *out = nullptr;
   if (out == nullptr) return null_argument("out");
-  if (store == nullptr) return null_argument("store");
+  if (auto s = check(store, "store")) return s;
   return guard([&] {
     const json o = parse_object(options_json, "options_json");
     reject_unknown(o, {"poll_interval_ms", "batch", "retry_delays_ms", "retry_jitter"},
@@ -313,6 +309,9 @@ eryxon_status eryxon_dispatcher_create(eryxon_dispatcher_t** out, eryxon_store_t
 void eryxon_dispatcher_free(eryxon_dispatcher_t** dispatcher) {
   if (dispatcher == nullptr || *dispatcher == nullptr) return;
   eryxon_dispatcher_t* handle = *dispatcher;
+  // Not a live dispatcher (freed already, or another kind of handle): touch
+  // nothing. Its store is not checked: the dispatcher is freed either way.
+  if (!eryxon::capi::is_live(handle)) return;
   *dispatcher = nullptr;
   // A free function reports nothing: stop the loop here, where a failure
   // (a thread that cannot be joined) can be swallowed, then let
@@ -321,27 +320,27 @@ void eryxon_dispatcher_free(eryxon_dispatcher_t** dispatcher) {
     handle->rep->stop();
   } catch (...) {
   }
-  delete handle;
+  eryxon::capi::retire(handle);  // ~Dispatcher, then the shell is quarantined
 }
 
 eryxon_status eryxon_dispatcher_start(eryxon_dispatcher_t* dispatcher) {
-  if (dispatcher == nullptr) return null_argument("dispatcher");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
   return guard([&] { dispatcher->rep->start(); });
 }
 
 eryxon_status eryxon_dispatcher_stop(eryxon_dispatcher_t* dispatcher) {
-  if (dispatcher == nullptr) return null_argument("dispatcher");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
   return guard([&] { dispatcher->rep->stop(); });
 }
 
 eryxon_status eryxon_dispatcher_notify(eryxon_dispatcher_t* dispatcher) {
-  if (dispatcher == nullptr) return null_argument("dispatcher");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
   return guard([&] { dispatcher->rep->notify(); });
 }
 
 eryxon_status eryxon_dispatcher_run_once(uint64_t* out_attempts, eryxon_dispatcher_t* dispatcher) {
   if (out_attempts != nullptr) *out_attempts = 0;
-  if (dispatcher == nullptr) return null_argument("dispatcher");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
   return guard([&] {
     const std::size_t n = dispatcher->rep->run_once();
     if (out_attempts != nullptr) *out_attempts = n;
@@ -353,10 +352,12 @@ eryxon_status eryxon_dispatcher_add_endpoint(char** out_endpoint_id,
                                              const char* tenant_id, const char* endpoint_json) {
   if (out_endpoint_id != nullptr) *out_endpoint_id = nullptr;
   if (out_endpoint_id == nullptr) return null_argument("out_endpoint_id");
-  if (dispatcher == nullptr) return null_argument("dispatcher");
-  if (tenant_id == nullptr) return null_argument("tenant_id");
-  if (endpoint_json == nullptr) return null_argument("endpoint_json");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (auto s = check_text(endpoint_json, "endpoint_json")) return s;
   return guard([&] {
+    // Size, UTF-8 and depth first: those messages never quote the text.
+    eryxon::capi::check_json_text(endpoint_json, "endpoint_json");
     json cfg;
     try {
       cfg = eryxon::capi::parse_json(endpoint_json, "endpoint_json");
@@ -391,9 +392,9 @@ eryxon_status eryxon_dispatcher_add_endpoint(char** out_endpoint_id,
 
 eryxon_status eryxon_dispatcher_remove_endpoint(eryxon_dispatcher_t* dispatcher,
                                                 const char* tenant_id, const char* endpoint_id) {
-  if (dispatcher == nullptr) return null_argument("dispatcher");
-  if (tenant_id == nullptr) return null_argument("tenant_id");
-  if (endpoint_id == nullptr) return null_argument("endpoint_id");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (auto s = check_text(endpoint_id, "endpoint_id")) return s;
   return guard([&]() -> eryxon_status {
     if (!dispatcher->rep->remove_endpoint(tenant_id, endpoint_id))
       return fail(ERYXON_ENOTFOUND, std::string("no endpoint ") + endpoint_id + " is registered");
@@ -403,9 +404,9 @@ eryxon_status eryxon_dispatcher_remove_endpoint(eryxon_dispatcher_t* dispatcher,
 
 eryxon_status eryxon_dispatcher_enable_endpoint(eryxon_dispatcher_t* dispatcher,
                                                 const char* tenant_id, const char* endpoint_id) {
-  if (dispatcher == nullptr) return null_argument("dispatcher");
-  if (tenant_id == nullptr) return null_argument("tenant_id");
-  if (endpoint_id == nullptr) return null_argument("endpoint_id");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (auto s = check_text(endpoint_id, "endpoint_id")) return s;
   return guard([&] { dispatcher->rep->enable_endpoint(tenant_id, endpoint_id); });
 }
 
@@ -413,9 +414,9 @@ eryxon_status eryxon_dispatcher_replay(uint64_t* out_count, eryxon_dispatcher_t*
                                        const char* tenant_id, const char* endpoint_id,
                                        int64_t from_seq) {
   if (out_count != nullptr) *out_count = 0;
-  if (dispatcher == nullptr) return null_argument("dispatcher");
-  if (tenant_id == nullptr) return null_argument("tenant_id");
-  if (endpoint_id == nullptr) return null_argument("endpoint_id");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (auto s = check_text(endpoint_id, "endpoint_id")) return s;
   return guard([&] {
     const std::size_t n = dispatcher->rep->replay(
         tenant_id, endpoint_id,
@@ -428,9 +429,9 @@ eryxon_status eryxon_dispatcher_endpoint_state(char** out_json, eryxon_dispatche
                                                const char* tenant_id, const char* endpoint_id) {
   if (out_json != nullptr) *out_json = nullptr;
   if (out_json == nullptr) return null_argument("out_json");
-  if (dispatcher == nullptr) return null_argument("dispatcher");
-  if (tenant_id == nullptr) return null_argument("tenant_id");
-  if (endpoint_id == nullptr) return null_argument("endpoint_id");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (auto s = check_text(endpoint_id, "endpoint_id")) return s;
   return guard([&]() -> eryxon_status {
     auto st = dispatcher->rep->endpoint_state(tenant_id, endpoint_id);
     if (!st)
@@ -446,9 +447,10 @@ eryxon_status eryxon_dispatcher_deliveries(char** out_json, eryxon_dispatcher_t*
                                            const char* status, int64_t limit) {
   if (out_json != nullptr) *out_json = nullptr;
   if (out_json == nullptr) return null_argument("out_json");
-  if (dispatcher == nullptr) return null_argument("dispatcher");
-  if (tenant_id == nullptr) return null_argument("tenant_id");
-  if (endpoint_id == nullptr) return null_argument("endpoint_id");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (auto s = check_text(endpoint_id, "endpoint_id")) return s;
+  if (auto s = check_optional_text(status, "status")) return s;
   return guard([&] {
     std::optional<std::string> wanted;
     if (status != nullptr) {
@@ -470,9 +472,9 @@ eryxon_status eryxon_dispatcher_delivery_log(char** out_json, eryxon_dispatcher_
                                              int64_t limit) {
   if (out_json != nullptr) *out_json = nullptr;
   if (out_json == nullptr) return null_argument("out_json");
-  if (dispatcher == nullptr) return null_argument("dispatcher");
-  if (tenant_id == nullptr) return null_argument("tenant_id");
-  if (endpoint_id == nullptr) return null_argument("endpoint_id");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (auto s = check_text(endpoint_id, "endpoint_id")) return s;
   return guard([&] {
     json rows = json::array();
     for (const auto& a :
@@ -488,8 +490,8 @@ eryxon_status eryxon_dispatcher_subscribe(uint64_t* out_subscription_id,
                                           void* payload) {
   if (out_subscription_id != nullptr) *out_subscription_id = 0;
   if (out_subscription_id == nullptr) return null_argument("out_subscription_id");
-  if (dispatcher == nullptr) return null_argument("dispatcher");
-  if (tenant_id == nullptr) return null_argument("tenant_id");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
   if (callback == nullptr) return null_argument("callback");
   return guard([&] {
     const json f = parse_object(filter_json, "filter_json");
@@ -522,7 +524,7 @@ eryxon_status eryxon_dispatcher_subscribe(uint64_t* out_subscription_id,
 
 eryxon_status eryxon_dispatcher_unsubscribe(eryxon_dispatcher_t* dispatcher,
                                             uint64_t subscription_id) {
-  if (dispatcher == nullptr) return null_argument("dispatcher");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
   return guard([&]() -> eryxon_status {
     if (!dispatcher->rep->unsubscribe(subscription_id))
       return fail(ERYXON_ENOTFOUND,
@@ -536,7 +538,7 @@ eryxon_status eryxon_dispatcher_subscription_stats(char** out_json,
                                                    uint64_t subscription_id) {
   if (out_json != nullptr) *out_json = nullptr;
   if (out_json == nullptr) return null_argument("out_json");
-  if (dispatcher == nullptr) return null_argument("dispatcher");
+  if (auto s = check(dispatcher, "dispatcher")) return s;
   return guard([&]() -> eryxon_status {
     auto stats = dispatcher->rep->subscription_stats(subscription_id);
     if (!stats)

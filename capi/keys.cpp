@@ -7,6 +7,9 @@
 #include "eryxon/audit.hpp"
 #include "eryxon/keys.hpp"
 
+using eryxon::capi::check;
+using eryxon::capi::check_optional_text;
+using eryxon::capi::check_text;
 using eryxon::capi::fail;
 using eryxon::capi::guard;
 using eryxon::capi::null_argument;
@@ -18,9 +21,10 @@ eryxon_status eryxon_key_create(char** out_key, eryxon_store_t* store, const cha
                                 const char* environment) {
   if (out_key != nullptr) *out_key = nullptr;
   if (out_key == nullptr) return null_argument("out_key");
-  if (store == nullptr) return null_argument("store");
-  if (tenant_id == nullptr) return null_argument("tenant_id");
-  if (name == nullptr) return null_argument("name");
+  if (auto s = check(store, "store")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (auto s = check_text(name, "name")) return s;
+  if (auto s = check_optional_text(environment, "environment")) return s;
   return guard([&]() -> eryxon_status {
     eryxon::NewMcpKey input;
     input.name = name;
@@ -55,8 +59,8 @@ eryxon_status eryxon_key_create(char** out_key, eryxon_store_t* store, const cha
 eryxon_status eryxon_key_list(char** out_json, eryxon_store_t* store, const char* tenant_id) {
   if (out_json != nullptr) *out_json = nullptr;
   if (out_json == nullptr) return null_argument("out_json");
-  if (store == nullptr) return null_argument("store");
-  if (tenant_id == nullptr) return null_argument("tenant_id");
+  if (auto s = check(store, "store")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
   return guard([&] {
     if (!store->rep->storage().find_tenant(tenant_id))
       throw eryxon::Error(eryxon::ErrorCode::not_found, "Tenant not found");
@@ -71,9 +75,9 @@ eryxon_status eryxon_key_stats(char** out_json, eryxon_store_t* store, const cha
                                const char* key_row_id) {
   if (out_json != nullptr) *out_json = nullptr;
   if (out_json == nullptr) return null_argument("out_json");
-  if (store == nullptr) return null_argument("store");
-  if (tenant_id == nullptr) return null_argument("tenant_id");
-  if (key_row_id == nullptr) return null_argument("key_row_id");
+  if (auto s = check(store, "store")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (auto s = check_text(key_row_id, "key_row_id")) return s;
   return guard([&]() -> eryxon_status {
     eryxon::AuditLog* audit = store->rep->audit();
     if (audit == nullptr) return fail(ERYXON_EINTERNAL, "this store runs without an audit log");
@@ -86,7 +90,7 @@ eryxon_status eryxon_key_stats(char** out_json, eryxon_store_t* store, const cha
 eryxon_status eryxon_server_health(char** out_json, eryxon_store_t* store) {
   if (out_json != nullptr) *out_json = nullptr;
   if (out_json == nullptr) return null_argument("out_json");
-  if (store == nullptr) return null_argument("store");
+  if (auto s = check(store, "store")) return s;
   return guard([&]() -> eryxon_status {
     eryxon::AuditLog* audit = store->rep->audit();
     if (audit == nullptr) return fail(ERYXON_EINTERNAL, "this store runs without an audit log");

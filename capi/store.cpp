@@ -9,6 +9,9 @@
 #include "eryxon/model.hpp"
 #include "eryxon/shop.hpp"
 
+using eryxon::capi::check;
+using eryxon::capi::check_optional_text;
+using eryxon::capi::check_text;
 using eryxon::capi::fail;
 using eryxon::capi::guard;
 using eryxon::capi::null_argument;
@@ -37,23 +40,27 @@ eryxon_status eryxon_store_open(eryxon_store_t** out, const char* path) {
 void eryxon_store_free(eryxon_store_t** store) {
   if (store == nullptr || *store == nullptr) return;
   eryxon_store_t* handle = *store;
+  // Not a live store (freed already, or another kind of handle): touch
+  // nothing. A free function reports nothing, so the thread's last error
+  // is left alone.
+  if (!eryxon::capi::is_live(handle)) return;
   *store = nullptr;
   // Flush buffered key usage here, where a failure can be swallowed, rather
-  // than only in ~KeyService, where a throw would terminate the host. A free
-  // function reports nothing, so the thread's last error is left alone.
+  // than only in ~KeyService, where a throw would terminate the host.
   try {
     if (handle->rep) handle->rep->keys().flush_usage();
   } catch (...) {
   }
-  delete handle;
+  eryxon::capi::retire(handle);  // destroys the engine, quarantines the shell
 }
 
 eryxon_status eryxon_tenant_create(char** out_json, eryxon_store_t* store, const char* name,
                                    const char* plan) {
   if (out_json != nullptr) *out_json = nullptr;
   if (out_json == nullptr) return null_argument("out_json");
-  if (store == nullptr) return null_argument("store");
-  if (name == nullptr) return null_argument("name");
+  if (auto s = check(store, "store")) return s;
+  if (auto s = check_text(name, "name")) return s;
+  if (auto s = check_optional_text(plan, "plan")) return s;
   return guard([&]() -> eryxon_status {
     eryxon::NewTenant input;
     input.name = name;
@@ -73,8 +80,8 @@ eryxon_status eryxon_tenant_create(char** out_json, eryxon_store_t* store, const
 }
 
 eryxon_status eryxon_seed_demo(eryxon_store_t* store, const char* tenant_id) {
-  if (store == nullptr) return null_argument("store");
-  if (tenant_id == nullptr) return null_argument("tenant_id");
+  if (auto s = check(store, "store")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
   return guard([&] { eryxon::seed_demo_shop(store->rep->shop(), tenant_id); });
 }
 

@@ -4,6 +4,8 @@
 
 #include "common.hpp"
 
+using eryxon::capi::check;
+using eryxon::capi::check_text;
 using eryxon::capi::fail;
 using eryxon::capi::guard;
 using eryxon::capi::null_argument;
@@ -37,9 +39,9 @@ eryxon_status eryxon_tool_call(char** out_json, eryxon_store_t* store, const cha
                                const char* tool, const char* arguments_json) {
   if (out_json != nullptr) *out_json = nullptr;
   if (out_json == nullptr) return null_argument("out_json");
-  if (store == nullptr) return null_argument("store");
-  if (api_key == nullptr) return null_argument("api_key");
-  if (tool == nullptr) return null_argument("tool");
+  if (auto s = check(store, "store")) return s;
+  if (auto s = check_text(api_key, "api_key")) return s;
+  if (auto s = check_text(tool, "tool")) return s;
   return guard([&]() -> eryxon_status {
     nlohmann::json args = nlohmann::json::object();
     if (arguments_json != nullptr) {

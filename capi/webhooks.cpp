@@ -10,6 +10,7 @@
 
 #include "common.hpp"
 
+using eryxon::capi::check_text;
 using eryxon::capi::guard;
 using eryxon::capi::null_argument;
 
@@ -64,8 +65,8 @@ eryxon_status eryxon_webhook_sign(char** out_signature, const char* secrets, con
                                   int64_t timestamp_s, const char* body, size_t body_len) {
   if (out_signature != nullptr) *out_signature = nullptr;
   if (out_signature == nullptr) return null_argument("out_signature");
-  if (secrets == nullptr) return null_argument("secrets");
-  if (msg_id == nullptr) return null_argument("msg_id");
+  if (auto s = check_text(secrets, "secrets")) return s;
+  if (auto s = check_text(msg_id, "msg_id")) return s;
   if (body == nullptr && body_len != 0) return null_argument("body");
   return guard([&] {
     const auto keys = parse_secrets(secrets);
@@ -78,10 +79,10 @@ eryxon_status eryxon_webhook_sign(char** out_signature, const char* secrets, con
 eryxon_status eryxon_webhook_verify(const char* secrets, const char* msg_id, const char* timestamp,
                                     const char* signature_header, const char* body, size_t body_len,
                                     int64_t now_s, int64_t tolerance_s) {
-  if (secrets == nullptr) return null_argument("secrets");
-  if (msg_id == nullptr) return null_argument("msg_id (webhook-id)");
-  if (timestamp == nullptr) return null_argument("timestamp (webhook-timestamp)");
-  if (signature_header == nullptr) return null_argument("signature_header (webhook-signature)");
+  if (auto s = check_text(secrets, "secrets")) return s;
+  if (auto s = check_text(msg_id, "msg_id (webhook-id)")) return s;
+  if (auto s = check_text(timestamp, "timestamp (webhook-timestamp)")) return s;
+  if (auto s = check_text(signature_header, "signature_header (webhook-signature)")) return s;
   if (body == nullptr && body_len != 0) return null_argument("body");
   return guard([&] {
     const auto keys = parse_secrets(secrets);

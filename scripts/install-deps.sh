@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential binutils cmake ninja-build pkg-config
   libsqlite3-dev libsodium-dev nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev
   libhowardhinnant-date-dev tzdata libcrypt-dev
   libcurl4-openssl-dev libmosquitto-dev libzip-dev

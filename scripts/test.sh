@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every test: builds the dev preset and runs all of CTest (unit tests per
-# module, the C ABI test, the Python binding, the end-to-end test with the
-# official MCP TypeScript SDK client), then builds the sanitize preset
-# (ASan + UBSan) and the tsan preset (ThreadSanitizer) and runs the unit and
-# C ABI tests and the Python binding (sanitizer runtime preloaded) under each.
+# module, the C ABI tests, the exported-symbol check, the install-and-consume
+# test, the Python binding, the end-to-end test with the official MCP
+# TypeScript SDK client), then builds the sanitize preset (ASan + UBSan) and
+# the tsan preset (ThreadSanitizer) and runs the tests labelled "unit" under
+# each: unit and C ABI tests, the exported-symbol check and the Python
+# binding (sanitizer runtime preloaded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh dev

@@ -11,15 +11,44 @@
  *     failure on the calling thread is eryxon_error_last() (thread-local,
  *     valid until the next eryxon call on that thread).
  *  3. Strings in are NUL-terminated UTF-8 and borrowed for the call only.
+ *     Text that is not well-formed UTF-8 (RFC 3629: no overlong forms, no
+ *     surrogates, nothing above U+10FFFF) is ERYXON_EINVALID naming the
+ *     argument and the byte offset (never quoting the text), before
+ *     anything is stored. Two arguments are bytes, not text: a store's file
+ *     `path` (handed to SQLite as is) and a webhook `body` (with its length).
  *     Strings out (char **out) are newly allocated, NUL-terminated UTF-8
  *     owned by the caller and released with eryxon_free().
  *  4. A NULL handle or required pointer is ERYXON_EINVALID, never a crash.
  *     Every *_free function accepts NULL and takes a pointer to the handle,
  *     which it sets to NULL.
- *  5. Thread safety: a store may be used from several threads at once; the
+ *  5. Handle checks: each handle starts with a type tag, checked on entry
+ *     by every function in every build (one comparison). A handle of the
+ *     wrong type (an eryxon_dispatcher_t passed as an eryxon_store_t), or a
+ *     pointer to other readable memory, is ERYXON_EINVALID ("store is not a
+ *     live eryxon_store_t"); a pointer to memory that cannot be read (such
+ *     as (eryxon_store_t *)1) still crashes. Freeing poisons the tag, and
+ *     the library keeps the memory of the last ERYXON_HANDLE_QUARANTINE
+ *     freed handles (of all types), so using one of them through a stale
+ *     copy of the pointer is ERYXON_EINVALID ("store was freed"), and
+ *     freeing it again, or freeing a handle through the wrong *_free, is a
+ *     no-op. Beyond that window the memory is reused: a use after free is
+ *     undefined behaviour that the check catches only by chance (ASan
+ *     builds report it). Nothing detects a handle freed by another thread
+ *     while a call on it is running.
+ *  6. Thread safety: a store may be used from several threads at once; the
  *     error message is per thread. Freeing a store while another thread uses
  *     it is undefined.
- *  6. JSON in is an object (or NULL for {}); JSON out is compact UTF-8.
+ *  7. JSON in is an object (or NULL for {}) unless a function says
+ *     otherwise; JSON out is compact UTF-8. JSON text in holds at most
+ *     ERYXON_MAX_JSON_BYTES bytes and nests arrays and objects at most
+ *     ERYXON_MAX_JSON_DEPTH deep; beyond either limit, or when it is not
+ *     UTF-8, it is ERYXON_EINVALID before it is parsed.
+ *
+ * Linking: liberyxon.so exports only the eryxon_* functions below (a linker
+ * version script; ELF platforms): it is the C ABI, for C and for bindings
+ * (Python's ctypes). The C++ API (eryxon.hpp) is linked from the static library
+ * liberyxon.a (CMake target eryxon::eryxon_static), which also holds this
+ * C API.
  *
  * Plaintext keys returned by eryxon_key_create are shown once: the library
  * keeps no copy. Callers should wipe their copy after use; eryxon_free
@@ -39,6 +68,19 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/** Largest JSON text accepted by any *_json argument, in bytes (16 MiB),
+ *  not counting the terminating NUL. Longer text is ERYXON_EINVALID. */
+#define ERYXON_MAX_JSON_BYTES 16777216UL
+
+/** Deepest nesting of arrays and objects accepted in JSON text in: "{}" is
+ *  depth 1, {"a":[1]} depth 2. Deeper text is ERYXON_EINVALID. */
+#define ERYXON_MAX_JSON_DEPTH 128
+
+/** How many of the most recently freed handles keep their (poisoned) memory
+ *  so that a use after free of one of them is reliably ERYXON_EINVALID
+ *  (convention 5). */
+#define ERYXON_HANDLE_QUARANTINE 256
 
 /** Status codes. 0 is success; each negative value names an expected
  *  failure and matches an error code of the C++ API (eryxon::ErrorCode). */
@@ -304,7 +346,10 @@ ERYXON_EXPORT eryxon_status eryxon_webhook_verify(const char *secrets, const cha
  * event, "job.*" every "job.<something>", anything else that exact name.
  *
  * Lifetime: a dispatcher uses its store's database; free every dispatcher
- * of a store (eryxon_dispatcher_free) before the store. One store may have
+ * of a store (eryxon_dispatcher_free) before the store. A call on a
+ * dispatcher whose store was freed is ERYXON_EINVALID while the store is in
+ * the quarantine of convention 5 (undefined after that, and the background
+ * thread of a started dispatcher is not protected at all). One store may have
  * several dispatchers, but each endpoint id should be registered with only
  * one of them (they would both deliver to it).
  *

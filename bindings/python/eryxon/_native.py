@@ -10,7 +10,8 @@ The library is found, in order, at:
 
 1. the path in the ``ERYXON_LIBRARY`` environment variable;
 2. ``ctypes.util.find_library("eryxon")``;
-3. the platform's usual file names (``liberyxon.so``, ``liberyxon.so.0``,
+3. the platform's usual file names (``liberyxon.so``, the soname
+   ``liberyxon.so.0.1``: major.minor before 1.0, major from then on,
    ``liberyxon.dylib``, ``eryxon.dll``), next to this package first, then on
    the loader's search path.
 
@@ -48,11 +49,18 @@ __all__ = [
     "ERYXON_EDATABASE",
     "ERYXON_EINTERNAL",
     "ERYXON_EUNKNOWN_TOOL",
+    "ERYXON_MAX_JSON_BYTES",
+    "ERYXON_MAX_JSON_DEPTH",
 ]
 
 #: The library version this binding was written against (eryxon/version.h).
 EXPECTED_VERSION = (0, 1, 0)
 EXPECTED_VERSION_NUMBER = EXPECTED_VERSION[0] * 1000000 + EXPECTED_VERSION[1] * 1000 + EXPECTED_VERSION[2]
+
+#: Limits on JSON text in (eryxon.h ERYXON_MAX_JSON_BYTES, ERYXON_MAX_JSON_DEPTH):
+#: longer or deeper text is refused with ERYXON_EINVALID before it is parsed.
+ERYXON_MAX_JSON_BYTES = 16 * 1024 * 1024
+ERYXON_MAX_JSON_DEPTH = 128
 
 # enum eryxon_status
 ERYXON_OK = 0
@@ -83,12 +91,16 @@ def _candidates():
     found = ctypes.util.find_library("eryxon")
     if found:
         names.append(found)
+    # The soname's version (CMakeLists.txt SOVERSION): major.minor before
+    # 1.0, when every minor version may change the ABI; major from 1.0 on.
+    major, minor = EXPECTED_VERSION[0], EXPECTED_VERSION[1]
+    soversion = f"{major}.{minor}" if major == 0 else f"{major}"
     if sys.platform == "win32":
         files = ["eryxon.dll", "liberyxon.dll"]
     elif sys.platform == "darwin":
-        files = ["liberyxon.dylib", "liberyxon.0.dylib"]
+        files = ["liberyxon.dylib", f"liberyxon.{soversion}.dylib"]
     else:
-        files = ["liberyxon.so", "liberyxon.so.0"]
+        files = ["liberyxon.so", f"liberyxon.so.{soversion}"]
     here = os.path.dirname(os.path.abspath(__file__))
     names.extend(os.path.join(here, f) for f in files)
     names.extend(files)

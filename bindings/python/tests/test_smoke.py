@@ -192,6 +192,25 @@ class ScenarioMixin:
         with self.assertRaises(TypeError):
             self.store.call_tool(self.key, "fetch_jobs", 42)
 
+    def test_invalid_utf8_and_oversize_json(self):
+        # bytes pass through unchanged; the library refuses what is not UTF-8.
+        with self.assertRaises(eryxon.InvalidArgument) as cm:
+            self.store.create_tenant(b"Bad \xc3(")
+        self.assertIn("name is not valid UTF-8 (at byte offset 4)", cm.exception.message)
+        with self.assertRaises(eryxon.InvalidArgument) as cm:
+            self.store.call_tool(self.key, "fetch_jobs", b'{"customer":"\xff"}')
+        self.assertIn("arguments_json is not valid UTF-8", cm.exception.message)
+        self.assertIsNone(cm.exception.result)
+        depth = _native.ERYXON_MAX_JSON_DEPTH + 1
+        deep = '{"a":' * depth + "1" + "}" * depth
+        with self.assertRaises(eryxon.InvalidArgument) as cm:
+            self.store.call_tool(self.key, "fetch_jobs", deep)
+        self.assertIn("ERYXON_MAX_JSON_DEPTH", cm.exception.message)
+        big = "{" + " " * (_native.ERYXON_MAX_JSON_BYTES - 1) + "}"  # one byte over
+        with self.assertRaises(eryxon.InvalidArgument) as cm:
+            self.store.call_tool(self.key, "fetch_jobs", big)
+        self.assertIn("ERYXON_MAX_JSON_BYTES", cm.exception.message)
+
     def test_schema_violation_is_tool_error(self):
         with self.assertRaises(eryxon.InvalidArgument) as cm:
             self.store.call_tool(self.key, "fetch_jobs", {"limit": 0})
