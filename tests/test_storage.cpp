@@ -541,6 +541,54 @@ TEST_CASE("storage: v6 unique keys, guarded issue updates, soft-deleted issues, 
   }
 }
 
+TEST_CASE("storage: both adapters refuse v6 rows that break the schema's checks") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Fixture f(backend);
+    seed_with_operation(*f.storage);
+    auto a = f.storage->begin("A");
+    auto refused = [](auto fn) { return error_of(fn).code() == ErrorCode::validation_error; };
+    Issue ncr_without_category = issue("i1", "op-a");
+    ncr_without_category.issue_type = IssueType::ncr;
+    CHECK(refused([&] { a->insert(ncr_without_category); }));
+    Issue general_with_category = issue("i2", "op-a");
+    general_with_category.ncr_category = NcrCategory::other;
+    CHECK(refused([&] { a->insert(general_with_category); }));
+    OperationQuantity q;
+    q.id = "q1";
+    q.operation_id = "op-a";
+    q.quantity_good = 2;
+    q.quantity_produced = 3;  // not good + scrap + rework
+    q.recorded_at = q.created_at = kT0;
+    CHECK(refused([&] { a->insert(q); }));
+    q.quantity_produced = 1;
+    q.quantity_good = 2;
+    q.quantity_scrap = -1;
+    CHECK(refused([&] { a->insert(q); }));
+    TimeEntry te;
+    te.id = "t1";
+    te.operation_id = "op-a";
+    te.operator_id = "op-1";
+    te.start_time = te.created_at = te.updated_at = kT0;
+    te.duration = 5;  // but no end_time
+    CHECK(refused([&] { a->insert(te); }));
+    Assignment both;
+    both.id = "as1";
+    both.operation_id = "op-a";
+    both.part_id = "part-a";
+    both.operator_id = "op-1";
+    both.assigned_at = both.created_at = both.updated_at = kT0;
+    CHECK(refused([&] { a->insert(both); }));
+    a->insert(resource("r1", "Laser"));
+    OperationResource none;
+    none.id = "or1";
+    none.operation_id = "op-a";
+    none.resource_id = "r1";
+    none.quantity = 0;
+    none.created_at = kT0;
+    CHECK(refused([&] { a->insert(none); }));
+  }
+}
+
 TEST_CASE("storage: v6 listings filter and order") {
   ERYXON_FOR_EACH_BACKEND(backend) {
     Fixture f(backend);

@@ -72,6 +72,7 @@ struct OperationFilter {
   std::optional<std::string> cell_id;
 };
 
+/// Resources (SPEC.md "resources").
 struct ResourceFilter {
   std::optional<std::string> type;  ///< exact match
   std::optional<ResourceStatus> status;
@@ -82,6 +83,7 @@ struct OperationResourceFilter {
   std::optional<std::string> operation_id;
   std::optional<std::string> resource_id;
 };
+/// Issues and NCRs (SPEC.md "issues"); soft-deleted issues never match.
 struct IssueFilter {
   std::optional<std::string> operation_id;
   std::optional<IssueStatus> status;
@@ -98,11 +100,13 @@ struct QuantityFilter {
   std::optional<std::string> recorded_from;
   std::optional<std::string> recorded_to;
 };
+/// Time entries (SPEC.md "time_entries").
 struct TimeEntryFilter {
   std::optional<std::string> operation_id;
   std::optional<std::string> operator_id;
   bool open_only = false;  ///< only entries without end_time
 };
+/// Assignments of work to operators (the original's "tasks").
 struct AssignmentFilter {
   std::optional<std::string> operator_id;
   std::optional<AssignmentStatus> status;

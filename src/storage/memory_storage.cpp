@@ -62,6 +62,13 @@ struct Shared {
   throw Error(ErrorCode::duplicate_entry, fmt::format("{} already exists", what));
 }
 
+// What the SQLite schema's CHECK constraints refuse, the fake refuses too.
+void check(bool ok, std::string_view what) {
+  if (!ok)
+    throw Error(ErrorCode::validation_error, "A value is out of its allowed range",
+                {{"detail", what}});
+}
+
 [[noreturn]] void missing_reference(std::string_view what, std::string_view id) {
   throw Error(ErrorCode::not_found, fmt::format("Referenced {} {} does not exist", what, id),
               {{"reference", what}, {"id", id}});
@@ -294,6 +301,7 @@ class MemoryTx final : public TenantTx {
 
   void insert(const Resource& row) override { put(data_->resources, row, "Resource"); }
   void insert(const OperationResource& row) override {
+    check(row.quantity >= 1, "quantity >= 1");
     require_ref(data_->operations, row.operation_id, "operation");
     require_ref(data_->resources, row.resource_id, "resource");
     for (const auto& [id, r] : data_->operation_resources)
@@ -302,6 +310,7 @@ class MemoryTx final : public TenantTx {
     put(data_->operation_resources, row, "Operation resource");
   }
   void insert(const Issue& row) override {
+    check_issue(row);
     require_ref(data_->operations, row.operation_id, "operation");
     put(data_->issues, row, "Issue");
   }
@@ -314,15 +323,22 @@ class MemoryTx final : public TenantTx {
     put(data_->scrap_reasons, row, "Scrap reason");
   }
   void insert(const OperationQuantity& row) override {
+    check(row.quantity_good >= 0 && row.quantity_scrap >= 0 && row.quantity_rework >= 0,
+          "quantities >= 0");
+    check(row.quantity_produced == row.quantity_good + row.quantity_scrap + row.quantity_rework,
+          "quantity_produced = good + scrap + rework");
     require_ref(data_->operations, row.operation_id, "operation");
     if (row.scrap_reason_id) require_ref(data_->scrap_reasons, *row.scrap_reason_id, "scrap reason");
     put(data_->quantities, row, "Quantity record");
   }
   void insert(const TimeEntry& row) override {
+    check_time_entry(row);
     require_ref(data_->operations, row.operation_id, "operation");
     put(data_->time_entries, row, "Time entry");
   }
   void insert(const Assignment& row) override {
+    check(row.operation_id.has_value() != row.part_id.has_value(),
+          "exactly one of operation_id and part_id");
     if (row.operation_id) require_ref(data_->operations, *row.operation_id, "operation");
     if (row.part_id) require_ref(data_->parts, *row.part_id, "part");
     put(data_->assignments, row, "Assignment");
@@ -438,6 +454,7 @@ class MemoryTx final : public TenantTx {
   }
 
   bool update(const Issue& row, IssueStatus expected) override {
+    check_issue(row);
     return guarded(data_->issues, row, expected);
   }
   bool update(const Resource& row) override { return replace(data_->resources, row); }
@@ -447,7 +464,10 @@ class MemoryTx final : public TenantTx {
     check_scrap_code(row);
     return replace(data_->scrap_reasons, row);
   }
-  bool update(const TimeEntry& row) override { return replace(data_->time_entries, row); }
+  bool update(const TimeEntry& row) override {
+    check_time_entry(row);
+    return replace(data_->time_entries, row);
+  }
   bool update(const Assignment& row) override { return replace(data_->assignments, row); }
 
   bool delete_substep(std::string_view id) override { return erase(data_->substeps, id); }
@@ -613,6 +633,18 @@ class MemoryTx final : public TenantTx {
  private:
   void check_cell(const std::optional<std::string>& cell_id) {
     if (cell_id && !data_->cells.count(*cell_id)) missing_reference("cell", *cell_id);
+  }
+
+  static void check_issue(const Issue& row) {
+    check((row.issue_type == IssueType::ncr) == row.ncr_category.has_value(),
+          "ncr_category set exactly on NCRs");
+    check(!row.affected_quantity || *row.affected_quantity >= 0, "affected_quantity >= 0");
+  }
+
+  static void check_time_entry(const TimeEntry& row) {
+    check(row.end_time.has_value() == row.duration.has_value(),
+          "duration set exactly when end_time is");
+    check(!row.duration || *row.duration >= 0, "duration >= 0");
   }
 
   template <class Map>
