@@ -6,6 +6,9 @@
 //                      every call, as a host without a time at hand would;
 //   BM_LimiterCheckAt  check_at(key, limit, now_ms): the host passes the time
 //                      it already has (advanced 1 ms every 1024 checks).
+//   BM_LimiterCheckRateKey  check_at(RateKey, limit, now_ms): the key hashed
+//                      once beforehand with rate_key(), as the Engine does
+//                      with the RateKeys a KeyIdentity carries.
 // Arg 0: short keys ("key-12345", stored inline); arg 1: 38-byte keys
 // ("k:" + a UUID, stored on the heap).
 #include <benchmark/benchmark.h>
@@ -37,6 +40,7 @@ struct LimiterFixture {
   // Every key once, shuffled, copied in visiting order so reading the next
   // key is a sequential access, as for a host that has the key at hand.
   std::vector<std::string> order;
+  std::vector<eryxon::RateKey> order_keys;  // rate_key() of `order`
 
   explicit LimiterFixture(bool long_keys) : limiter(std::make_unique<eryxon::RateLimiter>()) {
     std::mt19937_64 rng(42);
@@ -60,6 +64,7 @@ struct LimiterFixture {
     std::shuffle(perm.begin(), perm.end(), rng);
     order.reserve(kKeys);
     for (std::size_t i : perm) order.push_back(keys[i]);  // heap text in visiting order too
+    for (const auto& k : order) order_keys.push_back(eryxon::rate_key(k));
     for (const auto& k : keys) limiter->check(k, kLimit);  // 100k live keys
   }
 
@@ -108,6 +113,27 @@ void BM_LimiterCheckAt(benchmark::State& state) {
 }
 BENCHMARK(BM_LimiterCheckAt)->Arg(0)->Arg(1)->UseRealTime();
 BENCHMARK(BM_LimiterCheckAt)->Arg(0)->Arg(1)->UseRealTime()->Threads(2);
+
+void BM_LimiterCheckRateKey(benchmark::State& state) {
+  LimiterFixture& f = LimiterFixture::get(state.range(0) == 1);
+  std::size_t i = static_cast<std::size_t>(state.thread_index()) * (kKeys / 2);
+  const std::int64_t start = eryxon::system_now_ms();
+  std::int64_t n = 0, allowed = 0;
+  for (auto _ : state) {
+    const eryxon::RateDecision d =
+        f.limiter->check_at(f.order_keys[i], kLimit, start + (n++ >> 10));
+    allowed += d.allowed;
+    if (++i == kKeys) i = 0;
+  }
+  benchmark::DoNotOptimize(allowed);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["allowed"] =
+      benchmark::Counter(static_cast<double>(allowed) / static_cast<double>(state.iterations()),
+                         benchmark::Counter::kAvgThreads);
+  state.SetLabel(state.range(0) == 1 ? "uuid keys" : "short keys");
+}
+BENCHMARK(BM_LimiterCheckRateKey)->Arg(0)->Arg(1)->UseRealTime();
+BENCHMARK(BM_LimiterCheckRateKey)->Arg(0)->Arg(1)->UseRealTime()->Threads(2);
 
 // One-off keys: every check brings a key never seen before (limit 60/min,
 // burst 1, so each key stays live for 1 s), with the time advanced 1 ms

@@ -3,7 +3,7 @@
 # module, the C ABI test, the Python binding, the end-to-end test with the
 # official MCP TypeScript SDK client), then builds the sanitize preset
 # (ASan + UBSan) and the tsan preset (ThreadSanitizer) and runs the unit and
-# C ABI tests under each.
+# C ABI tests and the Python binding (sanitizer runtime preloaded) under each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh dev

@@ -8,10 +8,20 @@
  *
  * Runs in the current directory: it creates and removes
  * "eryxon_c_api_test.db" and its "-wal", "-shm" and ".pepper" companions.
+ *
+ * Subscription callbacks run on the library's threads; the test's recorders
+ * share their state with the main thread through POSIX mutexes and
+ * condition variables (C99 has no atomics), so ThreadSanitizer sees every
+ * hand-over.
  */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "eryxon/eryxon.h"
 
@@ -468,6 +478,588 @@ static void test_webhooks(void) {
   CHECK_STATUS(eryxon_webhook_message_id(NULL), ERYXON_EINVALID);
 }
 
+/* ---- events: dispatcher, subscriptions, endpoints ---------------------- */
+
+#define RECORDER_MAGIC 0x5eed1e55u
+#define RECORDER_MAX_EVENTS 8
+#define RECORDER_EVENT_BYTES 8192
+
+/* What one subscription's callback saw. The payload pointer given to
+ * eryxon_dispatcher_subscribe is the recorder itself; the callback checks
+ * that it arrives intact (same address, magic number in place). */
+struct recorder {
+  pthread_mutex_t mutex;
+  pthread_cond_t cond;
+  unsigned magic;
+  int count;              /* callbacks so far */
+  int bad_payload;        /* a call arrived with another payload */
+  int fail;               /* return non-zero (counted as failed) */
+  int unsubscribe_self;   /* end the subscription from its first call */
+  int unsubscribe_status; /* what that returned */
+  eryxon_dispatcher_t *dispatcher;
+  uint64_t id;
+  char events[RECORDER_MAX_EVENTS][RECORDER_EVENT_BYTES];
+};
+
+static struct recorder *recorder_new(void) {
+  struct recorder *r = (struct recorder *)calloc(1, sizeof *r);
+  if (r == NULL) {
+    fprintf(stderr, "out of memory\n");
+    exit(2);
+  }
+  pthread_mutex_init(&r->mutex, NULL);
+  pthread_cond_init(&r->cond, NULL);
+  r->magic = RECORDER_MAGIC;
+  r->unsubscribe_status = 1; /* not called */
+  return r;
+}
+
+static void recorder_free(struct recorder *r) {
+  if (r == NULL) return;
+  pthread_cond_destroy(&r->cond);
+  pthread_mutex_destroy(&r->mutex);
+  r->magic = 0;
+  free(r);
+}
+
+static int record_event(const char *event_json, void *payload) {
+  struct recorder *r = (struct recorder *)payload;
+  int fail, self;
+  eryxon_dispatcher_t *dispatcher;
+  uint64_t id;
+  pthread_mutex_lock(&r->mutex);
+  if (r->magic != RECORDER_MAGIC) r->bad_payload = 1;
+  if (r->count < RECORDER_MAX_EVENTS) {
+    strncpy(r->events[r->count], event_json, RECORDER_EVENT_BYTES - 1);
+    r->events[r->count][RECORDER_EVENT_BYTES - 1] = '\0';
+  }
+  ++r->count;
+  fail = r->fail;
+  self = r->unsubscribe_self;
+  dispatcher = r->dispatcher;
+  id = r->id;
+  pthread_cond_broadcast(&r->cond);
+  pthread_mutex_unlock(&r->mutex);
+  if (self) {
+    int st = eryxon_dispatcher_unsubscribe(dispatcher, id);
+    pthread_mutex_lock(&r->mutex);
+    r->unsubscribe_status = st;
+    pthread_mutex_unlock(&r->mutex);
+  }
+  return fail;
+}
+
+static int recorder_count(struct recorder *r) {
+  int n;
+  pthread_mutex_lock(&r->mutex);
+  n = r->count;
+  pthread_mutex_unlock(&r->mutex);
+  return n;
+}
+
+static int recorder_bad_payload(struct recorder *r) {
+  int bad;
+  pthread_mutex_lock(&r->mutex);
+  bad = r->bad_payload;
+  pthread_mutex_unlock(&r->mutex);
+  return bad;
+}
+
+/* Waits up to timeout_ms for the recorder to have seen `want` events;
+ * returns how many it has seen. */
+static int recorder_wait(struct recorder *r, int want, long timeout_ms) {
+  struct timespec deadline;
+  int n;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += timeout_ms / 1000;
+  deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+  if (deadline.tv_nsec >= 1000000000L) {
+    deadline.tv_sec += 1;
+    deadline.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&r->mutex);
+  while (r->count < want) {
+    if (pthread_cond_timedwait(&r->cond, &r->mutex, &deadline) == ETIMEDOUT) break;
+  }
+  n = r->count;
+  pthread_mutex_unlock(&r->mutex);
+  return n;
+}
+
+/* A copy of the i-th event the recorder saw ("" if none). */
+static void recorder_event(struct recorder *r, int i, char *buf, size_t size) {
+  pthread_mutex_lock(&r->mutex);
+  if (i < r->count && i < RECORDER_MAX_EVENTS)
+    snprintf(buf, size, "%s", r->events[i]);
+  else
+    snprintf(buf, size, "%s", "");
+  pthread_mutex_unlock(&r->mutex);
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (ms % 1000) * 1000000L;
+  nanosleep(&ts, NULL);
+}
+
+/* Polls a subscription's statistics until `key` reaches `want` (the
+ * counters move just after a callback returns); returns the last value. */
+static long wait_stat(eryxon_dispatcher_t *d, uint64_t id, const char *key, long want) {
+  long value = -1;
+  int i;
+  for (i = 0; i < 500; ++i) {
+    char *out = NULL;
+    if (eryxon_dispatcher_subscription_stats(&out, d, id) != ERYXON_OK) return -1;
+    value = json_int_field(out, key);
+    eryxon_free(out);
+    if (value >= want) break;
+    sleep_ms(10);
+  }
+  return value;
+}
+
+static int count_of(const char *haystack, const char *needle) {
+  int n = 0;
+  const char *at = haystack;
+  if (haystack == NULL) return 0;
+  while ((at = strstr(at, needle)) != NULL) {
+    ++n;
+    at += strlen(needle);
+  }
+  return n;
+}
+
+/* A domain action through the C API: the create_job tool. Copies the new
+ * job's id into job_id. */
+static void create_job(eryxon_store_t *store, const char *key, const char *number, char *job_id,
+                       size_t size) {
+  char args[256];
+  char *out = NULL;
+  snprintf(args, sizeof args, "{\"job_number\":\"%s\",\"customer\":\"Acme\"}", number);
+  CHECK_STATUS(eryxon_tool_call(&out, store, key, "create_job", args), ERYXON_OK);
+  CHECK(json_string_field(out, "id", job_id, size));
+  eryxon_free(out);
+}
+
+static void update_job(eryxon_store_t *store, const char *key, const char *job_id,
+                       const char *notes) {
+  char args[256];
+  char *out = NULL;
+  snprintf(args, sizeof args, "{\"job_id\":\"%s\",\"notes\":\"%s\"}", job_id, notes);
+  CHECK_STATUS(eryxon_tool_call(&out, store, key, "update_job", args), ERYXON_OK);
+  eryxon_free(out);
+}
+
+/* A store with one tenant and an all-tools key. */
+static eryxon_store_t *event_store(char *tenant_id, size_t size, char **key) {
+  eryxon_store_t *store = NULL;
+  char *tenant_json = NULL;
+  CHECK_STATUS(eryxon_store_open(&store, NULL), ERYXON_OK);
+  if (store == NULL) return NULL;
+  CHECK_STATUS(eryxon_tenant_create(&tenant_json, store, "Events Shop", "enterprise"), ERYXON_OK);
+  CHECK(json_string_field(tenant_json, "id", tenant_id, size));
+  eryxon_free(tenant_json);
+  CHECK_STATUS(eryxon_key_create(key, store, tenant_id, "events", NULL, NULL), ERYXON_OK);
+  return store;
+}
+
+static void test_dispatcher_arguments(void) {
+  eryxon_store_t *store = NULL;
+  eryxon_dispatcher_t *d = (eryxon_dispatcher_t *)1;
+  uint64_t n = 7;
+
+  eryxon_dispatcher_free(NULL);
+  CHECK_STATUS(eryxon_store_open(&store, NULL), ERYXON_OK);
+  if (store == NULL) return;
+  CHECK_STATUS(eryxon_dispatcher_create(NULL, store, NULL), ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "out"));
+  CHECK_STATUS(eryxon_dispatcher_create(&d, NULL, NULL), ERYXON_EINVALID);
+  CHECK(d == NULL);
+  CHECK(contains(eryxon_error_last(), "store"));
+  eryxon_dispatcher_free(&d); /* NULL handle: no-op */
+  CHECK_STATUS(eryxon_dispatcher_create(&d, store, "{\"poll_interval_ms\":0}"), ERYXON_EINVALID);
+  CHECK(d == NULL);
+  CHECK(contains(eryxon_error_last(), "poll_interval_ms"));
+  CHECK_STATUS(eryxon_dispatcher_create(&d, store, "{\"poll_interval\":10}"), ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "poll_interval"));
+  CHECK_STATUS(eryxon_dispatcher_create(&d, store, "{\"retry_delays_ms\":[1000,-1]}"),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_create(&d, store, "{\"retry_jitter\":1.5}"), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_create(&d, store, "[]"), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_create(&d, store, "{"), ERYXON_EINVALID);
+  CHECK(d == NULL);
+
+  CHECK_STATUS(eryxon_dispatcher_start(NULL), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_stop(NULL), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_notify(NULL), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_run_once(&n, NULL), ERYXON_EINVALID);
+  CHECK(n == 0);
+  CHECK(contains(eryxon_error_last(), "dispatcher"));
+
+  CHECK_STATUS(eryxon_dispatcher_create(&d, store,
+                                        "{\"poll_interval_ms\":5,\"batch\":10,"
+                                        "\"retry_delays_ms\":[1000],\"retry_jitter\":0}"),
+               ERYXON_OK);
+  CHECK(d != NULL);
+  CHECK_STATUS(eryxon_dispatcher_run_once(NULL, d), ERYXON_OK); /* out_attempts optional */
+  CHECK_STATUS(eryxon_dispatcher_start(d), ERYXON_OK);
+  CHECK_STATUS(eryxon_dispatcher_start(d), ERYXON_OK); /* already started */
+  CHECK_STATUS(eryxon_dispatcher_notify(d), ERYXON_OK);
+  CHECK_STATUS(eryxon_dispatcher_stop(d), ERYXON_OK);
+  CHECK_STATUS(eryxon_dispatcher_stop(d), ERYXON_OK);
+  eryxon_dispatcher_free(&d);
+  CHECK(d == NULL);
+  eryxon_dispatcher_free(&d);
+  eryxon_store_free(&store);
+}
+
+static void test_subscriptions(void) {
+  char tenant_id[64] = "", job_a[64] = "", job_b[64] = "", ev[RECORDER_EVENT_BYTES];
+  char *key = NULL, *out = NULL;
+  eryxon_store_t *store = event_store(tenant_id, sizeof tenant_id, &key);
+  eryxon_dispatcher_t *d = NULL;
+  struct recorder *all = recorder_new(), *one = recorder_new(), *created = recorder_new();
+  struct recorder *self = recorder_new(), *freed = recorder_new();
+  uint64_t id_all = 0, id_one = 0, id_created = 0, id_self = 0, id_freed = 0, id = 9;
+  char filter[256];
+  int i;
+
+  if (store == NULL || key == NULL) goto done;
+  CHECK_STATUS(eryxon_dispatcher_create(&d, store, "{\"poll_interval_ms\":10}"), ERYXON_OK);
+  if (d == NULL) goto done;
+  CHECK_STATUS(eryxon_dispatcher_start(d), ERYXON_OK);
+
+  /* Every event of the tenant; the payload is the recorder. */
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id_all, d, tenant_id, NULL, record_event, all),
+               ERYXON_OK);
+  CHECK(id_all > 0);
+  create_job(store, key, "C-1", job_a, sizeof job_a);
+  CHECK(recorder_wait(all, 1, 5000) == 1);
+  recorder_event(all, 0, ev, sizeof ev);
+  CHECK(contains(ev, "\"event\":\"job.created\""));
+  CHECK(contains(ev, "\"entity_type\":\"jobs\""));
+  CHECK(contains(ev, job_a));
+  CHECK(contains(ev, tenant_id));
+  CHECK(contains(ev, "\"id\":\"evt_"));
+  CHECK(contains(ev, "\"previous\":null"));
+  CHECK(contains(ev, "\"job_number\":\"C-1\""));
+  CHECK(json_int_field(ev, "seq") > 0);
+
+  /* One entity (job A); only job.created; and the self-ending one. */
+  snprintf(filter, sizeof filter, "{\"table\":\"jobs\",\"entity_id\":\"%s\"}", job_a);
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id_one, d, tenant_id, filter, record_event, one),
+               ERYXON_OK);
+  created->fail = 1; /* before subscribing: no call can run yet */
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id_created, d, tenant_id,
+                                           "{\"event_types\":[\"job.created\"],"
+                                           "\"queue_capacity\":4}",
+                                           record_event, created),
+               ERYXON_OK);
+  pthread_mutex_lock(&self->mutex);
+  self->unsubscribe_self = 1;
+  self->dispatcher = d;
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id_self, d, tenant_id, "{}", record_event, self),
+               ERYXON_OK);
+  self->id = id_self;
+  pthread_mutex_unlock(&self->mutex);
+  CHECK(id_one != id_all && id_created != id_one && id_self != id_created);
+
+  create_job(store, key, "C-2", job_b, sizeof job_b); /* not job A */
+  update_job(store, key, job_a, "first");
+  update_job(store, key, job_a, "second");
+  CHECK(recorder_wait(all, 4, 5000) == 4);
+  CHECK(recorder_wait(one, 2, 5000) == 2); /* in order, so B came neither first nor between */
+  for (i = 0; i < 2; ++i) {
+    recorder_event(one, i, ev, sizeof ev);
+    CHECK(contains(ev, "\"event\":\"job.updated\""));
+    CHECK(contains(ev, job_a));
+    CHECK(!contains(ev, job_b));
+  }
+  recorder_event(one, 1, ev, sizeof ev);
+  CHECK(contains(ev, "\"notes\":\"second\""));
+  CHECK(recorder_wait(created, 1, 5000) == 1);
+  recorder_event(created, 0, ev, sizeof ev);
+  CHECK(contains(ev, job_b));
+  CHECK(recorder_wait(self, 1, 5000) == 1);
+
+  /* Statistics: a non-zero return counts as failed. */
+  CHECK(wait_stat(d, id_all, "delivered", 4) == 4);
+  CHECK(wait_stat(d, id_created, "failed", 1) == 1);
+  CHECK_STATUS(eryxon_dispatcher_subscription_stats(&out, d, id_created), ERYXON_OK);
+  CHECK(json_int_field(out, "delivered") == 0);
+  CHECK(json_int_field(out, "dropped") == 0);
+  eryxon_free(out);
+  out = NULL;
+
+  /* The callback that ended its own subscription: its call was the last. */
+  for (i = 0; i < 500 && recorder_count(self) == 1; ++i) {
+    int st;
+    pthread_mutex_lock(&self->mutex);
+    st = self->unsubscribe_status;
+    pthread_mutex_unlock(&self->mutex);
+    if (st != 1) break;
+    sleep_ms(10);
+  }
+  pthread_mutex_lock(&self->mutex);
+  CHECK_STATUS(self->unsubscribe_status, ERYXON_OK);
+  pthread_mutex_unlock(&self->mutex);
+  CHECK(recorder_count(self) == 1);
+  CHECK_STATUS(eryxon_dispatcher_unsubscribe(d, id_self), ERYXON_ENOTFOUND);
+  CHECK_STATUS(eryxon_dispatcher_subscription_stats(&out, d, id_self), ERYXON_ENOTFOUND);
+  CHECK(out == NULL);
+
+  /* Unsubscribe: no call after it returns, so the payload may go at once
+   * (ASan reports a call that would still use it). */
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id_freed, d, tenant_id, NULL, record_event, freed),
+               ERYXON_OK);
+  CHECK_STATUS(eryxon_dispatcher_unsubscribe(d, id_freed), ERYXON_OK);
+  recorder_free(freed);
+  freed = NULL;
+  CHECK_STATUS(eryxon_dispatcher_unsubscribe(d, id_one), ERYXON_OK);
+  CHECK_STATUS(eryxon_dispatcher_unsubscribe(d, id_one), ERYXON_ENOTFOUND);
+  CHECK_STATUS(eryxon_dispatcher_subscription_stats(&out, d, id_one), ERYXON_ENOTFOUND);
+  update_job(store, key, job_a, "third");
+  CHECK(recorder_wait(all, 5, 5000) == 5); /* the round ran and fed the live ones */
+  sleep_ms(50);
+  CHECK(recorder_count(one) == 2);
+  CHECK(recorder_count(self) == 1);
+  CHECK(recorder_count(created) == 1);
+
+  CHECK(!recorder_bad_payload(all));
+  CHECK(!recorder_bad_payload(one));
+  CHECK(!recorder_bad_payload(created));
+  CHECK(!recorder_bad_payload(self));
+
+  /* Bad arguments. */
+  CHECK_STATUS(eryxon_dispatcher_subscribe(NULL, d, tenant_id, NULL, record_event, all),
+               ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "out_subscription_id"));
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id, NULL, tenant_id, NULL, record_event, all),
+               ERYXON_EINVALID);
+  CHECK(id == 0);
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id, d, NULL, NULL, record_event, all),
+               ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "tenant_id"));
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id, d, tenant_id, NULL, NULL, all), ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "callback"));
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id, d, tenant_id, "[1]", record_event, all),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id, d, tenant_id, "{\"tabel\":\"jobs\"}",
+                                           record_event, all),
+               ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "tabel"));
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id, d, tenant_id, "{\"queue_capacity\":0}",
+                                           record_event, all),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id, d, tenant_id, "{\"table\":7}", record_event,
+                                           all),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_subscribe(&id, d, "00000000-0000-4000-8000-000000000000", NULL,
+                                           record_event, all),
+               ERYXON_ENOTFOUND);
+  CHECK(id == 0);
+  CHECK_STATUS(eryxon_dispatcher_unsubscribe(NULL, id_all), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_unsubscribe(d, 999999), ERYXON_ENOTFOUND);
+  CHECK_STATUS(eryxon_dispatcher_subscription_stats(NULL, d, id_all), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_subscription_stats(&out, NULL, id_all), ERYXON_EINVALID);
+  CHECK(out == NULL);
+
+done:
+  /* Freeing the dispatcher ends the live subscriptions (all, created) and
+   * waits for their callbacks; their recorders may go afterwards. */
+  eryxon_dispatcher_free(&d);
+  CHECK(d == NULL);
+  recorder_free(all);
+  recorder_free(one);
+  recorder_free(created);
+  recorder_free(self);
+  recorder_free(freed);
+  eryxon_free(key);
+  eryxon_store_free(&store);
+}
+
+/* Endpoints: a webhook to 127.0.0.1 port 1, where nothing listens, so every
+ * attempt fails at once with a refused connection and lands in the log. The
+ * schedule has no retries: the first failure dead-letters the delivery. */
+static void test_endpoints(void) {
+  static const char secret[] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  char tenant_id[64] = "", job[64] = "", spec[512];
+  char *key = NULL, *ep = NULL, *out = NULL, *named = NULL;
+  eryxon_store_t *store = event_store(tenant_id, sizeof tenant_id, &key);
+  eryxon_dispatcher_t *d = NULL;
+  uint64_t n = 99;
+
+  if (store == NULL || key == NULL) goto done;
+  CHECK_STATUS(eryxon_dispatcher_create(&d, store, "{\"retry_delays_ms\":[]}"), ERYXON_OK);
+  if (d == NULL) goto done;
+
+  snprintf(spec, sizeof spec,
+           "{\"type\":\"webhook\",\"url\":\"http://127.0.0.1:1/hook\",\"secrets\":\"%s\","
+           "\"event_types\":[\"job.*\"],\"timeout_ms\":3000,\"connect_timeout_ms\":2000}",
+           secret);
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&ep, d, tenant_id, spec), ERYXON_OK);
+  CHECK(ep != NULL && strncmp(ep, "ep_", 3) == 0 && strlen(ep) == 3 + 36);
+  if (ep == NULL) goto done;
+
+  /* No state before its first round; the first round sets its cursor. */
+  CHECK_STATUS(eryxon_dispatcher_endpoint_state(&out, d, tenant_id, ep), ERYXON_ENOTFOUND);
+  CHECK(out == NULL);
+  CHECK_STATUS(eryxon_dispatcher_run_once(&n, d), ERYXON_OK);
+  CHECK(n == 0);
+  CHECK_STATUS(eryxon_dispatcher_endpoint_state(&out, d, tenant_id, ep), ERYXON_OK);
+  CHECK(contains(out, "\"disabled\":false"));
+  CHECK(contains(out, "\"disabled_reason\":null"));
+  CHECK(contains(out, ep));
+  eryxon_free(out);
+  out = NULL;
+
+  /* A domain action: one attempt, refused, recorded. */
+  create_job(store, key, "W-1", job, sizeof job);
+  CHECK_STATUS(eryxon_dispatcher_run_once(&n, d), ERYXON_OK);
+  CHECK(n == 1);
+  CHECK_STATUS(eryxon_dispatcher_delivery_log(&out, d, tenant_id, ep, 0), ERYXON_OK);
+  CHECK(count_of(out, "\"outcome\":\"retry\"") == 1);
+  CHECK(contains(out, "\"attempt\":1"));
+  CHECK(contains(out, "\"http_status\":null"));
+  CHECK(contains(out, "\"event_id\":\"evt_"));
+  CHECK(!contains(out, secret + 6));
+  eryxon_free(out);
+  out = NULL;
+  CHECK_STATUS(eryxon_dispatcher_deliveries(&out, d, tenant_id, ep, "dead", 0), ERYXON_OK);
+  CHECK(count_of(out, "\"status\":\"dead\"") == 1);
+  CHECK(contains(out, "\"event\":\"job.created\""));
+  CHECK(contains(out, job));
+  CHECK(contains(out, "\"attempts\":1"));
+  CHECK(!contains(out, "\"last_error\":null"));
+  eryxon_free(out);
+  out = NULL;
+  CHECK_STATUS(eryxon_dispatcher_deliveries(&out, d, tenant_id, ep, "pending", 10), ERYXON_OK);
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  eryxon_free(out);
+  out = NULL;
+
+  /* Replay the dead letter: one more attempt, logged as well. */
+  CHECK_STATUS(eryxon_dispatcher_replay(&n, d, tenant_id, ep, -1), ERYXON_OK);
+  CHECK(n == 1);
+  CHECK_STATUS(eryxon_dispatcher_run_once(&n, d), ERYXON_OK);
+  CHECK(n == 1);
+  CHECK_STATUS(eryxon_dispatcher_replay(&n, d, tenant_id, ep, 0), ERYXON_OK); /* from seq 0 */
+  CHECK(n == 1);
+  CHECK_STATUS(eryxon_dispatcher_run_once(NULL, d), ERYXON_OK);
+  CHECK_STATUS(eryxon_dispatcher_delivery_log(&out, d, tenant_id, ep, 2), ERYXON_OK);
+  CHECK(count_of(out, "\"outcome\":\"retry\"") == 2); /* limit 2 of 3 */
+  eryxon_free(out);
+  out = NULL;
+  CHECK_STATUS(eryxon_dispatcher_enable_endpoint(d, tenant_id, ep), ERYXON_OK);
+
+  /* A chosen id, and an MQTT publisher (whose broker is down: not an error). */
+  snprintf(spec, sizeof spec,
+           "{\"type\":\"webhook\",\"id\":\"erp-hook\",\"url\":\"https://erp.example/h\","
+           "\"secrets\":[\"%s\"]}",
+           secret);
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&named, d, tenant_id, spec), ERYXON_OK);
+  CHECK(named != NULL && strcmp(named, "erp-hook") == 0);
+  eryxon_free(named);
+  named = NULL;
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, tenant_id, "erp-hook"), ERYXON_OK);
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&named, d, tenant_id,
+                                              "{\"type\":\"mqtt\",\"id\":\"broker\","
+                                              "\"host\":\"127.0.0.1\",\"port\":1,"
+                                              "\"enterprise\":\"Acme\",\"site\":\"Plant 1\"}"),
+               ERYXON_OK);
+  CHECK(named != NULL && strcmp(named, "broker") == 0);
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, tenant_id, "broker"), ERYXON_OK);
+
+  /* Bad endpoints: EINVALID naming the problem, never quoting a secret. */
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, tenant_id, "{\"url\":\"http://x/\"}"),
+               ERYXON_EINVALID);
+  CHECK(out == NULL);
+  CHECK(contains(eryxon_error_last(), "type"));
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, tenant_id, "{\"type\":\"smtp\"}"),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, tenant_id,
+                                              "{\"type\":\"webhook\",\"secrets\":\"whsec_"
+                                              "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}"),
+               ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "url"));
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, tenant_id,
+                                              "{\"type\":\"webhook\",\"url\":\"ftp://x/\","
+                                              "\"secrets\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}"),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, tenant_id,
+                                              "{\"type\":\"webhook\",\"url\":\"http://x/\","
+                                              "\"secrets\":\"whsec_SHORTSECRET\"}"),
+               ERYXON_EINVALID);
+  CHECK(!contains(eryxon_error_last(), "SHORTSECRET"));
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, tenant_id,
+                                              "{\"type\":\"webhook\",\"url\":\"http://x/\","
+                                              "\"secrets\":\"whsec_HIDDENVALUE"),
+               ERYXON_EINVALID);
+  CHECK(!contains(eryxon_error_last(), "HIDDENVALUE"));
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, tenant_id,
+                                              "{\"type\":\"webhook\",\"url\":\"http://x/\","
+                                              "\"secret\":\"whsec_x\"}"),
+               ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "secret"));
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, tenant_id,
+                                              "{\"type\":\"mqtt\",\"event_types\":[]}"),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, tenant_id,
+                                              "{\"type\":\"mqtt\",\"port\":70000}"),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, "00000000-0000-4000-8000-000000000000",
+                                              "{\"type\":\"mqtt\"}"),
+               ERYXON_ENOTFOUND);
+  CHECK(out == NULL);
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(NULL, d, tenant_id, "{}"), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, NULL, tenant_id, "{}"), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, NULL, "{}"), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_add_endpoint(&out, d, tenant_id, NULL), ERYXON_EINVALID);
+  CHECK(contains(eryxon_error_last(), "endpoint_json"));
+
+  /* Other bad arguments. */
+  CHECK_STATUS(eryxon_dispatcher_deliveries(&out, d, tenant_id, ep, "lost", 0), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_deliveries(&out, d, tenant_id, ep, NULL, -1), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_deliveries(&out, d, NULL, ep, NULL, 0), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_deliveries(NULL, d, tenant_id, ep, NULL, 0), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_deliveries(&out, d, tenant_id, "nope", NULL, 0), ERYXON_OK);
+  CHECK(out != NULL && strcmp(out, "[]") == 0);
+  eryxon_free(out);
+  out = NULL;
+  CHECK_STATUS(eryxon_dispatcher_delivery_log(&out, d, tenant_id, NULL, 0), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_delivery_log(&out, d, tenant_id, ep, 100001), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_endpoint_state(&out, d, tenant_id, NULL), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_endpoint_state(&out, d, "00000000-0000-4000-8000-000000000000",
+                                                ep),
+               ERYXON_ENOTFOUND);
+  CHECK(out == NULL);
+  CHECK_STATUS(eryxon_dispatcher_replay(&n, d, tenant_id, "nope", -1), ERYXON_ENOTFOUND);
+  CHECK(n == 0);
+  CHECK_STATUS(eryxon_dispatcher_replay(&n, NULL, tenant_id, ep, -1), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_enable_endpoint(d, tenant_id, "nope"), ERYXON_ENOTFOUND);
+  CHECK_STATUS(eryxon_dispatcher_enable_endpoint(d, NULL, ep), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, tenant_id, NULL), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, NULL, ep), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(NULL, tenant_id, ep), ERYXON_EINVALID);
+  /* Endpoint ids are per tenant: another tenant cannot remove this one. */
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, "another-tenant", ep), ERYXON_ENOTFOUND);
+
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, tenant_id, ep), ERYXON_OK);
+  CHECK_STATUS(eryxon_dispatcher_remove_endpoint(d, tenant_id, ep), ERYXON_ENOTFOUND);
+  /* Its state stays in the store. */
+  CHECK_STATUS(eryxon_dispatcher_endpoint_state(&out, d, tenant_id, ep), ERYXON_OK);
+  eryxon_free(out);
+  out = NULL;
+
+done:
+  eryxon_free(named);
+  eryxon_free(ep);
+  eryxon_dispatcher_free(&d);
+  eryxon_free(key);
+  eryxon_store_free(&store);
+}
+
 int main(void) {
   eryxon_store_t *store = NULL;
   char persisted_key[64] = "";
@@ -476,6 +1068,9 @@ int main(void) {
   test_free_is_safe();
   test_keys_stats_health();
   test_webhooks();
+  test_dispatcher_arguments();
+  test_subscriptions();
+  test_endpoints();
 
   CHECK_STATUS(eryxon_store_open(&store, ":memory:"), ERYXON_OK);
   if (store != NULL) {

@@ -5,10 +5,21 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -407,4 +418,253 @@ TEST_CASE("events: every event reaches a real receiver that fails half the time,
   CHECK(requests >= 2 * static_cast<int>(expected.size()) - 1);
   CHECK(bad_signatures == 0);
   CHECK(dispatcher.deliveries(t, "hook", std::string("delivered")).size() == expected.size());
+}
+
+extern char** environ;
+
+namespace {
+
+// The `eryxon events dispatch` command as a child process.
+class DispatchProcess {
+ public:
+  explicit DispatchProcess(std::vector<std::string> argv, const std::string& log_path)
+      : argv_(std::move(argv)), log_path_(log_path) {}
+  ~DispatchProcess() { kill(SIGKILL); }
+  void start() {
+    std::vector<char*> args;
+    for (auto& a : argv_) args.push_back(a.data());
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
+    const int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE(rc == 0);
+  }
+  // Sends `sig` and reaps the child; returns its wait status (-1 when none runs).
+  int kill(int sig) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  std::vector<std::string> argv_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+// A webhook receiver on 127.0.0.1 that records every verified request and
+// can hold one request open until released.
+struct HoldingReceiver {
+  struct Received {
+    std::string id;
+    std::string body;
+  };
+  httplib::Server server;
+  WebhookSecret secret = WebhookSecret::generate();
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<Received> received;  // every request with a valid signature, in arrival order
+  int bad_signatures = 0;
+  std::size_t hold_at = 0;  // hold the request that makes received.size() == hold_at
+  std::string held_id;  // set when a request is being held
+  bool released = false;
+  int port = 0;
+  std::thread serving;
+
+  HoldingReceiver() {
+    server.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      const std::string id = req.get_header_value("webhook-id");
+      std::unique_lock lock(m);
+      try {
+        webhook_verify(id, req.get_header_value("webhook-timestamp"),
+                       req.get_header_value("webhook-signature"), req.body, secret,
+                       system_now_ms() / 1000);
+      } catch (...) {
+        ++bad_signatures;
+        res.status = 400;
+        return;
+      }
+      received.push_back({id, req.body});
+      if (received.size() == hold_at) {
+        held_id = id;
+        cv.notify_all();
+        cv.wait_for(lock, std::chrono::seconds(10), [&] { return released; });
+      }
+      res.status = 204;
+    });
+    port = server.bind_to_any_port("127.0.0.1");
+    REQUIRE(port > 0);
+    serving = std::thread([this] { server.listen_after_bind(); });
+    for (int i = 0; i < 500 && !server.is_running(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    REQUIRE(server.is_running());
+  }
+  ~HoldingReceiver() {
+    {
+      std::lock_guard lock(m);
+      released = true;
+    }
+    cv.notify_all();
+    server.stop();
+    serving.join();
+  }
+  std::set<std::string> ids() {
+    std::lock_guard lock(m);
+    std::set<std::string> out;
+    for (const auto& r : received) out.insert(r.id);
+    return out;
+  }
+};
+
+template <class F>
+bool wait_until(F&& done, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("events: a dispatching process killed mid-delivery and at random loses nothing") {
+  HoldingReceiver receiver;
+  eryxon::test::ScratchDb db("events-crash");
+  auto storage = open_sqlite_storage(db.path());
+  Shop shop(*storage);
+  const std::string t = shop.create_tenant({"Acme", Plan::pro}).id;
+
+  const std::string secret_file = db.path() + ".whsec";
+  {
+    std::ofstream out(secret_file);
+    out << receiver.secret.to_string() << "\n";
+  }
+  const std::string log = db.path() + ".dispatch.log";
+  DispatchProcess child({ERYXON_CLI_BIN, "events", "dispatch", "--db", db.path(), "--tenant", t,
+                         "--endpoint", "crash", "--webhook",
+                         "http://127.0.0.1:" + std::to_string(receiver.port) + "/hook",
+                         "--secret-file", secret_file, "--poll-ms", "10", "--retry-ms",
+                         "20,20,20,20,20,20,20,20,20,20", "--timeout-ms", "3000"},
+                        log);
+  child.start();
+  // Its first round stores the endpoint's cursor: events from then on are its.
+  REQUIRE(wait_until([&] { return storage->begin(t)->find_endpoint_state("crash").has_value(); },
+                     10000));
+
+  // The receiver holds the 6th request it gets.
+  {
+    std::lock_guard lock(receiver.m);
+    receiver.hold_at = 6;
+  }
+  // 6 jobs, each created, started, stopped, resumed and completed: 30
+  // events, 5 per entity, interleaved across entities.
+  std::vector<std::string> jobs;
+  for (int i = 0; i < 6; ++i) jobs.push_back(shop.create_job(t, {"C-" + std::to_string(i)}).id);
+  for (auto step : {&Shop::start_job, &Shop::stop_job, &Shop::resume_job, &Shop::complete_job})
+    for (const auto& j : jobs) (shop.*step)(t, j);
+
+  // 1. Kill it while the receiver holds a request: the receiver has that
+  // event, the dispatcher never learnt so.
+  {
+    std::unique_lock lock(receiver.m);
+    REQUIRE(receiver.cv.wait_for(lock, std::chrono::seconds(10),
+                                 [&] { return !receiver.held_id.empty(); }));
+  }
+  const int killed = child.kill(SIGKILL);
+  CHECK(WIFSIGNALED(killed));
+  std::string held;
+  {
+    std::lock_guard lock(receiver.m);
+    held = receiver.held_id;
+    receiver.released = true;
+  }
+  receiver.cv.notify_all();
+
+  // 2. Restart and kill it at random moments a few times.
+  std::mt19937 random(20261129);
+  for (int round = 0; round < 4; ++round) {
+    child.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(30 + random() % 120));
+    child.kill(SIGKILL);
+  }
+
+  // 3. A last run delivers the rest; SIGTERM stops it cleanly.
+  std::set<std::string> expected;
+  std::map<std::string, std::vector<std::string>> order;  // entity -> event ids in seq order
+  for (const auto& e : storage->begin(t)->list_events_after(0, 1000)) {
+    if (e.entity_type != "jobs") continue;
+    expected.insert(e.id);
+    order[e.entity_id].push_back(e.id);
+  }
+  REQUIRE(expected.size() == 30);
+  const auto started_lines = [&] {
+    std::ifstream in(log);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) n += line.find("dispatching events") != std::string::npos;
+    return n;
+  };
+  const int started_before = started_lines();
+  child.start();
+  Dispatcher reader(*storage);  // reads the delivery rows; never started
+  CHECK(wait_until(
+      [&] { return reader.deliveries(t, "crash", std::string("delivered"), 1000).size() == 30; },
+      30000));
+  CHECK(receiver.ids() == expected);
+  // Its stop signals are taken once it says it is dispatching.
+  CHECK(wait_until([&] { return started_lines() > started_before; }, 10000));
+  const int stopped = child.kill(SIGTERM);
+  CHECK(WIFEXITED(stopped));
+  CHECK(WEXITSTATUS(stopped) == 0);
+
+  std::lock_guard lock(receiver.m);
+  CHECK(receiver.bad_signatures == 0);
+  // The held event arrived again after the restart, under the same id.
+  CHECK(std::count_if(receiver.received.begin(), receiver.received.end(),
+                      [&](const auto& r) { return r.id == held; }) >= 2);
+  // Every copy of one event is the same body; first arrivals keep entity order.
+  std::map<std::string, std::string> body_of;
+  std::map<std::string, std::size_t> first_arrival;
+  for (std::size_t i = 0; i < receiver.received.size(); ++i) {
+    const auto& r = receiver.received[i];
+    auto [it, fresh] = body_of.emplace(r.id, r.body);
+    CHECK(it->second == r.body);
+    if (fresh) first_arrival[r.id] = i;
+  }
+  for (const auto& [entity, ids] : order)
+    for (std::size_t k = 1; k < ids.size(); ++k)
+      CHECK(first_arrival.at(ids[k - 1]) < first_arrival.at(ids[k]));
+  CHECK(reader.deliveries(t, "crash", std::nullopt, 1000).size() == 30);  // none pending or dead
+  std::error_code ignored;
+  std::filesystem::remove(secret_file, ignored);
+  std::filesystem::remove(log, ignored);
+}
+
+TEST_CASE("events: endpoint ids are per tenant; one tenant cannot replace or remove another's") {
+  Plant p(test::Backend::memory);
+  const std::string other = p.shop.create_tenant({"Other", Plan::pro}).id;
+  auto theirs = std::make_shared<ScriptedSink>();
+  p.connect();
+  p.dispatcher.add_endpoint(other, "ep", {"*"}, theirs);  // same id, other tenant
+  p.dispatcher.run_once();
+  CHECK_FALSE(p.dispatcher.remove_endpoint(other, "nope"));
+  p.shop.create_job(p.t, {"J-1"});
+  p.shop.create_job(other, {"O-1"});
+  p.dispatcher.run_once();
+  CHECK(p.sink->names() == std::vector<std::string>{"job.created"});
+  CHECK(theirs->names() == std::vector<std::string>{"job.created"});
+  CHECK(p.sink->seen[0].tenant_id == p.t);
+  CHECK(theirs->seen[0].tenant_id == other);
+  CHECK(p.dispatcher.remove_endpoint(other, "ep"));
+  p.shop.create_job(p.t, {"J-2"});
+  p.dispatcher.run_once();
+  CHECK(p.sink->names().size() == 2);  // ours still delivers
+  CHECK(theirs->names().size() == 1);
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <future>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -99,6 +100,9 @@ TEST_CASE("keys: minted keys have the documented format and validate") {
     CHECK(id.rate_limit == 30);
     CHECK(id.allows("fetch_jobs"));
     CHECK_FALSE(id.allows("start_job"));
+    // The limiter keys of the key and its tenant, hashed once.
+    CHECK(id.key_rate_key.digest == rate_key("key:" + created.record.id).digest);
+    CHECK(id.tenant_rate_key.digest == rate_key("tenant:" + k.a).digest);
 
     NewMcpKey test_env{"tester"};
     test_env.environment = "test";
@@ -308,6 +312,27 @@ TEST_CASE("keys: another process's change on the same SQLite file drops the cach
     tx->commit();
   }
   CHECK(storage->api_keys_version() == before);
+}
+
+TEST_CASE("keys: on a SQLite file, validation never waits for a write transaction in progress") {
+  Keyring k(test::Backend::sqlite);
+  auto created = k.keys.create_mcp_key(k.a, {"agent"});
+  // A long write holds the storage's connection (the usage writer, the
+  // outbox): the key lookup and the version poll go through the reader.
+  // (Futures first: on failure the transaction ends before they are joined.)
+  std::future<std::string> lookup;
+  std::future<std::optional<std::int64_t>> poll;
+  auto tx = k.fixture.storage->begin(k.a);
+  tx->record_api_key_use(created.record.id, 1, format_timestamp(*k.clock.now));
+  lookup = std::async(std::launch::async, [&] {
+    return k.keys.validate_mcp_key(created.plaintext).tenant_id;  // a cache miss: reads storage
+  });
+  REQUIRE(lookup.wait_for(std::chrono::seconds(3)) == std::future_status::ready);
+  CHECK(lookup.get() == k.a);
+  poll = std::async(std::launch::async, [&] { return k.fixture.storage->api_keys_version(); });
+  REQUIRE(poll.wait_for(std::chrono::seconds(3)) == std::future_status::ready);
+  CHECK(poll.get().has_value());
+  tx->commit();
 }
 
 TEST_CASE("keys: without a key table version each record is re-read after the TTL") {

@@ -199,6 +199,25 @@ TEST_CASE("keys are independent") {
   CHECK(limiter.size() == 5);
 }
 
+TEST_CASE("a RateKey is the same bucket as its text, in every limiter") {
+  ManualClock clock;
+  RateLimiter limiter(clock.clock());
+  const RateLimit limit{60, 3};
+  const RateKey a = rate_key("key:a");
+  CHECK(a.digest != 0);
+  CHECK(rate_key("key:a").digest == a.digest);  // stable within the process
+  CHECK(rate_key("key:b").digest != a.digest);
+  CHECK(limiter.check("key:a", limit).remaining == 2);
+  CHECK(limiter.check(a, limit).remaining == 1);
+  CHECK(limiter.check_at("key:a", limit, *clock.now).remaining == 0);
+  CHECK_FALSE(limiter.check_at(a, limit, *clock.now).allowed);
+  CHECK(limiter.check(rate_key("key:b"), limit).remaining == 2);
+  CHECK(limiter.size() == 2);
+  RateLimiter other(clock.clock());  // another limiter: its own buckets
+  CHECK(other.check(a, limit).remaining == 2);
+  CHECK(error_of([&] { limiter.check(RateKey{}, limit); }).context().value("field", "") == "key");
+}
+
 TEST_CASE("a key's limit may change between checks") {
   ManualClock clock;
   RateLimiter limiter(clock.clock());

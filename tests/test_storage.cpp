@@ -1,6 +1,9 @@
 // Tests of src/storage: the Storage contract on both adapters, then what only
 // the SQLite adapter has (file format, pragmas, migrations).
 #include <doctest/doctest.h>
+
+#include <chrono>
+#include <future>
 #include <sqlite3.h>
 
 #include <fmt/format.h>
@@ -135,6 +138,43 @@ TEST_CASE("storage: a transaction that is not committed leaves nothing behind") 
     auto a = f.storage->begin("A");
     CHECK_FALSE(a->find_job("job-x"));
     CHECK(a->find_job("job-a")->status == Status::not_started);
+  }
+}
+
+TEST_CASE("storage: read transactions see committed rows only, never write, never wait for a writer") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Fixture f(backend);
+    seed_two_tenants(*f.storage);
+    {
+      auto r = f.storage->begin_read("A");
+      CHECK(r->find_job("job-a"));
+      CHECK(r->list_jobs({}, {}).total == 1);
+      CHECK_FALSE(r->find_job("job-b"));
+    }
+    CHECK(error_of([&] { f.storage->begin_read("nobody"); }).code() == ErrorCode::not_found);
+    {
+      auto b = f.storage->begin_read("B");  // tenant-scoped like begin()
+      CHECK_FALSE(b->find_job("job-a"));
+    }
+  }
+  SUBCASE("sqlite file: a reader runs beside an open write transaction") {
+    Fixture f(test::Backend::sqlite);
+    seed_two_tenants(*f.storage);
+    std::future<std::int64_t> seen;  // before the writer: joined after it ends
+    auto writer = f.storage->begin("A");
+    writer->insert(job("job-new", "J-2"));
+    // Not committed yet: a reader on another thread sees the old snapshot
+    // at once (before, every transaction shared one connection and waited).
+    seen = std::async(std::launch::async, [&] {
+      auto r = f.storage->begin_read("A");
+      return r->list_jobs({}, {}).total;
+    });
+    REQUIRE(seen.wait_for(std::chrono::seconds(3)) == std::future_status::ready);
+    CHECK(seen.get() == 1);
+    writer->commit();
+    CHECK(f.storage->begin_read("A")->list_jobs({}, {}).total == 2);
+    auto r = f.storage->begin_read("A");
+    CHECK(error_of([&] { r->insert(job("job-ro", "J-3")); }).code() == ErrorCode::database_error);
   }
 }
 

@@ -12,9 +12,10 @@
 //
 // Guarantees (issue #5):
 //   * at least once: an event is marked delivered only after its sink
-//     reported it delivered, in a transaction committed after the attempt; a
-//     crash between the two delivers it again, with the same Event::id
-//     (= webhook-id), which is how receivers de-duplicate;
+//     reported it delivered, in a transaction committed after the attempt
+//     (outcomes are recorded in batches of up to 64 attempts or 50 ms of
+//     attempts); a crash in between delivers those events again, with the
+//     same Event::id (= webhook-id), which is how receivers de-duplicate;
 //   * in order per entity and endpoint: a Delivery is attempted only when no
 //     earlier pending Delivery of the same entity (entity_type:entity_id) is
 //     waiting for the same endpoint. A dead-lettered event no longer holds
@@ -111,15 +112,16 @@ class ERYXON_EXPORT Dispatcher {
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
-  /// Registers (or replaces) endpoint `endpoint_id` of `tenant_id`. Its
+  /// Registers (or replaces) endpoint `endpoint_id` of `tenant_id` (ids are
+  /// per tenant: another tenant's endpoint of the same id is untouched). Its
   /// stored state is created on the next round if it has none (cursor at the
   /// end of the outbox). Throws VALIDATION_ERROR for an empty id, no event
   /// types or a null sink; NOT_FOUND for an unknown tenant.
   void add_endpoint(const std::string& tenant_id, const std::string& endpoint_id,
                     std::vector<std::string> event_types, std::shared_ptr<EventSink> sink);
-  /// Stops delivering to the endpoint (its stored state stays). False when
-  /// no such endpoint was registered.
-  bool remove_endpoint(const std::string& endpoint_id);
+  /// Stops delivering to the tenant's endpoint (its stored state stays).
+  /// False when that tenant has no such endpoint registered.
+  bool remove_endpoint(const std::string& tenant_id, const std::string& endpoint_id);
   /// Clears the disabled flag a 410 set; pending deliveries go out again.
   void enable_endpoint(const std::string& tenant_id, const std::string& endpoint_id);
 
@@ -144,9 +146,14 @@ class ERYXON_EXPORT Dispatcher {
   /// `from_seq` every delivery with seq >= from_seq (delivered too, and
   /// events before the endpoint's cursor that were never fanned out to it
   /// when they match its types). Returns how many deliveries are pending
-  /// again or new. NOT_FOUND for an endpoint with no state.
+  /// again or new. `event_types` selects the never-fanned events instead of
+  /// the registered endpoint's patterns (needed when the endpoint is not
+  /// registered with this dispatcher, e.g. from a command-line tool; with
+  /// neither, only existing deliveries are revived). NOT_FOUND for an
+  /// endpoint with no state.
   std::size_t replay(const std::string& tenant_id, const std::string& endpoint_id,
-                     std::optional<std::int64_t> from_seq = std::nullopt);
+                     std::optional<std::int64_t> from_seq = std::nullopt,
+                     std::optional<std::vector<std::string>> event_types = std::nullopt);
 
   /// Stored state, deliveries (seq order, optionally one status) and the
   /// latest attempts (newest first) of an endpoint, read from storage.

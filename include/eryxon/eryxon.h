@@ -269,6 +269,340 @@ ERYXON_EXPORT eryxon_status eryxon_webhook_verify(const char *secrets, const cha
                                                   size_t body_len, int64_t now_s,
                                                   int64_t tolerance_s);
 
+/*
+ * Events: the outbox dispatcher, its endpoints and live subscriptions (SPEC
+ * "Events", issue #5; C++ eryxon/dispatcher.hpp, eryxon/events.hpp).
+ *
+ * Every domain action (a tool call such as create_job or start_operation)
+ * writes one event to the store's transactional outbox, in the same
+ * transaction as the change. A dispatcher reads that outbox in rounds
+ * (eryxon_dispatcher_run_once, or a background thread after
+ * eryxon_dispatcher_start) and
+ *   - delivers each event to the endpoints registered for its tenant
+ *     (signed webhooks, MQTT publishers): at least once, in order per
+ *     entity, with retries, dead letters, replay and a delivery log, all
+ *     kept in the store, so a restart resumes where the last run stopped;
+ *   - feeds live in-process subscriptions: C callbacks, see
+ *     eryxon_dispatcher_subscribe.
+ *
+ * The event JSON handed to a subscription callback is one compact object:
+ *   {"id": "evt_...",            30 characters; stable across deliveries:
+ *                                de-duplicate on it (at least once)
+ *    "seq": 42,                  outbox position, increasing in commit order
+ *    "tenant_id": "<uuid>",
+ *    "event": "job.created",     the event name (SPEC "Events")
+ *    "entity_type": "jobs",      the table of the entity ("jobs", "parts",
+ *                                "operations", "cells", "issues", ...)
+ *    "entity_id": "<uuid>",
+ *    "cell_name": "Laser",       the entity's cell, "" when it has none
+ *    "occurred_at": "2026-01-02T03:04:05.678Z",   commit time, RFC 3339 UTC
+ *    "occurred_at_ms": 1767323045678,             the same, Unix epoch ms
+ *    "data": {"previous": <row before or null>, "current": <row after or
+ *             null>, ...event-specific members}}
+ *
+ * Event type patterns (endpoint and subscription filters): "*" matches every
+ * event, "job.*" every "job.<something>", anything else that exact name.
+ *
+ * Lifetime: a dispatcher uses its store's database; free every dispatcher
+ * of a store (eryxon_dispatcher_free) before the store. One store may have
+ * several dispatchers, but each endpoint id should be registered with only
+ * one of them (they would both deliver to it).
+ *
+ * Thread safety: every eryxon_dispatcher_* function may be called from any
+ * thread, concurrently, except eryxon_dispatcher_free, which must be the
+ * last call on the handle (and never from one of its callbacks). Sinks run
+ * on the thread doing the round; subscription callbacks on their
+ * subscription's own thread (see eryxon_dispatcher_subscribe).
+ */
+
+/** A dispatcher of one store's outbox (C++ eryxon::Dispatcher). */
+typedef struct eryxon_dispatcher_t eryxon_dispatcher_t;
+
+/**
+ * Creates a dispatcher for `store`. No thread runs until
+ * eryxon_dispatcher_start.
+ *
+ * options_json (NULL = {}): an object of optional members
+ *   "poll_interval_ms": 100   how often the background loop looks at the
+ *                             outbox when not woken, ms, >= 1
+ *   "batch": 500              outbox events and pending deliveries handled
+ *                             per endpoint per round, >= 1
+ *   "retry_delays_ms": [5000, 300000, 1800000, 7200000, 18000000,
+ *                       36000000, 36000000]
+ *                             the wait after the 1st, 2nd, ... failed attempt
+ *                             of a delivery, ms, each >= 0; one attempt more
+ *                             than there are delays is made, then the
+ *                             delivery is dead ([] = one attempt only)
+ *   "retry_jitter": 0.2       each delay is scaled by a random factor in
+ *                             [1 - jitter, 1 + jitter]; 0..1
+ * Any other member is ERYXON_EINVALID (so a misspelt option is not ignored).
+ * The store must outlive the dispatcher.
+ * Errors: ERYXON_EINVALID (out or store NULL, malformed options),
+ * ERYXON_EINTERNAL.
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_create(eryxon_dispatcher_t **out,
+                                                     eryxon_store_t *store,
+                                                     const char *options_json);
+
+/**
+ * Stops the background thread (after its current round), ends every
+ * subscription, waiting for callbacks that are running, and frees the
+ * dispatcher; sets *dispatcher to NULL. When it returns no callback of the
+ * dispatcher runs or will run. Endpoint state and deliveries stay in the
+ * store. dispatcher == NULL or *dispatcher == NULL is a no-op. Must not be
+ * called from one of the dispatcher's callbacks, nor while another thread
+ * uses the handle.
+ */
+ERYXON_EXPORT void eryxon_dispatcher_free(eryxon_dispatcher_t **dispatcher);
+
+/**
+ * Starts the background thread: it runs a round, then waits up to
+ * poll_interval_ms (or until eryxon_dispatcher_notify or the earliest due
+ * retry), and again, until eryxon_dispatcher_stop or _free. A round that
+ * fails (storage error) is reported on stderr and retried after the wait.
+ * Starting a started dispatcher does nothing.
+ * Errors: ERYXON_EINVALID (NULL), ERYXON_EINTERNAL (no thread).
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_start(eryxon_dispatcher_t *dispatcher);
+
+/**
+ * Ends the background thread after its current round (a delivery attempt in
+ * flight finishes or times out first) and waits for it. Subscriptions stay
+ * registered but receive nothing until rounds run again. Stopping a
+ * stopped dispatcher does nothing. Errors: ERYXON_EINVALID (NULL).
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_stop(eryxon_dispatcher_t *dispatcher);
+
+/**
+ * Wakes the background thread now, e.g. right after a commit, instead of at
+ * the next poll. Cheap; never blocks on a round. Errors: ERYXON_EINVALID.
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_notify(eryxon_dispatcher_t *dispatcher);
+
+/**
+ * Runs one round on the calling thread: fans new outbox events out to every
+ * registered endpoint, attempts every due delivery (each attempt blocks up
+ * to its sink's timeout), and queues new events for the subscriptions.
+ * Rounds never overlap: with the background thread running, this waits for
+ * its round first. out_attempts (may be NULL) receives the number of
+ * delivery attempts made.
+ * Errors: ERYXON_EINVALID (dispatcher NULL), ERYXON_EDATABASE (the work
+ * committed before the failure stays; the rest is retried next round).
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_run_once(uint64_t *out_attempts,
+                                                       eryxon_dispatcher_t *dispatcher);
+
+/**
+ * Registers a delivery endpoint of tenant `tenant_id` and returns its id.
+ *
+ * endpoint_json: an object with
+ *   "type": "webhook" | "mqtt"   required
+ *   "id": "..."                  1..200 characters; omitted: a new id
+ *                                "ep_<uuid>" is made. Keep the id and
+ *                                register the endpoint under it again after
+ *                                a restart: delivery state is stored per id.
+ *                                Ids are unique per dispatcher, across
+ *                                tenants: registering an id again replaces
+ *                                that endpoint.
+ *   "event_types": ["*"]         patterns of the events it receives (default
+ *                                ["*"]); at least one
+ * and for "webhook" (Standard Webhooks v1 signed POSTs, see the webhook
+ * section above; C++ eryxon/webhook_sink.hpp):
+ *   "url": "https://..."         required, absolute http:// or https://
+ *   "secrets": "whsec_..."       required: one secret, a space-separated
+ *                                list, or an array of them (new first during
+ *                                a rotation); every one signs each request
+ *   "timeout_ms": 10000          whole attempt limit, ms, > 0
+ *   "connect_timeout_ms": 5000   connection limit, ms, > 0
+ * and for "mqtt" (MQTT 3.1.1, QoS 1, topics
+ * {enterprise}/{site}/{area}/{cell}/{event}; C++ eryxon/mqtt_sink.hpp):
+ *   "host": "127.0.0.1", "port": 1883, "username", "password",
+ *   "tls": false, "ca_file", "client_id", "enterprise", "site", "area",
+ *   "keepalive_s": 30 (seconds), "publish_timeout_ms": 5000 (ms),
+ *   "reconnect_delay_s": 1, "reconnect_delay_max_s": 30 (seconds).
+ *   The publisher connects in the background; a broker that is down is not
+ *   an error (deliveries retry).
+ * Any other member is ERYXON_EINVALID. Secrets and passwords are never
+ * quoted in error messages; the library wipes its copies of them.
+ *
+ * A new endpoint starts at the end of the outbox: it receives events
+ * committed from its first round on (eryxon_dispatcher_replay sends older
+ * ones). out_endpoint_id receives the id; free it with eryxon_free.
+ * Errors: ERYXON_EINVALID (a NULL argument, malformed JSON, a bad member:
+ * the message names it), ERYXON_ENOTFOUND (tenant), ERYXON_EDATABASE,
+ * ERYXON_EINTERNAL (the HTTP or MQTT client could not be set up).
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_add_endpoint(char **out_endpoint_id,
+                                                           eryxon_dispatcher_t *dispatcher,
+                                                           const char *tenant_id,
+                                                           const char *endpoint_json);
+
+/**
+ * Stops delivering to an endpoint and releases its HTTP or MQTT client
+ * (an attempt already in flight on the round's thread completes). Its
+ * state, deliveries and log stay in the store for a later registration.
+ * Endpoint ids are per tenant. Errors: ERYXON_EINVALID (NULL),
+ * ERYXON_ENOTFOUND (the tenant has no endpoint of that id registered).
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_remove_endpoint(eryxon_dispatcher_t *dispatcher,
+                                                              const char *tenant_id,
+                                                              const char *endpoint_id);
+
+/**
+ * Clears an endpoint's disabled flag (set when it answered HTTP 410 Gone);
+ * its pending deliveries go out again from the next round.
+ * Errors: ERYXON_EINVALID (NULL), ERYXON_ENOTFOUND (tenant, or the endpoint
+ * has no stored state: it never ran a round), ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_enable_endpoint(eryxon_dispatcher_t *dispatcher,
+                                                              const char *tenant_id,
+                                                              const char *endpoint_id);
+
+/**
+ * Delivers events to an endpoint again.
+ *
+ * from_seq < 0: every dead delivery of the endpoint becomes pending again.
+ * from_seq >= 0: every delivery with seq >= from_seq (delivered and dead
+ * ones too) becomes pending, and matching events from from_seq up to the
+ * endpoint's cursor that were never fanned out to it (they predate its
+ * registration) get a delivery. Attempts restart at 1 and go out on the
+ * next round. out_count (may be NULL) receives how many deliveries are
+ * pending again or new.
+ * Errors: ERYXON_EINVALID (NULL), ERYXON_ENOTFOUND (tenant, or no stored
+ * state for the endpoint), ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_replay(uint64_t *out_count,
+                                                     eryxon_dispatcher_t *dispatcher,
+                                                     const char *tenant_id,
+                                                     const char *endpoint_id, int64_t from_seq);
+
+/**
+ * The stored state of an endpoint: out_json receives
+ *   {"endpoint_id", "cursor_seq" (every event up to it is fanned out),
+ *    "disabled" (true after HTTP 410 Gone), "disabled_reason" (string or
+ *    null), "updated_at" (RFC 3339 UTC)}.
+ * The state is created by the endpoint's first round. Free with eryxon_free.
+ * Errors: ERYXON_EINVALID (NULL), ERYXON_ENOTFOUND (tenant, or no state
+ * yet), ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_endpoint_state(char **out_json,
+                                                             eryxon_dispatcher_t *dispatcher,
+                                                             const char *tenant_id,
+                                                             const char *endpoint_id);
+
+/**
+ * An endpoint's deliveries, in seq order: out_json receives an array of
+ *   {"endpoint_id", "seq", "event_id" ("evt_..."), "event" (name),
+ *    "entity_key" ("jobs:<uuid>", the ordering key), "status" ("pending" |
+ *    "delivered" | "dead"), "attempts", "next_attempt_ms" (Unix epoch ms),
+ *    "last_http_status" (int or null), "last_error" (string or null),
+ *    "created_at", "updated_at"}.
+ * status: NULL for all, or one of "pending", "delivered", "dead". limit:
+ * most rows, 1..100000, or 0 for 1000. An unknown endpoint gives [].
+ * Free with eryxon_free.
+ * Errors: ERYXON_EINVALID (NULL, bad status or limit), ERYXON_ENOTFOUND
+ * (tenant), ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_deliveries(char **out_json,
+                                                         eryxon_dispatcher_t *dispatcher,
+                                                         const char *tenant_id,
+                                                         const char *endpoint_id,
+                                                         const char *status, int64_t limit);
+
+/**
+ * An endpoint's latest delivery attempts, newest first: out_json receives
+ * an array of
+ *   {"id" (uuid), "endpoint_id", "seq", "event_id", "attempt" (1 for the
+ *    first), "outcome" ("delivered" | "retry" | "gone" | "failed"),
+ *    "http_status" (int or null), "detail" (error text or the start of the
+ *    answer; never a secret), "duration_ms" (number, ms), "created_at"}.
+ * limit: most rows, 1..100000, or 0 for 100. An unknown endpoint gives [].
+ * Free with eryxon_free.
+ * Errors: ERYXON_EINVALID (NULL, bad limit), ERYXON_ENOTFOUND (tenant),
+ * ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_delivery_log(char **out_json,
+                                                           eryxon_dispatcher_t *dispatcher,
+                                                           const char *tenant_id,
+                                                           const char *endpoint_id,
+                                                           int64_t limit);
+
+/**
+ * A subscription callback: called once per event that passes the
+ * subscription's filter (at most once per event: subscriptions are live,
+ * not durable).
+ *
+ * event_json: the event as a compact JSON object (see the shape at the top
+ * of this section), NUL-terminated UTF-8. It is borrowed for the duration
+ * of the call: copy what you keep, and never pass it to eryxon_free.
+ * payload: the pointer given to eryxon_dispatcher_subscribe, untouched.
+ *
+ * Return 0 when the event was handled; any other value counts the call as
+ * failed in the subscription's statistics (the event is not offered again).
+ *
+ * Threads: each subscription has its own thread; its callback runs there,
+ * one call at a time, in outbox order, never on the thread that subscribed
+ * nor on the round's thread. A slow callback delays only its own
+ * subscription (whose queue then fills and drops new events). The callback
+ * may call eryxon functions, including eryxon_dispatcher_unsubscribe of its
+ * own subscription, but not eryxon_dispatcher_free of its dispatcher or
+ * eryxon_store_free of the store. It must not unwind (longjmp) out of the
+ * call.
+ */
+typedef int (*eryxon_event_cb)(const char *event_json, void *payload);
+
+/**
+ * Subscribes `callback` to the events of tenant `tenant_id` committed from
+ * now on that pass a filter. Events reach subscriptions through rounds: the
+ * dispatcher must be started (or eryxon_dispatcher_run_once called).
+ *
+ * filter_json (NULL = {}): an object of optional members
+ *   "table": "jobs"               only events about rows of this table
+ *                                 (the event's "entity_type")
+ *   "entity_id": "<uuid>"         only events about this one row
+ *   "event_types": ["job.*"]      patterns (default ["*"]); [] matches none
+ *   "queue_capacity": 10000       events waiting for the callback at most,
+ *                                 >= 1; when full, newer events are dropped
+ *                                 and counted ("dropped" in the statistics)
+ * Any other member is ERYXON_EINVALID.
+ * payload: any pointer, passed to every call of callback as is; it must
+ * stay valid until eryxon_dispatcher_unsubscribe (or _free) has returned.
+ * out_subscription_id receives the subscription's id (> 0).
+ * Errors: ERYXON_EINVALID (a NULL argument other than payload or
+ * filter_json, malformed filter), ERYXON_ENOTFOUND (tenant),
+ * ERYXON_EDATABASE, ERYXON_EINTERNAL (no thread).
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_subscribe(uint64_t *out_subscription_id,
+                                                        eryxon_dispatcher_t *dispatcher,
+                                                        const char *tenant_id,
+                                                        const char *filter_json,
+                                                        eryxon_event_cb callback, void *payload);
+
+/**
+ * Ends a subscription. When it returns, the callback is not running (a call
+ * in progress on the subscription's thread is waited for) and will never be
+ * called again, so its payload may be released. Events still queued are
+ * discarded. Called from the subscription's own callback, it returns at once
+ * without waiting for itself; that call is the last one.
+ * Errors: ERYXON_EINVALID (NULL), ERYXON_ENOTFOUND (no live subscription of
+ * that id, e.g. already ended).
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_unsubscribe(eryxon_dispatcher_t *dispatcher,
+                                                          uint64_t subscription_id);
+
+/**
+ * Counters of a live subscription: out_json receives
+ *   {"delivered": callbacks that returned 0, "failed": callbacks that
+ *    returned non-zero, "dropped": events not queued because the queue was
+ *    full}.
+ * Free with eryxon_free.
+ * Errors: ERYXON_EINVALID (NULL), ERYXON_ENOTFOUND (no live subscription of
+ * that id).
+ */
+ERYXON_EXPORT eryxon_status eryxon_dispatcher_subscription_stats(char **out_json,
+                                                                 eryxon_dispatcher_t *dispatcher,
+                                                                 uint64_t subscription_id);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -134,6 +134,15 @@ ERYXON_EXPORT Event make_event(std::string_view tenant_id, std::string_view name
 ERYXON_EXPORT nlohmann::json webhook_body(const Event& event);
 ERYXON_EXPORT nlohmann::json mqtt_payload(const Event& event);
 
+/// JSON views of the event records for logs, the CLI and the C ABI: one
+/// member per field, named as the field; optional fields absent are null.
+/// Event: {"id", "seq", "tenant_id", "name", "entity_type", "entity_id",
+/// "cell_name", "occurred_at", "occurred_at_ms", "data"}. Pure.
+ERYXON_EXPORT void to_json(nlohmann::json& out, const Event& event);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const Delivery& row);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const DeliveryAttempt& row);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const EndpointState& row);
+
 /// What became of one delivery attempt.
 enum class DeliveryStatus {
   delivered,  ///< the receiver has it (HTTP 2xx, MQTT PUBACK, callback returned)

@@ -52,6 +52,7 @@
 
 #include "eryxon/clock.hpp"
 #include "eryxon/export.h"
+#include "eryxon/limits.hpp"
 #include "eryxon/storage.hpp"
 
 namespace eryxon {
@@ -139,6 +140,12 @@ struct KeyIdentity {
   std::string environment;  ///< "live" | "test"
   std::vector<std::string> allowed_tools;
   std::optional<std::int64_t> rate_limit;  ///< requests per minute
+  /// rate_key("key:" + key_row_id) and rate_key("tenant:" + tenant_id)
+  /// (limits.hpp), computed once when the key's record is read, so each
+  /// request's limiter checks skip hashing. Digest 0 (an identity built by
+  /// hand): the Engine hashes those texts itself.
+  RateKey key_rate_key;
+  RateKey tenant_rate_key;
 
   /// True when `tool` is in allowed_tools or allowed_tools holds "*".
   bool allows(std::string_view tool) const;

@@ -31,7 +31,9 @@
 // Keys are opaque strings. To limit per MCP key and per tenant, call check()
 // twice with distinct prefixes (e.g. "k:" + key row id and "t:" + tenant id);
 // a request refused by the second check has already spent a unit of the
-// first.
+// first. A key checked often can be hashed once with rate_key() and checked
+// as a RateKey: the same bucket as its text, without hashing the text on
+// every request.
 //
 // Thread safety: RateLimiter is safe to share between threads (keys are
 // spread over independently locked shards). rate_limit_headers is pure.
@@ -120,6 +122,22 @@ ERYXON_EXPORT std::vector<std::pair<std::string, std::string>> rate_limit_header
     const RateDecision& decision, const RateLimit& limit, std::int64_t now_ms,
     std::string_view policy = "default");
 
+/// A limiter key as its 64-bit digest: see rate_key(). The same text always
+/// gives the same RateKey within one process, in every RateLimiter.
+struct RateKey {
+  std::uint64_t digest = 0;
+};
+
+/// The RateKey of `key`: its SipHash-2-4 (libsodium
+/// crypto_shorthash_siphash24) under a 128-bit secret drawn from
+/// randombytes once per process, with bit 0 set (so a RateKey is never 0).
+/// Clients that choose key text cannot predict digests, so they can neither
+/// make two keys share a bucket nor flood one probe chain. Compute it once
+/// for a key checked often (KeyIdentity carries the RateKeys of its key and
+/// tenant). Thread-safe; throws Error(INTERNAL_ERROR) when libsodium cannot
+/// initialise.
+ERYXON_EXPORT RateKey rate_key(std::string_view key);
+
 /// Tuning for RateLimiter.
 struct RateLimiterOptions {
   /// Independently locked partitions of the key space; rounded up to a power
@@ -129,10 +147,8 @@ struct RateLimiterOptions {
 
 /// A keyed GCRA limiter: one TAT per key, in memory, for one process.
 ///
-/// Keys: a key is stored as its 64-bit keyed SipHash-2-4 digest (libsodium
-/// crypto_shorthash_siphash24, under a secret drawn from randombytes when
-/// the limiter is built; one bit is reserved, 63 bits compared), never as
-/// text. So every key costs the same 16 bytes whatever its length, nothing
+/// Keys: a key is stored as its RateKey (64-bit keyed SipHash-2-4 digest,
+/// see rate_key(); one bit is reserved, 63 bits compared), never as text. So every key costs the same 16 bytes whatever its length, nothing
 /// is allocated per key, and a client that chooses keys can neither flood
 /// one probe chain nor, without the secret, make two keys share a bucket:
 /// the chance that any two of n live keys do is below n^2 / 2^64 (under
@@ -187,6 +203,14 @@ class ERYXON_EXPORT RateLimiter {
   RateDecision check_at(std::string_view key, const RateLimit& limit, std::int64_t now_ms,
                         std::int64_t cost = 1);
 
+  /// check() and check_at() of a key hashed beforehand with rate_key():
+  /// the same bucket as the text it was computed from, minus the hashing.
+  /// A RateKey with digest 0 (never made by rate_key) throws
+  /// Error(VALIDATION_ERROR, context.field = "key").
+  RateDecision check(RateKey key, const RateLimit& limit, std::int64_t cost = 1);
+  RateDecision check_at(RateKey key, const RateLimit& limit, std::int64_t now_ms,
+                        std::int64_t cost = 1);
+
   /// Keys stored, live or idle not yet swept. Takes every shard lock in turn,
   /// so under concurrent checks the sum is approximate.
   std::size_t size() const;
@@ -202,8 +226,7 @@ class ERYXON_EXPORT RateLimiter {
   struct Shard;
   Clock clock_;
   std::unique_ptr<Shard[]> shards_;
-  std::size_t shard_mask_ = 0;     // shard = (digest >> 40) & shard_mask_
-  unsigned char secret_[16] = {};  // SipHash key, random per limiter
+  std::size_t shard_mask_ = 0;  // shard = (digest >> 20) & shard_mask_
 };
 
 }  // namespace eryxon

@@ -500,6 +500,17 @@ class ERYXON_EXPORT Storage {
   /// no such tenant. Blocks while another thread holds a transaction.
   virtual std::unique_ptr<TenantTx> begin(std::string_view tenant_id) = 0;
 
+  /// Begins a read-only transaction bound to `tenant_id`: a consistent
+  /// snapshot of what was committed when it began, for callers that only
+  /// read (listings, lookups). Writing through it throws DATABASE_ERROR;
+  /// commit() ends it. NOT_FOUND for an unknown tenant. The default is
+  /// begin(). SQLite file databases run it on one of a few read-only WAL
+  /// connections, so a read never waits for a writer (the audit and usage
+  /// writers, the outbox) and readers on different threads run in parallel.
+  virtual std::unique_ptr<TenantTx> begin_read(std::string_view tenant_id) {
+    return begin(tenant_id);
+  }
+
   /// Schema version this storage is at (SQLite: PRAGMA user_version).
   virtual int schema_version() = 0;
 
@@ -540,6 +551,9 @@ class ERYXON_EXPORT StorageWrapper : public Storage {
   }
   std::unique_ptr<TenantTx> begin(std::string_view tenant_id) override {
     return target_.begin(tenant_id);
+  }
+  std::unique_ptr<TenantTx> begin_read(std::string_view tenant_id) override {
+    return target_.begin_read(tenant_id);
   }
   int schema_version() override { return target_.schema_version(); }
   std::optional<std::int64_t> api_keys_version() override { return target_.api_keys_version(); }

@@ -1,16 +1,25 @@
 // The `eryxon` command: set up a database, mint keys, seed a demo shop and
 // serve MCP over stdio. Run `eryxon help` for the commands.
 #include <fmt/format.h>
+#include <sodium.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <cstdlib>
 #include <iostream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "eryxon/dispatcher.hpp"
 #include "eryxon/eryxon.hpp"
+#include "eryxon/mqtt_sink.hpp"
+#include "eryxon/webhook_sink.hpp"
+#include "eryxon/webhooks.hpp"
 
 namespace {
 
@@ -51,6 +60,27 @@ Commands (every command takes --db FILE; default $ERYXON_DB or ./eryxon.db):
   mcp serve [--key KEY]                 MCP over stdio; the key defaults to
                                         $ERYXON_MCP_KEY (used when a call has no
                                         params._meta.apiKey)
+  events list --tenant ID [--after SEQ] [--limit N]
+                                        outbox events after SEQ, oldest first, one
+                                        JSON object a line
+  events dispatch --tenant ID --endpoint ID [--events 'job.*,part.*']
+             (--webhook URL [--secret-file FILE] | --mqtt HOST[:PORT]
+              [--enterprise E --site S --area A] [--mqtt-username U])
+             [--retry-ms 5000,300000,...] [--poll-ms N] [--timeout-ms N] [--once]
+                                        delivers the tenant's outbox to one endpoint,
+                                        at least once, until SIGINT or SIGTERM
+                                        (--once: until a round has nothing due). The
+                                        webhook secret (whsec_...) comes from
+                                        --secret-file or $ERYXON_WEBHOOK_SECRET, the
+                                        MQTT password from $ERYXON_MQTT_PASSWORD
+  events deliveries --tenant ID --endpoint ID [--status pending|delivered|dead]
+             [--limit N]                one JSON object a line, seq order
+  events log --tenant ID --endpoint ID [--limit N]
+                                        the latest delivery attempts, newest first
+  events replay --tenant ID --endpoint ID [--from-seq SEQ [--events PATTERNS]]
+                                        dead deliveries pending again; with --from-seq
+                                        every delivery from SEQ, and with --events also
+                                        the matching events the endpoint never had
   version                               print the library version
 )";
 
@@ -78,6 +108,10 @@ Args parse(int argc, char** argv) {
     if (w.rfind("--", 0) == 0) {
       std::string name = w.substr(2);
       std::string value;
+      if (name == "once" || name == "help") {  // flags: no value
+        a.options[name] = "1";
+        continue;
+      }
       if (auto eq = name.find('='); eq != std::string::npos) {
         value = name.substr(eq + 1);
         name = name.substr(0, eq);
@@ -121,6 +155,161 @@ std::string default_key(const Args& a) {
   return env ? env : "";
 }
 
+std::int64_t int_option(const Args& a, const std::string& name, std::int64_t fallback) {
+  const std::string text = a.get(name);
+  if (text.empty()) return fallback;
+  std::size_t used = 0;
+  std::int64_t value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size())
+    throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                        fmt::format("--{} must be an integer", name));
+  return value;
+}
+
+// The webhook signing secret: --secret-file (first line) or
+// $ERYXON_WEBHOOK_SECRET; never a command-line value, which `ps` would show.
+std::string webhook_secret_text(const Args& a) {
+  if (auto path = a.get("secret-file"); !path.empty()) {
+    std::ifstream in(path);
+    std::string line;
+    if (!in || !std::getline(in, line))
+      throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                          fmt::format("cannot read the secret from {}", path));
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    return line;
+  }
+  const char* env = std::getenv("ERYXON_WEBHOOK_SECRET");
+  if (env && *env) return env;
+  throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                      "a webhook needs its whsec_ secret in --secret-file or $ERYXON_WEBHOOK_SECRET");
+}
+
+std::shared_ptr<eryxon::EventSink> sink_from(const Args& a, const std::string& tenant,
+                                             const std::string& endpoint,
+                                             const std::vector<std::string>& types) {
+  const std::string url = a.get("webhook");
+  const std::string mqtt = a.get("mqtt");
+  if (url.empty() == mqtt.empty())
+    throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                        "events dispatch needs exactly one of --webhook URL and --mqtt HOST[:PORT]");
+  if (!url.empty()) {
+    eryxon::WebhookEndpoint ep;
+    ep.id = endpoint;
+    ep.url = url;
+    std::string secret = webhook_secret_text(a);
+    ep.secrets.push_back(eryxon::WebhookSecret::parse(secret));
+    sodium_memzero(secret.data(), secret.size());
+    ep.event_types = types;
+    ep.timeout_ms = int_option(a, "timeout-ms", ep.timeout_ms);
+    return std::make_shared<eryxon::WebhookSink>(std::move(ep));
+  }
+  eryxon::MqttPublisherConfig c;
+  c.id = endpoint;
+  c.tenant_id = tenant;
+  c.host = mqtt;
+  if (auto colon = mqtt.rfind(':'); colon != std::string::npos) {
+    c.host = mqtt.substr(0, colon);
+    Args port;
+    port.options["port"] = mqtt.substr(colon + 1);
+    c.port = static_cast<int>(int_option(port, "port", 1883));
+  }
+  c.enterprise = a.get("enterprise");
+  c.site = a.get("site");
+  c.area = a.get("area");
+  if (auto u = a.get("mqtt-username"); !u.empty()) c.username = u;
+  if (const char* pw = std::getenv("ERYXON_MQTT_PASSWORD"); pw && *pw) c.password = pw;
+  c.publish_timeout_ms = int_option(a, "timeout-ms", c.publish_timeout_ms);
+  return std::make_shared<eryxon::MqttSink>(std::move(c));
+}
+
+sigset_t stop_signal_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// `eryxon events ...`: the outbox and its delivery, see kUsage.
+int run_events(eryxon::Engine& engine, const Args& a, const std::string& sub) {
+  const std::string tenant = a.need("tenant");
+  auto& storage = engine.storage();
+  if (!storage.find_tenant(tenant))
+    throw eryxon::Error(eryxon::ErrorCode::not_found, fmt::format("no tenant {}", tenant));
+  if (sub == "list") {
+    const auto events = storage.begin(tenant)->list_events_after(int_option(a, "after", 0),
+                                                                 int_option(a, "limit", 100));
+    for (const auto& e : events) std::cout << nlohmann::json(e).dump() << "\n";
+    return 0;
+  }
+  const std::string endpoint = a.need("endpoint");
+  eryxon::DispatcherOptions options;
+  if (auto delays = a.get("retry-ms"); !delays.empty()) {
+    options.retry.delays_ms.clear();
+    for (const auto& d : split_tools(delays)) {
+      Args one;
+      one.options["retry-ms"] = d;
+      const auto ms = int_option(one, "retry-ms", 0);
+      if (ms < 0)
+        throw eryxon::Error(eryxon::ErrorCode::validation_error, "--retry-ms delays must be >= 0");
+      options.retry.delays_ms.push_back(ms);
+    }
+  }
+  options.poll_interval_ms = int_option(a, "poll-ms", options.poll_interval_ms);
+  if (options.poll_interval_ms < 1)
+    throw eryxon::Error(eryxon::ErrorCode::validation_error, "--poll-ms must be >= 1");
+  eryxon::Dispatcher dispatcher(storage, options);
+  if (sub == "deliveries") {
+    std::optional<std::string> status;
+    if (auto st = a.get("status"); !st.empty()) status = st;
+    for (const auto& d :
+         dispatcher.deliveries(tenant, endpoint, status, int_option(a, "limit", 1000)))
+      std::cout << nlohmann::json(d).dump() << "\n";
+    return 0;
+  }
+  if (sub == "log") {
+    for (const auto& r : dispatcher.delivery_log(tenant, endpoint, int_option(a, "limit", 100)))
+      std::cout << nlohmann::json(r).dump() << "\n";
+    return 0;
+  }
+  if (sub == "replay") {
+    std::optional<std::int64_t> from;
+    if (!a.get("from-seq").empty()) from = int_option(a, "from-seq", 0);
+    std::optional<std::vector<std::string>> types;
+    if (auto t = a.get("events"); !t.empty()) types = split_tools(t);
+    std::cout << dispatcher.replay(tenant, endpoint, from, types) << "\n";
+    return 0;
+  }
+  if (sub != "dispatch") {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const auto types = split_tools(a.get("events", "*"));
+  dispatcher.add_endpoint(tenant, endpoint, types, sink_from(a, tenant, endpoint, types));
+  if (a.options.count("once")) {
+    std::size_t total = 0;
+    while (const std::size_t n = dispatcher.run_once()) total += n;
+    std::cerr << fmt::format("eryxon: {} delivery attempts\n", total);
+    return 0;
+  }
+  // SIGINT/SIGTERM were blocked in run() before any thread started (every
+  // thread inherits the mask) and are taken here by sigwait: the loop stops
+  // after its current attempt and every committed delivery stays committed.
+  const sigset_t stop_signals = stop_signal_set();
+  dispatcher.start();
+  std::cerr << fmt::format("eryxon: dispatching events of {} to endpoint {}\n", tenant, endpoint);
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  dispatcher.stop();
+  std::cerr << fmt::format("eryxon: stopped by signal {}\n", signal);
+  return 0;
+}
+
 int run(const Args& a) {
   const auto& w = a.words;
   if (w.empty() || w[0] == "help" || a.options.count("help")) {
@@ -142,6 +331,12 @@ int run(const Args& a) {
     return 0;
   }
 
+  if (cmd == "events" && sub == "dispatch" && !a.options.count("once")) {
+    // Before the engine starts its writer threads, so that none of them
+    // takes the signal (see run_events).
+    const sigset_t stop_signals = stop_signal_set();
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  }
   auto engine = eryxon::Engine::open(db_path(a));
   auto& shop = engine->shop();
 
@@ -259,6 +454,7 @@ int run(const Args& a) {
                              s.active_cells);
     return 0;
   }
+  if (cmd == "events") return run_events(*engine, a, sub);
   if (cmd == "call") {
     auto args = nlohmann::json::parse(a.get("args", "{}"), nullptr, false);
     if (args.is_discarded())

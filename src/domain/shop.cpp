@@ -304,7 +304,7 @@ Job Shop::create_job(std::string_view tenant, const NewJob& in) {
 }
 
 Job Shop::get_job(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return require<Job>(*tx, id);
 }
 
@@ -362,7 +362,7 @@ Job Shop::complete_job(std::string_view t, std::string_view id) {
 }
 
 Page<Job> Shop::fetch_jobs(std::string_view tenant, const JobFilter& f, const PageRequest& page) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_jobs(f, page);
 }
 
@@ -396,7 +396,7 @@ Part Shop::create_part(std::string_view tenant, const NewPart& in) {
 }
 
 Part Shop::get_part(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return require<Part>(*tx, id);
 }
 
@@ -426,7 +426,7 @@ Part Shop::update_part(std::string_view tenant, std::string_view id, const PartP
 
 Page<Part> Shop::fetch_parts(std::string_view tenant, const PartFilter& f,
                              const PageRequest& page) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_parts(f, page);
 }
 
@@ -462,7 +462,7 @@ Operation Shop::create_operation(std::string_view tenant, const NewOperation& in
 }
 
 Operation Shop::get_operation(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return require<Operation>(*tx, id);
 }
 
@@ -507,7 +507,7 @@ Operation Shop::update_operation(std::string_view tenant, std::string_view id,
 
 Page<Operation> Shop::fetch_operations(std::string_view tenant, const OperationFilter& f,
                                        const PageRequest& page) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_operations(f, page);
 }
 
@@ -547,12 +547,12 @@ Cell Shop::create_cell(std::string_view tenant, const NewCell& in) {
 }
 
 std::vector<Cell> Shop::list_cells(std::string_view tenant) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_cells();
 }
 
 DashboardStats Shop::dashboard_stats(std::string_view tenant) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   DashboardStats s;
   s.jobs = tx->count_by_status(StatusTable::jobs);
   s.parts = tx->count_by_status(StatusTable::parts);
@@ -877,13 +877,13 @@ Operation Shop::delete_operation(std::string_view tenant, std::string_view id) {
 // --- QRM ---------------------------------------------------------------------
 
 CellCapacity Shop::cell_capacity(std::string_view tenant, std::string_view cell_id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   const Cell cell = require<Cell>(*tx, cell_id);
   return cell_capacity_of(cell, wip_of(*tx, cell.id));
 }
 
 std::vector<CellCapacity> Shop::cells_capacity(std::string_view tenant) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   std::vector<CellCapacity> out;
   for (const Cell& cell : tx->list_cells()) out.push_back(cell_capacity_of(cell, wip_of(*tx, cell.id)));
   return out;
@@ -916,7 +916,7 @@ Resource Shop::create_resource(std::string_view tenant, const NewResource& in) {
 }
 
 Resource Shop::get_resource(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return require<Resource>(*tx, id);
 }
 
@@ -944,7 +944,7 @@ Resource Shop::update_resource(std::string_view tenant, std::string_view id,
 
 Page<Resource> Shop::fetch_resources(std::string_view tenant, const ResourceFilter& f,
                                      const PageRequest& page) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_resources(f, page);
 }
 
@@ -999,7 +999,7 @@ void Shop::unassign_resource(std::string_view tenant, std::string_view operation
 
 std::vector<OperationResource> Shop::list_operation_resources(
     std::string_view tenant, const OperationResourceFilter& f) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_operation_resources(f);
 }
 
@@ -1058,7 +1058,7 @@ Issue Shop::create_ncr(std::string_view tenant, const NewIssue& in) {
 }
 
 Issue Shop::get_issue(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return require<Issue>(*tx, id);
 }
 
@@ -1114,7 +1114,7 @@ Issue Shop::delete_issue(std::string_view tenant, std::string_view id) {
 
 Page<Issue> Shop::fetch_issues(std::string_view tenant, const IssueFilter& f,
                                const PageRequest& page) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_issues(f, page);
 }
 
@@ -1146,7 +1146,7 @@ Substep Shop::add_substep(std::string_view tenant, const NewSubstep& in) {
 }
 
 Substep Shop::get_substep(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return require<Substep>(*tx, id);
 }
 
@@ -1205,7 +1205,7 @@ void Shop::delete_substep(std::string_view tenant, std::string_view id) {
 }
 
 std::vector<Substep> Shop::list_substeps(std::string_view tenant, std::string_view operation_id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   require<Operation>(*tx, operation_id);
   return tx->list_substeps(operation_id);
 }
@@ -1256,7 +1256,7 @@ ScrapReason Shop::update_scrap_reason(std::string_view tenant, std::string_view 
 }
 
 std::vector<ScrapReason> Shop::list_scrap_reasons(std::string_view tenant, bool include_inactive) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_scrap_reasons(include_inactive);
 }
 
@@ -1324,7 +1324,7 @@ OperationQuantity Shop::record_quantity(std::string_view tenant, const NewQuanti
 
 std::vector<OperationQuantity> Shop::list_quantities(std::string_view tenant,
                                                      const QuantityFilter& f) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_quantities(f);
 }
 
@@ -1419,7 +1419,7 @@ void Shop::delete_time_entry(std::string_view tenant, std::string_view id) {
 }
 
 std::vector<TimeEntry> Shop::list_time_entries(std::string_view tenant, const TimeEntryFilter& f) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_time_entries(f);
 }
 
@@ -1448,7 +1448,7 @@ Assignment Shop::create_assignment(std::string_view tenant, const NewAssignment&
 }
 
 Assignment Shop::get_assignment(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return require<Assignment>(*tx, id);
 }
 
@@ -1480,7 +1480,7 @@ Assignment Shop::update_assignment(std::string_view tenant, std::string_view id,
 
 Page<Assignment> Shop::fetch_assignments(std::string_view tenant, const AssignmentFilter& f,
                                          const PageRequest& page) {
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   return tx->list_assignments(f, page);
 }
 
@@ -1499,7 +1499,7 @@ ProductionMetrics Shop::production_metrics(std::string_view tenant,
   ProductionMetrics m;
   m.from = format_timestamp(from_ms);
   m.to = format_timestamp(to_ms);
-  auto tx = storage_.begin(tenant);
+  auto tx = storage_.begin_read(tenant);
   m.completed_jobs = tx->count_completed(StatusTable::jobs, m.from, m.to);
   m.completed_operations = tx->count_completed(StatusTable::operations, m.from, m.to);
   QuantityFilter f;

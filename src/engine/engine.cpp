@@ -173,11 +173,18 @@ CallResult Engine::apply_rate_limits(const KeyIdentity& identity) {
   // The key's limit first, then the tenant's (all its keys together).
   CallResult gate;
   gate.limit = rate_limit_for(identity);
-  gate.rate = limiter_.check("key:" + identity.key_row_id, *gate.limit);
+  // The same buckets as the text keys "key:<row id>" / "tenant:<id>".
+  const RateKey key = identity.key_rate_key.digest != 0 ? identity.key_rate_key
+                                                         : rate_key("key:" + identity.key_row_id);
+  const std::int64_t now = shop_.now_ms();  // one clock read for both checks
+  gate.rate = limiter_.check_at(key, *gate.limit, now);
   if (!gate.rate->allowed) return rate_refusal("key", *gate.limit, *gate.rate);
   try {
     if (const auto tenant_limit = tenant_rate_limit_for(quota_.plan(identity.tenant_id))) {
-      const RateDecision t = limiter_.check("tenant:" + identity.tenant_id, *tenant_limit);
+      const RateKey tenant = identity.tenant_rate_key.digest != 0
+                                 ? identity.tenant_rate_key
+                                 : rate_key("tenant:" + identity.tenant_id);
+      const RateDecision t = limiter_.check_at(tenant, *tenant_limit, now);
       if (!t.allowed) return rate_refusal("tenant", *tenant_limit, t);
     }
   } catch (const Error& e) {

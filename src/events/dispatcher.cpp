@@ -18,6 +18,20 @@
 namespace eryxon {
 namespace {
 
+// Outcomes recorded per transaction at most, and the longest stretch of
+// attempts (ms) left unrecorded: a crash repeats at most that much.
+constexpr std::size_t kRecordBatch = 64;
+constexpr std::int64_t kRecordBatchMs = 50;
+
+// endpoints_ is keyed by tenant and endpoint id: two tenants may use the
+// same endpoint id without touching each other's registration.
+std::string endpoint_key(const std::string& tenant_id, const std::string& endpoint_id) {
+  std::string key = tenant_id;
+  key += '\0';
+  key += endpoint_id;
+  return key;
+}
+
 [[noreturn]] void invalid(std::string message, std::string_view field) {
   throw Error(ErrorCode::validation_error, std::move(message), {{"field", field}});
 }
@@ -130,14 +144,14 @@ void Dispatcher::add_endpoint(const std::string& tenant_id, const std::string& e
   ep->sink = std::move(sink);
   {
     std::lock_guard lock(mutex_);
-    endpoints_[endpoint_id] = std::move(ep);
+    endpoints_[endpoint_key(tenant_id, endpoint_id)] = std::move(ep);
   }
   notify();
 }
 
-bool Dispatcher::remove_endpoint(const std::string& endpoint_id) {
+bool Dispatcher::remove_endpoint(const std::string& tenant_id, const std::string& endpoint_id) {
   std::lock_guard lock(mutex_);
-  return endpoints_.erase(endpoint_id) > 0;
+  return endpoints_.erase(endpoint_key(tenant_id, endpoint_id)) > 0;
 }
 
 void Dispatcher::enable_endpoint(const std::string& tenant_id, const std::string& endpoint_id) {
@@ -199,7 +213,7 @@ std::size_t Dispatcher::serve(Endpoint& ep, std::int64_t now) {
       tx->commit();
       return 0;
     }
-    const auto fresh = tx->list_events_after(st->cursor_seq, options_.batch);
+    auto fresh = tx->list_events_after(st->cursor_seq, options_.batch);
     for (const Event& e : fresh) {
       if (!event_matches(ep.event_types, e.name)) continue;
       Delivery d;
@@ -217,20 +231,52 @@ std::size_t Dispatcher::serve(Endpoint& ep, std::int64_t now) {
       st->updated_at = stamp;
       tx->put(*st);
     }
-    // 2. The pending deliveries, in seq order, with their events.
+    for (Event& e : fresh) events.emplace(e.seq, std::move(e));
+    // 2. The pending deliveries, in seq order, with their events (most are
+    //    the ones just fanned out; older ones are read one by one).
     for (Delivery& d : tx->list_deliveries(ep.id, std::string("pending"), options_.batch)) {
-      if (auto e = tx->find_event(d.seq)) {
+      if (events.count(d.seq) == 0) {
+        auto e = tx->find_event(d.seq);
+        if (!e) continue;
         events.emplace(d.seq, std::move(*e));
-        pending.push_back(std::move(d));
       }
+      pending.push_back(std::move(d));
     }
     tx->commit();
   }
   // 3. Attempt each due one whose entity has no earlier delivery still
-  //    pending, outside any transaction; record each outcome in its own
-  //    transaction after the attempt (a crash in between repeats it).
+  //    pending, outside any transaction, and record the outcomes after the
+  //    attempts, in transactions of up to kRecordBatch outcomes or
+  //    kRecordBatchMs of work (a crash before the record repeats them: at
+  //    least once).
   std::set<std::string> held;  // entities with an earlier delivery still pending
   std::size_t attempts = 0;
+  struct Outcome {
+    Delivery delivery;
+    DeliveryAttempt attempt;
+    bool gone = false;
+    int http_status = 0;
+  };
+  std::vector<Outcome> unrecorded;
+  std::int64_t first_unrecorded_ms = 0;
+  const auto record = [&] {
+    if (unrecorded.empty()) return;
+    auto tx = storage_.begin(ep.tenant_id);
+    for (const Outcome& o : unrecorded) {
+      tx->update(o.delivery);
+      tx->append_attempt(o.attempt);
+      if (o.gone) {
+        if (auto st = tx->find_endpoint_state(ep.id)) {
+          st->disabled = true;
+          st->disabled_reason = fmt::format("HTTP {} from the endpoint", o.http_status);
+          st->updated_at = o.delivery.updated_at;
+          tx->put(*st);
+        }
+      }
+    }
+    tx->commit();
+    unrecorded.clear();
+  };
   for (Delivery& d : pending) {
     if (held.count(d.entity_key)) continue;
     if (d.next_attempt_ms > now) {
@@ -277,22 +323,14 @@ std::size_t Dispatcher::serve(Endpoint& ep, std::int64_t now) {
     a.detail = r.detail;
     a.duration_ms = r.duration_ms;
     a.created_at = d.updated_at;
-    auto tx = storage_.begin(ep.tenant_id);
-    tx->update(d);
-    tx->append_attempt(a);
-    if (r.status == DeliveryStatus::gone) {
-      auto st = tx->find_endpoint_state(ep.id);
-      if (st) {
-        st->disabled = true;
-        st->disabled_reason = fmt::format("HTTP {} from the endpoint", r.http_status);
-        st->updated_at = d.updated_at;
-        tx->put(*st);
-      }
-    }
-    tx->commit();
+    if (unrecorded.empty()) first_unrecorded_ms = done;
+    unrecorded.push_back({d, std::move(a), r.status == DeliveryStatus::gone, r.http_status});
     if (r.status == DeliveryStatus::gone) break;
     if (d.status == "pending") held.insert(d.entity_key);
+    if (unrecorded.size() >= kRecordBatch || done - first_unrecorded_ms >= kRecordBatchMs)
+      record();
   }
+  record();
   return attempts;
 }
 
@@ -358,11 +396,14 @@ void Dispatcher::loop() {
 }
 
 std::size_t Dispatcher::replay(const std::string& tenant_id, const std::string& endpoint_id,
-                               std::optional<std::int64_t> from_seq) {
+                               std::optional<std::int64_t> from_seq,
+                               std::optional<std::vector<std::string>> event_types) {
   std::vector<std::string> types;
-  {
+  if (event_types) {
+    types = std::move(*event_types);
+  } else {
     std::lock_guard lock(mutex_);
-    if (auto it = endpoints_.find(endpoint_id); it != endpoints_.end())
+    if (auto it = endpoints_.find(endpoint_key(tenant_id, endpoint_id)); it != endpoints_.end())
       types = it->second->event_types;
   }
   std::size_t revived = 0;

@@ -72,4 +72,59 @@ nlohmann::json mqtt_payload(const Event& event) {
           {"data", event.data}};
 }
 
+namespace {
+nlohmann::json or_null(const auto& optional) {
+  return optional ? nlohmann::json(*optional) : nlohmann::json(nullptr);
+}
+}  // namespace
+
+void to_json(nlohmann::json& out, const Event& e) {
+  out = {{"id", e.id},
+         {"seq", e.seq},
+         {"tenant_id", e.tenant_id},
+         {"name", e.name},
+         {"entity_type", e.entity_type},
+         {"entity_id", e.entity_id},
+         {"cell_name", e.cell_name},
+         {"occurred_at", e.occurred_at},
+         {"occurred_at_ms", e.occurred_at_ms},
+         {"data", e.data}};
+}
+
+void to_json(nlohmann::json& out, const Delivery& d) {
+  out = {{"endpoint_id", d.endpoint_id},
+         {"seq", d.seq},
+         {"event_id", d.event_id},
+         {"event_name", d.event_name},
+         {"entity_key", d.entity_key},
+         {"status", d.status},
+         {"attempts", d.attempts},
+         {"next_attempt_ms", d.next_attempt_ms},
+         {"last_http_status", or_null(d.last_http_status)},
+         {"last_error", or_null(d.last_error)},
+         {"created_at", d.created_at},
+         {"updated_at", d.updated_at}};
+}
+
+void to_json(nlohmann::json& out, const DeliveryAttempt& a) {
+  out = {{"id", a.id},
+         {"endpoint_id", a.endpoint_id},
+         {"seq", a.seq},
+         {"event_id", a.event_id},
+         {"attempt", a.attempt},
+         {"outcome", a.outcome},
+         {"http_status", or_null(a.http_status)},
+         {"detail", a.detail},
+         {"duration_ms", a.duration_ms},
+         {"created_at", a.created_at}};
+}
+
+void to_json(nlohmann::json& out, const EndpointState& s) {
+  out = {{"endpoint_id", s.endpoint_id},
+         {"cursor_seq", s.cursor_seq},
+         {"disabled", s.disabled},
+         {"disabled_reason", or_null(s.disabled_reason)},
+         {"updated_at", s.updated_at}};
+}
+
 }  // namespace eryxon

@@ -490,7 +490,8 @@ std::shared_ptr<const KeyService::CachedKey> KeyService::lookup(const std::strin
   const auto family = parse_enum<KeyFamily>(r.family);
   entry->family_known = family.has_value();
   entry->identity = KeyIdentity{r.id,          r.tenant_id,     r.name,        family.value_or(KeyFamily::mcp),
-                                r.environment, r.allowed_tools, r.rate_limit};
+                                r.environment, r.allowed_tools, r.rate_limit,
+                                rate_key("key:" + r.id), rate_key("tenant:" + r.tenant_id)};
   std::lock_guard lock(cache_mutex_);
   // A change since the read (forget) may make this record stale: use it for
   // this call only; the next lookup reads storage again.

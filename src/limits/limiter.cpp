@@ -2,6 +2,7 @@
 #include "eryxon/limits.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cstring>
@@ -82,23 +83,22 @@ std::int64_t ns_of(std::int64_t now_ms) {
   return now_ms * kNsPerMs;
 }
 
-// A key's identity: its 64-bit SipHash-2-4 (libsodium's
-// crypto_shorthash_siphash24) under the limiter's random secret, with bit 0
-// forced to 1 so that 0 can mark an empty slot. Bits 20..31 pick the shard
-// and bits 32..63 the home slot; the whole value is the tag compared on
-// lookup.
+// A key's identity: its RateKey digest (bit 0 always 1, so that 0 can mark
+// an empty slot). Bits 20..31 pick the shard and bits 32..63 the home slot;
+// the whole value is the tag compared on lookup.
 struct Digest {
   std::uint64_t h;
 };
 
-Digest digest_of(std::string_view key, const unsigned char* secret) {
-  unsigned char out[crypto_shorthash_siphash24_BYTES];
-  crypto_shorthash_siphash24(out, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
-                             secret);
-  Digest d;
-  std::memcpy(&d.h, out, 8);
-  d.h |= 1;
-  return d;
+// The process-wide SipHash secret of rate_key(), drawn on first use.
+const unsigned char* rate_key_secret() {
+  static const auto secret = [] {
+    ensure_sodium();
+    std::array<unsigned char, crypto_shorthash_siphash24_KEYBYTES> s{};
+    randombytes_buf(s.data(), s.size());
+    return s;
+  }();
+  return secret.data();
 }
 
 // One key's state, 16 bytes, so four share a 64-byte cache line and none
@@ -200,24 +200,43 @@ struct alignas(64) RateLimiter::Shard {
   TatTable table;
 };
 
+RateKey rate_key(std::string_view key) {
+  const unsigned char* secret = rate_key_secret();
+  unsigned char out[crypto_shorthash_siphash24_BYTES];
+  crypto_shorthash_siphash24(out, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                             secret);
+  RateKey k;
+  std::memcpy(&k.digest, out, 8);
+  k.digest |= 1;
+  return k;
+}
+
 RateLimiter::RateLimiter(Clock clock, RateLimiterOptions options) : clock_(std::move(clock)) {
-  static_assert(sizeof secret_ == crypto_shorthash_siphash24_KEYBYTES);
-  ensure_sodium();
-  randombytes_buf(secret_, sizeof secret_);
+  rate_key_secret();  // draws the secret (and initialises libsodium) now, not on a request
   const std::size_t n = std::bit_ceil(std::clamp<std::size_t>(options.shards, 1, kMaxShards));
   shards_ = std::make_unique<Shard[]>(n);
   shard_mask_ = n - 1;
 }
 
-RateLimiter::~RateLimiter() { sodium_memzero(secret_, sizeof secret_); }
+RateLimiter::~RateLimiter() = default;
 
 RateDecision RateLimiter::check(std::string_view key, const RateLimit& limit, std::int64_t cost) {
-  return check_at(key, limit, clock_(), cost);
+  return check_at(rate_key(key), limit, clock_(), cost);
 }
 
 RateDecision RateLimiter::check_at(std::string_view key, const RateLimit& limit,
                                    std::int64_t now_ms, std::int64_t cost) {
-  const Digest digest = digest_of(key, secret_);
+  return check_at(rate_key(key), limit, now_ms, cost);
+}
+
+RateDecision RateLimiter::check(RateKey key, const RateLimit& limit, std::int64_t cost) {
+  return check_at(key, limit, clock_(), cost);
+}
+
+RateDecision RateLimiter::check_at(RateKey key, const RateLimit& limit, std::int64_t now_ms,
+                                   std::int64_t cost) {
+  if (key.digest == 0) invalid("a RateKey comes from rate_key()", "key");
+  const Digest digest{key.digest};
   Shard& shard = shards_[(digest.h >> 20) & shard_mask_];
   shard.table.prefetch(digest);  // overlaps the slot's load with what follows
   const Gcra g = gcra_of(limit, cost);

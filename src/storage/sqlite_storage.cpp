@@ -9,8 +9,11 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <mutex>
 #include <type_traits>
+#include <utility>
+#include <vector>
 #include <unordered_map>
 
 #include "eryxon/error.hpp"
@@ -290,13 +293,25 @@ const std::string& update_sql(const char* table, bool guarded) {
 
 class SqliteTx final : public TenantTx {
  public:
-  SqliteTx(Db& db, std::string tenant) : lock_(db.mutex()), db_(db), tenant_(std::move(tenant)) {
-    {
+  // `lock` holds db's mutex. A writing transaction takes SQLite's write
+  // lock at once (BEGIN IMMEDIATE); a reading one (on a query_only reader
+  // connection) reads one snapshot (BEGIN, deferred).
+  SqliteTx(std::unique_lock<std::mutex> lock, Db& db, std::string tenant, bool read_only = false)
+      : lock_(std::move(lock)), db_(db), tenant_(std::move(tenant)) {
+    db_.exec(read_only ? "BEGIN" : "BEGIN IMMEDIATE");
+    bool known = false;
+    try {
       Query q(db_, "SELECT 1 FROM tenants WHERE id=?1");
       q.bind(1, tenant_);
-      if (!q.step()) throw Error(ErrorCode::not_found, fmt::format("Tenant {} does not exist", tenant_));
+      known = q.step();
+    } catch (...) {
+      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
     }
-    db_.exec("BEGIN IMMEDIATE");
+    if (!known) {
+      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw Error(ErrorCode::not_found, fmt::format("Tenant {} does not exist", tenant_));
+    }
   }
   ~SqliteTx() override {
     if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -1009,6 +1024,20 @@ class SqliteStorage final : public Storage {
     // re-read through the OS on every cache miss of KeyService.
     db_.exec("PRAGMA cache_size = -65536");
     migrate();
+    if (path != ":memory:" && !path.empty()) {
+      // Read-only connections for begin_read() and KeyService's lookups:
+      // under WAL a reader sees the last committed state without waiting
+      // for a writer, so a listing, a key lookup or the key table's version
+      // poll never queues behind a long write (audit and usage batches, the
+      // outbox), and reads on different threads run side by side.
+      for (std::size_t i = 0; i < kReaders; ++i) {
+        auto reader = std::make_unique<Db>(path);
+        reader->exec("PRAGMA busy_timeout = 5000");
+        reader->exec("PRAGMA query_only = ON");
+        reader->exec("PRAGMA cache_size = -16384");
+        readers_.push_back(std::move(reader));
+      }
+    }
   }
 
   void insert_tenant(const Tenant& row) override {
@@ -1033,18 +1062,25 @@ class SqliteStorage final : public Storage {
     return out;
   }
   std::optional<ApiKeyRecord> find_api_key_by_key_id(std::string_view key_id) override {
-    std::lock_guard lock(db_.mutex());
-    Query q(db_, fmt::format("SELECT {} FROM api_keys WHERE key_id=?1", select_list<ApiKeyRecord>()));
+    auto [lock, reader] = any_reader();
+    Db& db = *reader;
+    Query q(db, fmt::format("SELECT {} FROM api_keys WHERE key_id=?1", select_list<ApiKeyRecord>()));
     q.bind(1, key_id);
     if (!q.step()) return std::nullopt;
     return read_row<ApiKeyRecord>(q.stmt());
   }
   std::unique_ptr<TenantTx> begin(std::string_view tenant_id) override {
-    return std::make_unique<SqliteTx>(db_, std::string(tenant_id));
+    return std::make_unique<SqliteTx>(std::unique_lock(db_.mutex()), db_, std::string(tenant_id));
+  }
+  std::unique_ptr<TenantTx> begin_read(std::string_view tenant_id) override {
+    if (readers_.empty()) return begin(tenant_id);
+    auto [lock, db] = any_reader();
+    return std::make_unique<SqliteTx>(std::move(lock), *db, std::string(tenant_id), true);
   }
   std::optional<std::int64_t> api_keys_version() override {
-    std::lock_guard lock(db_.mutex());
-    Query q(db_, "SELECT version FROM api_keys_version WHERE id = 1");
+    auto [lock, reader] = any_reader();
+    Db& db = *reader;
+    Query q(db, "SELECT version FROM api_keys_version WHERE id = 1");
     if (!q.step()) return std::nullopt;
     return sqlite3_column_int64(q.stmt(), 0);
   }
@@ -1054,6 +1090,20 @@ class SqliteStorage final : public Storage {
   }
 
  private:
+  static constexpr std::size_t kReaders = 4;
+
+  // A free reader connection, locked (the first whose mutex is free, else
+  // the next in turn, waited for); the main connection when there are none.
+  std::pair<std::unique_lock<std::mutex>, Db*> any_reader() {
+    if (readers_.empty()) return {std::unique_lock(db_.mutex()), &db_};
+    for (auto& r : readers_) {
+      std::unique_lock lock(r->mutex(), std::try_to_lock);
+      if (lock.owns_lock()) return {std::move(lock), r.get()};
+    }
+    Db* r = readers_[next_reader_.fetch_add(1, std::memory_order_relaxed) % readers_.size()].get();
+    return {std::unique_lock(r->mutex()), r};
+  }
+
   int pragma_int(const char* sql) {
     Query q(db_, sql);
     return q.step() ? sqlite3_column_int(q.stmt(), 0) : 0;
@@ -1091,6 +1141,8 @@ class SqliteStorage final : public Storage {
   }
 
   Db db_;
+  std::vector<std::unique_ptr<Db>> readers_;  // file databases only; see the constructor
+  std::atomic<std::size_t> next_reader_{0};
 };
 
 }  // namespace

@@ -14,6 +14,9 @@ A thin ctypes layer over the C ABI (``eryxon/eryxon.h``)::
 Failures raise a subclass of :class:`EryxonError` (see ``_errors``); a tool
 that ran and failed also carries its parsed result in ``.result``.
 
+Events: ``eryxon.Dispatcher(store)`` delivers the store's domain events to
+webhook and MQTT endpoints and to in-process subscriptions (see ``events``).
+
 Thread safety: a Store may be used from several threads at once (ctypes
 releases the GIL during calls). ``close()`` waits for calls in flight.
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import weakref
 from contextlib import contextmanager
 from ctypes import POINTER, byref, c_void_p
 from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Union
@@ -111,6 +115,8 @@ class Store:
         self._ptr = None  # set first: __del__ may run after a failed open
         self._cond = threading.Condition()
         self._active = 0
+        # Dispatchers on this store (eryxon.events): closed before it.
+        self._dependents: "weakref.WeakSet[Any]" = weakref.WeakSet()
         if path is None:
             cpath = None
         else:
@@ -138,11 +144,14 @@ class Store:
     def close(self) -> None:
         """Closes the store (flushing buffered key usage). Idempotent.
 
-        Waits for calls running on other threads to finish first.
+        Closes the store's dispatchers (eryxon.events) first, then waits for
+        calls running on other threads to finish.
         """
         cond = getattr(self, "_cond", None)
         if cond is None:
             return
+        for dependent in list(getattr(self, "_dependents", ())):
+            dependent.close()
         with cond:
             ptr, self._ptr = self._ptr, None
             if ptr is None:
@@ -318,3 +327,9 @@ class Store:
 from . import webhooks  # noqa: E402
 
 __all__.append("webhooks")
+
+# The outbox dispatcher and live subscriptions: eryxon.Dispatcher.
+from . import events  # noqa: E402
+from .events import Dispatcher, Subscription  # noqa: E402
+
+__all__.extend(["events", "Dispatcher", "Subscription"])

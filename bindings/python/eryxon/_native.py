@@ -231,3 +231,90 @@ for _name, (_args, _res) in _WEBHOOK_PROTOTYPES.items():
     globals()[_name] = _fn
     __all__.append(_name)
 del _name, _args, _res, _fn
+
+
+# Events: the outbox dispatcher, endpoints and subscriptions, the last
+# section of eryxon.h.
+from ctypes import CFUNCTYPE, c_uint64  # noqa: E402
+
+
+class eryxon_dispatcher_t(ctypes.Structure):
+    """Opaque ``eryxon_dispatcher_t``; only ever used through a pointer."""
+
+
+#: ``typedef int (*eryxon_event_cb)(const char *event_json, void *payload);``
+#: The library calls it on its own threads; ctypes takes the GIL for the
+#: call. event_json arrives as bytes (a copy: the C string is borrowed).
+eryxon_event_cb = CFUNCTYPE(c_int, c_char_p, c_void_p)
+
+_dispatcher_p = POINTER(eryxon_dispatcher_t)
+_u64_p = POINTER(c_uint64)
+
+_EVENT_PROTOTYPES = {
+    # eryxon_status eryxon_dispatcher_create(eryxon_dispatcher_t **out,
+    #     eryxon_store_t *store, const char *options_json);
+    "eryxon_dispatcher_create": ([POINTER(_dispatcher_p), _store_p, c_char_p], c_int),
+    # void eryxon_dispatcher_free(eryxon_dispatcher_t **dispatcher);
+    "eryxon_dispatcher_free": ([POINTER(_dispatcher_p)], None),
+    # eryxon_status eryxon_dispatcher_start(eryxon_dispatcher_t *dispatcher);
+    "eryxon_dispatcher_start": ([_dispatcher_p], c_int),
+    # eryxon_status eryxon_dispatcher_stop(eryxon_dispatcher_t *dispatcher);
+    "eryxon_dispatcher_stop": ([_dispatcher_p], c_int),
+    # eryxon_status eryxon_dispatcher_notify(eryxon_dispatcher_t *dispatcher);
+    "eryxon_dispatcher_notify": ([_dispatcher_p], c_int),
+    # eryxon_status eryxon_dispatcher_run_once(uint64_t *out_attempts,
+    #     eryxon_dispatcher_t *dispatcher);
+    "eryxon_dispatcher_run_once": ([_u64_p, _dispatcher_p], c_int),
+    # eryxon_status eryxon_dispatcher_add_endpoint(char **out_endpoint_id,
+    #     eryxon_dispatcher_t *dispatcher, const char *tenant_id, const char *endpoint_json);
+    "eryxon_dispatcher_add_endpoint": ([_out_str, _dispatcher_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_dispatcher_remove_endpoint(eryxon_dispatcher_t *dispatcher,
+    #     const char *tenant_id, const char *endpoint_id);
+    "eryxon_dispatcher_remove_endpoint": ([_dispatcher_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_dispatcher_enable_endpoint(eryxon_dispatcher_t *dispatcher,
+    #     const char *tenant_id, const char *endpoint_id);
+    "eryxon_dispatcher_enable_endpoint": ([_dispatcher_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_dispatcher_replay(uint64_t *out_count,
+    #     eryxon_dispatcher_t *dispatcher, const char *tenant_id,
+    #     const char *endpoint_id, int64_t from_seq);
+    "eryxon_dispatcher_replay": ([_u64_p, _dispatcher_p, c_char_p, c_char_p, c_int64], c_int),
+    # eryxon_status eryxon_dispatcher_endpoint_state(char **out_json,
+    #     eryxon_dispatcher_t *dispatcher, const char *tenant_id, const char *endpoint_id);
+    "eryxon_dispatcher_endpoint_state": ([_out_str, _dispatcher_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_dispatcher_deliveries(char **out_json,
+    #     eryxon_dispatcher_t *dispatcher, const char *tenant_id,
+    #     const char *endpoint_id, const char *status, int64_t limit);
+    "eryxon_dispatcher_deliveries": (
+        [_out_str, _dispatcher_p, c_char_p, c_char_p, c_char_p, c_int64],
+        c_int,
+    ),
+    # eryxon_status eryxon_dispatcher_delivery_log(char **out_json,
+    #     eryxon_dispatcher_t *dispatcher, const char *tenant_id,
+    #     const char *endpoint_id, int64_t limit);
+    "eryxon_dispatcher_delivery_log": ([_out_str, _dispatcher_p, c_char_p, c_char_p, c_int64], c_int),
+    # eryxon_status eryxon_dispatcher_subscribe(uint64_t *out_subscription_id,
+    #     eryxon_dispatcher_t *dispatcher, const char *tenant_id,
+    #     const char *filter_json, eryxon_event_cb callback, void *payload);
+    "eryxon_dispatcher_subscribe": (
+        [_u64_p, _dispatcher_p, c_char_p, c_char_p, eryxon_event_cb, c_void_p],
+        c_int,
+    ),
+    # eryxon_status eryxon_dispatcher_unsubscribe(eryxon_dispatcher_t *dispatcher,
+    #     uint64_t subscription_id);
+    "eryxon_dispatcher_unsubscribe": ([_dispatcher_p, c_uint64], c_int),
+    # eryxon_status eryxon_dispatcher_subscription_stats(char **out_json,
+    #     eryxon_dispatcher_t *dispatcher, uint64_t subscription_id);
+    "eryxon_dispatcher_subscription_stats": ([_out_str, _dispatcher_p, c_uint64], c_int),
+}
+
+for _name, (_args, _res) in _EVENT_PROTOTYPES.items():
+    try:
+        _fn = getattr(lib, _name)
+    except AttributeError as e:
+        raise ImportError(f"eryxon: {library_path} does not export {_name}") from e
+    _fn.argtypes = _args
+    _fn.restype = _res
+    globals()[_name] = _fn
+    __all__.append(_name)
+del _name, _args, _res, _fn
+__all__.extend(["eryxon_dispatcher_t", "eryxon_event_cb"])
