@@ -1,6 +1,8 @@
 // Tests of src/domain: Shop's rules on both storage adapters.
 #include <doctest/doctest.h>
 
+#include <map>
+
 #include "support.hpp"
 
 using namespace eryxon;
@@ -271,5 +273,1052 @@ TEST_CASE("domain: a refused action appends no event; another tenant sees none o
     auto tx = f.fixture.storage->begin(other);
     CHECK(tx->last_event_seq() == 0);
     CHECK_FALSE(tx->find_event(1).has_value());  // A's first event, not visible from B
+  }
+}
+
+// --- the rest of the domain model ------------------------------------------
+
+namespace {
+
+const std::string kNow = "2026-11-25T12:00:00.000Z";  // ManualClock's start
+
+std::int64_t last_seq(Storage& storage, const std::string& tenant) {
+  auto tx = storage.begin(tenant);
+  return tx->last_event_seq();
+}
+
+std::size_t idx(IssueStatus s) { return static_cast<std::size_t>(s); }
+std::size_t idx(Status s) { return static_cast<std::size_t>(s); }
+
+NewIssue standstill(const std::string& op, const std::string& title = "Die cracked") {
+  NewIssue in;
+  in.operation_id = op;
+  in.title = title;
+  in.causes_standstill = true;
+  return in;
+}
+
+Cell limited_cell(Shop& shop, const std::string& t, const std::string& name,
+                  std::optional<std::int64_t> limit, std::optional<std::int64_t> warn,
+                  bool enforce) {
+  NewCell c;
+  c.name = name;
+  c.wip_limit = limit;
+  c.wip_warning_threshold = warn;
+  c.enforce_wip_limit = enforce;
+  return shop.create_cell(t, c);
+}
+
+}  // namespace
+
+TEST_CASE("domain: resources are created, updated, assigned to and unassigned from operations") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const std::int64_t mark = last_seq(*f.fixture.storage, f.t);
+    NewResource in;
+    in.name = "Trumpf TruLaser 3030";
+    in.type = "machine";
+    in.identifier = "SN-3030-7";
+    in.location = "Hall 1";
+    const Resource r = f.shop.create_resource(f.t, in);
+    CHECK(r.status == ResourceStatus::available);
+    CHECK(r.active);
+    CHECK(r.tenant_id == f.t);
+    CHECK(f.shop.get_resource(f.t, r.id).identifier == "SN-3030-7");
+
+    ResourcePatch p;
+    p.status = ResourceStatus::maintenance;
+    p.location = "Service bay";
+    const Resource changed = f.shop.update_resource(f.t, r.id, p);
+    CHECK(changed.status == ResourceStatus::maintenance);
+    CHECK(changed.location == "Service bay");
+    CHECK(changed.name == in.name);
+
+    const OperationResource a = f.shop.assign_resource(f.t, {f.cut.id, r.id, 2, "both heads"});
+    CHECK(a.quantity == 2);
+    CHECK(f.shop.get_resource(f.t, r.id).status == ResourceStatus::maintenance);  // unchanged
+    CHECK(error_of([&] { f.shop.assign_resource(f.t, {f.cut.id, r.id}); }).code() ==
+          ErrorCode::duplicate_entry);
+    CHECK(error_of([&] { f.shop.assign_resource(f.t, {f.bend.id, r.id, 0}); }).code() ==
+          ErrorCode::validation_error);
+    f.shop.assign_resource(f.t, {f.bend.id, r.id});
+    CHECK(f.shop.list_operation_resources(f.t, {.resource_id = r.id}).size() == 2);
+    auto on_cut = f.shop.list_operation_resources(f.t, {.operation_id = f.cut.id});
+    REQUIRE(on_cut.size() == 1);
+    CHECK(on_cut[0].resource_id == r.id);
+
+    f.shop.unassign_resource(f.t, f.cut.id, r.id);
+    CHECK(f.shop.list_operation_resources(f.t, {.operation_id = f.cut.id}).empty());
+    CHECK(error_of([&] { f.shop.unassign_resource(f.t, f.cut.id, r.id); }).code() ==
+          ErrorCode::not_found);
+
+    // An inactive resource cannot be assigned.
+    ResourcePatch off;
+    off.active = false;
+    f.shop.update_resource(f.t, r.id, off);
+    Error inactive = error_of([&] { f.shop.assign_resource(f.t, {f.cut.id, r.id}); });
+    CHECK(inactive.code() == ErrorCode::validation_error);
+    CHECK(inactive.context()["reason"] == "inactive");
+    CHECK(f.shop.fetch_resources(f.t, {.active = false}).total == 1);
+    CHECK(f.shop.fetch_resources(f.t, {.active = true}).total == 0);
+
+    CHECK(error_of([&] { f.shop.create_resource(f.t, {"", "machine"}); }).code() ==
+          ErrorCode::validation_error);
+    CHECK(error_of([&] { f.shop.create_resource(f.t, {"Torch", ""}); }).code() ==
+          ErrorCode::validation_error);
+
+    auto events = events_of(*f.fixture.storage, f.t, mark);
+    CHECK(names_of(events) ==
+          std::vector<std::string>{"resource.created", "resource.updated", "resource.assigned",
+                                   "resource.assigned", "resource.unassigned", "resource.updated"});
+    CHECK(events[1].data["previous"]["status"] == "available");
+    CHECK(events[1].data["current"]["status"] == "maintenance");
+    CHECK(events[2].entity_type == "operation_resources");
+    CHECK(events[2].cell_name == "Laser");
+    CHECK(events[4].data["current"].is_null());
+    CHECK(events[4].data["previous"]["resource_id"] == r.id);
+  }
+}
+
+TEST_CASE("domain: issues and NCRs are raised with their events and validated") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const std::int64_t mark = last_seq(*f.fixture.storage, f.t);
+    NewIssue in;
+    in.operation_id = f.cut.id;
+    in.title = "Scratches";
+    in.severity = IssueSeverity::low;
+    const Issue general = f.shop.create_issue(f.t, in);
+    CHECK(general.issue_type == IssueType::general);
+    CHECK(general.status == IssueStatus::pending);
+    CHECK_FALSE(general.ncr_category);
+
+    // create_ncr needs a category; create_issue refuses one.
+    Error no_cat = error_of([&] { f.shop.create_ncr(f.t, in); });
+    CHECK(no_cat.code() == ErrorCode::validation_error);
+    CHECK(no_cat.context()["field"] == "ncr_category");
+    in.ncr_category = NcrCategory::dimensional;
+    CHECK(error_of([&] { f.shop.create_issue(f.t, in); }).code() == ErrorCode::validation_error);
+    in.affected_quantity = 4;
+    in.root_cause = "Worn fixture";
+    const Issue ncr = f.shop.create_ncr(f.t, in);
+    CHECK(ncr.issue_type == IssueType::ncr);
+    CHECK(ncr.ncr_category == NcrCategory::dimensional);
+    CHECK(ncr.affected_quantity == 4);
+
+    in.affected_quantity = -1;
+    CHECK(error_of([&] { f.shop.create_ncr(f.t, in); }).code() == ErrorCode::validation_error);
+    in.affected_quantity.reset();
+    in.title = "";
+    CHECK(error_of([&] { f.shop.create_ncr(f.t, in); }).code() == ErrorCode::validation_error);
+    in.title = "x";
+    in.operation_id = "no-such-op";
+    CHECK(error_of([&] { f.shop.create_ncr(f.t, in); }).code() == ErrorCode::not_found);
+
+    CHECK(f.shop.fetch_issues(f.t, {.issue_type = IssueType::ncr}).total == 1);
+    CHECK(f.shop.fetch_issues(f.t, {.ncr_category = NcrCategory::dimensional}).items.at(0).id ==
+          ncr.id);
+    auto events = events_of(*f.fixture.storage, f.t, mark);
+    CHECK(names_of(events) == std::vector<std::string>{"issue.created", "ncr.created"});
+    CHECK(events[1].entity_type == "issues");
+    CHECK(events[1].cell_name == "Laser");
+    CHECK(events[1].data["current"]["ncr_category"] == "dimensional");
+  }
+}
+
+TEST_CASE("domain: issue status moves only along the documented transitions") {
+  // The pure rule, all 16 pairs.
+  using S = IssueStatus;
+  const S all[] = {S::pending, S::approved, S::rejected, S::closed};
+  for (S from : all)
+    for (S to : all) {
+      CAPTURE(to_string(from));
+      CAPTURE(to_string(to));
+      const bool expected = from == to || from == S::pending ||
+                            ((from == S::approved || from == S::rejected) && to == S::closed);
+      CHECK(issue_status_allowed(from, to) == expected);
+    }
+
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    NewIssue in;
+    in.operation_id = f.cut.id;
+    in.title = "Burr";
+    const Issue i = f.shop.create_issue(f.t, in);
+    f.clock.advance_ms(5000);
+    IssuePatch p;
+    p.status = IssueStatus::rejected;
+    p.resolution_notes = "Within tolerance";
+    const Issue rejected = f.shop.update_issue(f.t, i.id, p);
+    CHECK(rejected.status == IssueStatus::rejected);
+    CHECK(rejected.resolved_at == format_timestamp(*f.clock.now));
+    CHECK(rejected.resolution_notes == "Within tolerance");
+
+    p = {};
+    p.status = IssueStatus::approved;
+    Error e = error_of([&] { f.shop.update_issue(f.t, i.id, p); });
+    CHECK(e.code() == ErrorCode::invalid_state_transition);
+    CHECK(e.context()["current_status"] == "rejected");
+    CHECK(e.context()["attempted_status"] == "approved");
+    CHECK(e.context()["action"] == "update_issue");
+
+    f.clock.advance_ms(5000);
+    p.status = IssueStatus::closed;
+    const Issue closed = f.shop.update_issue(f.t, i.id, p);
+    CHECK(closed.status == IssueStatus::closed);
+    CHECK(closed.resolved_at == rejected.resolved_at);  // first move out of pending only
+    p.status = IssueStatus::pending;
+    CHECK(error_of([&] { f.shop.update_issue(f.t, i.id, p); }).code() ==
+          ErrorCode::invalid_state_transition);
+    // Same status with other fields: allowed.
+    p.status = IssueStatus::closed;
+    p.severity = IssueSeverity::high;
+    CHECK(f.shop.update_issue(f.t, i.id, p).severity == IssueSeverity::high);
+  }
+}
+
+TEST_CASE("domain: ncr.verified is emitted once, when an NCR is approved or closed with a disposition") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    NewIssue in;
+    in.operation_id = f.cut.id;
+    in.title = "Wrong flange height";
+    in.ncr_category = NcrCategory::dimensional;
+    const Issue a = f.shop.create_ncr(f.t, in);
+    const Issue b = f.shop.create_ncr(f.t, in);
+    const Issue general = f.shop.create_issue(f.t, standstill(f.bend.id, "general"));
+
+    std::int64_t mark = last_seq(*f.fixture.storage, f.t);
+    // a: approved with a disposition in one update.
+    IssuePatch p;
+    p.status = IssueStatus::approved;
+    p.disposition = Disposition::rework;
+    f.shop.update_issue(f.t, a.id, p);
+    auto ev = events_of(*f.fixture.storage, f.t, mark);
+    REQUIRE(names_of(ev) == std::vector<std::string>{"issue.updated", "ncr.verified"});
+    CHECK(ev[1].entity_id == a.id);
+    CHECK(ev[1].data["current"]["disposition"] == "rework");
+    CHECK(ev[1].data["previous"]["status"] == "pending");
+    // Closing it later does not verify it again.
+    mark = ev.back().seq;
+    p = {};
+    p.status = IssueStatus::closed;
+    f.shop.update_issue(f.t, a.id, p);
+    CHECK(names_of(events_of(*f.fixture.storage, f.t, mark)) ==
+          std::vector<std::string>{"issue.updated"});
+
+    // b: approved without a disposition (no verification), then given one.
+    mark = last_seq(*f.fixture.storage, f.t);
+    p = {};
+    p.status = IssueStatus::approved;
+    f.shop.update_issue(f.t, b.id, p);
+    CHECK(names_of(events_of(*f.fixture.storage, f.t, mark)) ==
+          std::vector<std::string>{"issue.updated"});
+    mark = last_seq(*f.fixture.storage, f.t);
+    p = {};
+    p.disposition = Disposition::scrap;
+    f.shop.update_issue(f.t, b.id, p);
+    CHECK(names_of(events_of(*f.fixture.storage, f.t, mark)) ==
+          std::vector<std::string>{"issue.updated", "ncr.verified"});
+
+    // A general issue is never "verified"; closing its standstill releases bend.
+    mark = last_seq(*f.fixture.storage, f.t);
+    p = {};
+    p.status = IssueStatus::approved;
+    p.disposition = Disposition::use_as_is;
+    f.shop.update_issue(f.t, general.id, p);
+    CHECK(names_of(events_of(*f.fixture.storage, f.t, mark)) ==
+          std::vector<std::string>{"issue.updated", "operation.updated"});
+  }
+}
+
+TEST_CASE("domain: a standstill holds an in-progress operation and the last one to clear releases it") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    f.shop.start_operation(f.t, f.cut.id);
+    std::int64_t mark = last_seq(*f.fixture.storage, f.t);
+
+    // Three overlapping standstills: a general issue, a second one, an NCR.
+    const Issue first = f.shop.create_issue(f.t, standstill(f.cut.id, "Die cracked"));
+    Operation op = f.shop.get_operation(f.t, f.cut.id);
+    CHECK(op.status == Status::on_hold);
+    CHECK(op.status_before_hold == Status::in_progress);
+    CHECK(op.paused_at == kNow);
+    auto ev = events_of(*f.fixture.storage, f.t, mark);
+    REQUIRE(names_of(ev) == std::vector<std::string>{"issue.created", "operation.paused"});
+    CHECK(ev[1].data["standstill"]["held"] == true);
+    CHECK(ev[1].data["standstill"]["issue_id"] == first.id);
+    CHECK(ev[1].data["standstill"]["pending_standstill_issues"] == 1);
+
+    const Issue second = f.shop.create_issue(f.t, standstill(f.cut.id, "Coolant leak"));
+    NewIssue ncr_in = standstill(f.cut.id, "Cracks at bend line");
+    ncr_in.ncr_category = NcrCategory::material_defect;
+    const Issue third = f.shop.create_ncr(f.t, ncr_in);
+    op = f.shop.get_operation(f.t, f.cut.id);
+    CHECK(op.status == Status::on_hold);
+    CHECK(op.status_before_hold == Status::in_progress);  // the first hold's, kept
+
+    // While held, the operation cannot be started, resumed or completed.
+    Error e = error_of([&] { f.shop.resume_operation(f.t, f.cut.id); });
+    CHECK(e.code() == ErrorCode::invalid_state_transition);
+    CHECK(e.context()["reason"] == "standstill");
+    CHECK(e.context()["pending_standstill_issues"] == 3);
+    CHECK(error_of([&] { f.shop.start_operation(f.t, f.cut.id); }).context()["reason"] ==
+          "standstill");
+    CHECK(error_of([&] { f.shop.complete_operation(f.t, f.cut.id); }).code() ==
+          ErrorCode::invalid_state_transition);
+
+    // Clearing them one by one: rejected, soft-deleted, then approved.
+    IssuePatch reject;
+    reject.status = IssueStatus::rejected;
+    f.shop.update_issue(f.t, second.id, reject);
+    CHECK(f.shop.get_operation(f.t, f.cut.id).status == Status::on_hold);
+    f.shop.delete_issue(f.t, first.id);
+    op = f.shop.get_operation(f.t, f.cut.id);
+    CHECK(op.status == Status::on_hold);
+    CHECK(op.status_before_hold == Status::in_progress);
+
+    f.clock.advance_ms(60000);
+    mark = last_seq(*f.fixture.storage, f.t);
+    IssuePatch approve;
+    approve.status = IssueStatus::approved;
+    approve.disposition = Disposition::scrap;
+    f.shop.update_issue(f.t, third.id, approve);
+    op = f.shop.get_operation(f.t, f.cut.id);
+    CHECK(op.status == Status::in_progress);
+    CHECK_FALSE(op.status_before_hold);
+    ev = events_of(*f.fixture.storage, f.t, mark);
+    REQUIRE(names_of(ev) ==
+            std::vector<std::string>{"issue.updated", "ncr.verified", "operation.resumed"});
+    CHECK(ev[2].data["standstill"]["held"] == false);
+    CHECK(ev[2].data["standstill"]["pending_standstill_issues"] == 0);
+    CHECK(ev[2].data["current"]["status_before_hold"].is_null());
+
+    // Released, it works normally again.
+    CHECK(f.shop.complete_operation(f.t, f.cut.id).status == Status::completed);
+  }
+}
+
+TEST_CASE("domain: a standstill returns the operation to the status it had, whatever that was") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    // not_started -> on_hold -> not_started
+    const Issue i1 = f.shop.create_issue(f.t, standstill(f.cut.id));
+    Operation op = f.shop.get_operation(f.t, f.cut.id);
+    CHECK(op.status == Status::on_hold);
+    CHECK(op.status_before_hold == Status::not_started);
+    IssuePatch close;
+    close.status = IssueStatus::closed;
+    f.shop.update_issue(f.t, i1.id, close);
+    op = f.shop.get_operation(f.t, f.cut.id);
+    CHECK(op.status == Status::not_started);
+    CHECK_FALSE(op.status_before_hold);
+
+    // paused by hand (on_hold) -> stays on_hold, released back to on_hold
+    // and can then be resumed as usual.
+    f.shop.start_operation(f.t, f.bend.id);
+    f.shop.pause_operation(f.t, f.bend.id);
+    const Issue i2 = f.shop.create_issue(f.t, standstill(f.bend.id));
+    op = f.shop.get_operation(f.t, f.bend.id);
+    CHECK(op.status == Status::on_hold);
+    CHECK(op.status_before_hold == Status::on_hold);
+    f.shop.update_issue(f.t, i2.id, close);
+    op = f.shop.get_operation(f.t, f.bend.id);
+    CHECK(op.status == Status::on_hold);
+    CHECK_FALSE(op.status_before_hold);
+    CHECK(f.shop.resume_operation(f.t, f.bend.id).status == Status::in_progress);
+
+    // A completed operation is never held.
+    f.shop.complete_operation(f.t, f.bend.id);
+    f.shop.create_issue(f.t, standstill(f.bend.id));
+    op = f.shop.get_operation(f.t, f.bend.id);
+    CHECK(op.status == Status::completed);
+    CHECK_FALSE(op.status_before_hold);
+
+    // An issue without causes_standstill holds nothing; switching the flag
+    // on holds, switching it off releases.
+    f.shop.start_operation(f.t, f.cut.id);
+    NewIssue plain;
+    plain.operation_id = f.cut.id;
+    plain.title = "Note";
+    const Issue i3 = f.shop.create_issue(f.t, plain);
+    CHECK(f.shop.get_operation(f.t, f.cut.id).status == Status::in_progress);
+    IssuePatch flag;
+    flag.causes_standstill = true;
+    f.shop.update_issue(f.t, i3.id, flag);
+    CHECK(f.shop.get_operation(f.t, f.cut.id).status == Status::on_hold);
+    flag.causes_standstill = false;
+    f.shop.update_issue(f.t, i3.id, flag);
+    CHECK(f.shop.get_operation(f.t, f.cut.id).status == Status::in_progress);
+    // Parts and jobs are not held.
+    CHECK(f.shop.get_part(f.t, f.part.id).status == Status::in_progress);
+  }
+}
+
+TEST_CASE("domain: a refused issue change writes nothing and holds nothing") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    f.shop.start_operation(f.t, f.cut.id);
+    const Issue i = f.shop.create_issue(f.t, standstill(f.cut.id));
+    IssuePatch close;
+    close.status = IssueStatus::closed;
+    f.shop.update_issue(f.t, i.id, close);
+    const std::int64_t mark = last_seq(*f.fixture.storage, f.t);
+    IssuePatch reopen;
+    reopen.status = IssueStatus::pending;
+    reopen.causes_standstill = true;
+    CHECK(error_of([&] { f.shop.update_issue(f.t, i.id, reopen); }).code() ==
+          ErrorCode::invalid_state_transition);
+    CHECK(last_seq(*f.fixture.storage, f.t) == mark);
+    CHECK(f.shop.get_issue(f.t, i.id).status == IssueStatus::closed);
+    CHECK(f.shop.get_operation(f.t, f.cut.id).status == Status::in_progress);
+  }
+}
+
+TEST_CASE("domain: substeps are added in sequence, updated, completed and deleted") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const std::int64_t mark = last_seq(*f.fixture.storage, f.t);
+    const Substep a = f.shop.add_substep(f.t, {f.cut.id, "Load sheet"});
+    const Substep b = f.shop.add_substep(f.t, {f.cut.id, "Run program"});
+    const Substep c = f.shop.add_substep(f.t, {f.cut.id, "Check first piece", 0});
+    CHECK(a.sequence == 1);
+    CHECK(b.sequence == 2);
+    CHECK(a.status == SubstepStatus::not_started);
+    auto steps = f.shop.list_substeps(f.t, f.cut.id);
+    REQUIRE(steps.size() == 3);
+    CHECK(steps[0].id == c.id);
+    CHECK(steps[2].id == b.id);
+    CHECK(f.shop.add_substep(f.t, {f.cut.id, "Unload"}).sequence == 3);
+
+    SubstepPatch p;
+    p.status = SubstepStatus::blocked;
+    p.notes = "No sheet";
+    CHECK(f.shop.update_substep(f.t, a.id, p).status == SubstepStatus::blocked);
+    f.clock.advance_ms(1000);
+    const Substep done = f.shop.complete_substep(f.t, a.id);
+    CHECK(done.status == SubstepStatus::completed);
+    CHECK(done.completed_at == format_timestamp(*f.clock.now));
+    CHECK(done.notes == "No sheet");
+    Error twice = error_of([&] { f.shop.complete_substep(f.t, a.id); });
+    CHECK(twice.code() == ErrorCode::invalid_state_transition);
+    CHECK(twice.context()["current_status"] == "completed");
+    p = {};
+    p.status = SubstepStatus::in_progress;
+    const Substep reopened = f.shop.update_substep(f.t, a.id, p);
+    CHECK(reopened.status == SubstepStatus::in_progress);
+    CHECK_FALSE(reopened.completed_at);
+    p.status = SubstepStatus::completed;
+    CHECK(f.shop.update_substep(f.t, a.id, p).completed_at);
+
+    f.shop.delete_substep(f.t, b.id);
+    CHECK(error_of([&] { f.shop.get_substep(f.t, b.id); }).code() == ErrorCode::not_found);
+    CHECK(error_of([&] { f.shop.delete_substep(f.t, b.id); }).code() == ErrorCode::not_found);
+    CHECK(f.shop.list_substeps(f.t, f.cut.id).size() == 3);
+    CHECK(error_of([&] { f.shop.add_substep(f.t, {f.cut.id, ""}); }).code() ==
+          ErrorCode::validation_error);
+    CHECK(error_of([&] { f.shop.list_substeps(f.t, "no-such-op"); }).code() ==
+          ErrorCode::not_found);
+
+    auto ev = events_of(*f.fixture.storage, f.t, mark);
+    CHECK(names_of(ev) ==
+          std::vector<std::string>{"step.added", "step.added", "step.added", "step.added",
+                                   "step.updated", "step.completed", "step.updated",
+                                   "step.completed", "step.deleted"});
+    CHECK(ev[0].entity_type == "substeps");
+    CHECK(ev[0].cell_name == "Laser");
+    CHECK(ev.back().data["previous"]["id"] == b.id);
+    CHECK(ev.back().data["current"].is_null());
+  }
+}
+
+TEST_CASE("domain: production quantities add up, validate and report scrap") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    NewScrapReason nr;
+    nr.code = "MAT-01";
+    nr.description = "Sheet out of flatness";
+    nr.category = ScrapCategory::material;
+    const ScrapReason reason = f.shop.create_scrap_reason(f.t, nr);
+    CHECK(error_of([&] { f.shop.create_scrap_reason(f.t, nr); }).code() ==
+          ErrorCode::duplicate_entry);
+    const ScrapReason retired =
+        f.shop.create_scrap_reason(f.t, {"OLD-01", "Retired reason", ScrapCategory::other, false});
+    CHECK(f.shop.list_scrap_reasons(f.t).size() == 1);
+    CHECK(f.shop.list_scrap_reasons(f.t, true).size() == 2);
+
+    const std::int64_t mark = last_seq(*f.fixture.storage, f.t);
+    NewQuantity q;
+    q.operation_id = f.cut.id;
+    q.quantity_good = 8;
+    q.quantity_scrap = 2;
+    q.quantity_rework = 1;
+    q.scrap_reason_id = reason.id;
+    q.recorded_by = "op-17";
+    const OperationQuantity rec = f.shop.record_quantity(f.t, q);
+    CHECK(rec.quantity_produced == 11);
+    CHECK(rec.recorded_at == kNow);
+    q.quantity_produced = 11;  // given and right: fine
+    q.recorded_at = "2026-11-25T08:00:00+01:00";
+    CHECK(f.shop.record_quantity(f.t, q).recorded_at == "2026-11-25T07:00:00.000Z");
+
+    auto code = [](auto fn) { return error_of(fn).code(); };
+    NewQuantity bad = q;
+    bad.quantity_produced = 12;  // good + scrap + rework is 11
+    CHECK(code([&] { f.shop.record_quantity(f.t, bad); }) == ErrorCode::validation_error);
+    bad = q;
+    bad.quantity_produced.reset();
+    bad.quantity_rework = -1;
+    CHECK(code([&] { f.shop.record_quantity(f.t, bad); }) == ErrorCode::validation_error);
+    bad = {};
+    bad.operation_id = f.cut.id;
+    CHECK(code([&] { f.shop.record_quantity(f.t, bad); }) == ErrorCode::validation_error);  // all 0
+    bad.quantity_good = 5;
+    bad.scrap_reason_id = reason.id;  // a reason without scrap
+    CHECK(code([&] { f.shop.record_quantity(f.t, bad); }) == ErrorCode::validation_error);
+    bad = q;
+    bad.scrap_reason_id = retired.id;
+    Error inactive = error_of([&] { f.shop.record_quantity(f.t, bad); });
+    CHECK(inactive.code() == ErrorCode::validation_error);
+    CHECK(inactive.context()["reason"] == "inactive");
+    bad.scrap_reason_id = "no-such-reason";
+    CHECK(code([&] { f.shop.record_quantity(f.t, bad); }) == ErrorCode::not_found);
+    bad = q;
+    bad.recorded_at = "yesterday";
+    CHECK(code([&] { f.shop.record_quantity(f.t, bad); }) == ErrorCode::validation_error);
+
+    // Without scrap only the quantity event.
+    NewQuantity good_only;
+    good_only.operation_id = f.bend.id;
+    good_only.quantity_good = 3;
+    f.shop.record_quantity(f.t, good_only);
+    CHECK(f.shop.list_quantities(f.t, {.operation_id = f.cut.id}).size() == 2);
+
+    auto ev = events_of(*f.fixture.storage, f.t, mark);
+    REQUIRE(names_of(ev) ==
+            std::vector<std::string>{"production.quantity_reported", "production.scrap_recorded",
+                                     "production.quantity_reported", "production.scrap_recorded",
+                                     "production.quantity_reported"});
+    CHECK(ev[0].entity_type == "operation_quantities");
+    CHECK(ev[0].data["operation_id"] == f.cut.id);
+    CHECK(ev[0].data["quantity"]["produced"] == 11);
+    CHECK(ev[1].data["quantity_scrap"] == 2);
+    CHECK(ev[1].data["scrap_reason"]["code"] == "MAT-01");
+    CHECK(ev[1].data["scrap_reason"]["category"] == "material");
+    CHECK(ev[1].cell_name == "Laser");
+
+    // Deactivating a reason through update_scrap_reason.
+    ScrapReasonPatch off;
+    off.active = false;
+    CHECK_FALSE(f.shop.update_scrap_reason(f.t, reason.id, off).active);
+    CHECK(f.shop.list_scrap_reasons(f.t).empty());
+  }
+}
+
+TEST_CASE("domain: operation.actual_time is always the sum of its time entries") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    auto actual = [&] { return f.shop.get_operation(f.t, f.cut.id).actual_time; };
+    CHECK(actual() == 0);
+
+    // 60 minutes with a 15-minute pause = 45.
+    NewTimeEntry in;
+    in.operation_id = f.cut.id;
+    in.operator_id = "op-17";
+    in.time_type = TimeType::setup;
+    in.start_time = "2026-11-25T06:00:00Z";
+    in.end_time = "2026-11-25T07:00:00Z";
+    in.pauses = nlohmann::json::array(
+        {{{"start", "2026-11-25T06:30:00Z"}, {"end", "2026-11-25T06:45:00Z"}}});
+    const TimeEntry setup = f.shop.add_time_entry(f.t, in);
+    CHECK(setup.duration == 45.0);
+    CHECK(setup.pauses[0]["start"] == "2026-11-25T06:30:00.000Z");
+    CHECK(actual() == 45.0);
+
+    // A running entry counts nothing until stopped.
+    const TimeEntry run = f.shop.start_time_entry(f.t, {f.cut.id, "op-17"});
+    CHECK(run.start_time == kNow);
+    CHECK_FALSE(run.end_time);
+    CHECK_FALSE(run.duration);
+    CHECK(actual() == 45.0);
+    Error busy = error_of([&] { f.shop.start_time_entry(f.t, {f.bend.id, "op-17"}); });
+    CHECK(busy.code() == ErrorCode::invalid_state_transition);
+    CHECK(busy.context()["open_entry_id"] == run.id);
+    const TimeEntry other = f.shop.start_time_entry(f.t, {f.cut.id, "op-18"});  // another operator
+
+    f.clock.advance_ms(90 * 1000);  // 1.5 minutes
+    const TimeEntry stopped = f.shop.stop_time_entry(f.t, run.id);
+    CHECK(stopped.duration == 1.5);
+    CHECK(stopped.end_time == format_timestamp(*f.clock.now));
+    CHECK(actual() == 46.5);
+    CHECK(error_of([&] { f.shop.stop_time_entry(f.t, run.id); }).code() ==
+          ErrorCode::invalid_state_transition);
+    CHECK(error_of([&] { f.shop.stop_time_entry(f.t, other.id, "2026-11-25T11:00:00Z"); }).code() ==
+          ErrorCode::validation_error);  // before its start
+    f.shop.stop_time_entry(f.t, other.id, "2026-11-25T12:30:00Z");
+    CHECK(actual() == 76.5);
+
+    // Deleting an entry takes its minutes away; other operations untouched.
+    f.shop.delete_time_entry(f.t, setup.id);
+    CHECK(actual() == 31.5);
+    CHECK(f.shop.get_operation(f.t, f.bend.id).actual_time == 0);
+    double sum = 0;
+    for (const TimeEntry& e : f.shop.list_time_entries(f.t, {.operation_id = f.cut.id}))
+      sum += e.duration.value_or(0);
+    CHECK(actual() == sum);
+
+    // Bad entries are refused and change nothing.
+    auto code = [](auto fn) { return error_of(fn).code(); };
+    NewTimeEntry bad = in;
+    bad.end_time = "2026-11-25T05:00:00Z";
+    CHECK(code([&] { f.shop.add_time_entry(f.t, bad); }) == ErrorCode::validation_error);
+    bad = in;
+    bad.pauses = nlohmann::json::array(
+        {{{"start", "2026-11-25T06:10:00Z"}, {"end", "2026-11-25T06:30:00Z"}},
+         {{"start", "2026-11-25T06:20:00Z"}, {"end", "2026-11-25T06:40:00Z"}}});
+    CHECK(code([&] { f.shop.add_time_entry(f.t, bad); }) == ErrorCode::validation_error);
+    bad.pauses = nlohmann::json::array(
+        {{{"start", "2026-11-25T05:50:00Z"}, {"end", "2026-11-25T06:10:00Z"}}});
+    CHECK(code([&] { f.shop.add_time_entry(f.t, bad); }) == ErrorCode::validation_error);
+    bad.pauses = nlohmann::json::array({"lunch"});
+    CHECK(code([&] { f.shop.add_time_entry(f.t, bad); }) == ErrorCode::validation_error);
+    bad = in;
+    bad.operator_id = "";
+    CHECK(code([&] { f.shop.add_time_entry(f.t, bad); }) == ErrorCode::validation_error);
+    CHECK(actual() == 31.5);
+  }
+}
+
+TEST_CASE("domain: time entry actions emit their events and operation.updated") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const std::int64_t mark = last_seq(*f.fixture.storage, f.t);
+    const TimeEntry e = f.shop.start_time_entry(f.t, {f.cut.id, "op-1", TimeType::run});
+    f.clock.advance_ms(60000);
+    f.shop.stop_time_entry(f.t, e.id);
+    f.shop.delete_time_entry(f.t, e.id);
+    auto ev = events_of(*f.fixture.storage, f.t, mark);
+    REQUIRE(names_of(ev) ==
+            std::vector<std::string>{"time_entry.started", "time_entry.stopped",
+                                     "operation.updated", "time_entry.deleted",
+                                     "operation.updated"});
+    CHECK(ev[2].data["previous"]["actual_time"] == 0.0);
+    CHECK(ev[2].data["current"]["actual_time"] == 1.0);
+    CHECK(ev[4].data["current"]["actual_time"] == 0.0);
+  }
+}
+
+TEST_CASE("domain: assignments give an operation or a part to an operator") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const std::int64_t mark = last_seq(*f.fixture.storage, f.t);
+    NewAssignment in;
+    in.operation_id = f.cut.id;
+    in.operator_id = "op-17";
+    const Assignment a = f.shop.create_assignment(f.t, in);
+    CHECK(a.status == AssignmentStatus::assigned);
+    CHECK(a.assigned_at == kNow);
+    NewAssignment part_in;
+    part_in.part_id = f.part.id;
+    part_in.operator_id = "op-18";
+    const Assignment b = f.shop.create_assignment(f.t, part_in);
+
+    NewAssignment both = in;
+    both.part_id = f.part.id;
+    CHECK(error_of([&] { f.shop.create_assignment(f.t, both); }).code() ==
+          ErrorCode::validation_error);
+    NewAssignment neither;
+    neither.operator_id = "op-1";
+    CHECK(error_of([&] { f.shop.create_assignment(f.t, neither); }).code() ==
+          ErrorCode::validation_error);
+    in.operation_id = "no-such-op";
+    CHECK(error_of([&] { f.shop.create_assignment(f.t, in); }).code() == ErrorCode::not_found);
+
+    AssignmentPatch p;
+    p.status = AssignmentStatus::in_progress;
+    p.notes = "started";
+    CHECK(f.shop.update_assignment(f.t, a.id, p).status == AssignmentStatus::in_progress);
+    p = {};
+    p.operator_id = "op-19";
+    CHECK(f.shop.update_assignment(f.t, b.id, p).operator_id == "op-19");
+    p = {};
+    p.status = AssignmentStatus::completed;
+    f.shop.update_assignment(f.t, a.id, p);
+    p.status = AssignmentStatus::assigned;
+    Error e = error_of([&] { f.shop.update_assignment(f.t, a.id, p); });
+    CHECK(e.code() == ErrorCode::invalid_state_transition);
+    CHECK(e.context()["current_status"] == "completed");
+
+    CHECK(f.shop.fetch_assignments(f.t, {.operator_id = "op-19"}).items.at(0).id == b.id);
+    CHECK(f.shop.fetch_assignments(f.t, {.status = AssignmentStatus::completed}).total == 1);
+    CHECK(f.shop.fetch_assignments(f.t, {}).total == 2);
+    CHECK(names_of(events_of(*f.fixture.storage, f.t, mark)) ==
+          std::vector<std::string>{"assignment.created", "assignment.created",
+                                   "assignment.updated", "assignment.updated",
+                                   "assignment.updated"});
+  }
+}
+
+TEST_CASE("domain: deleting a job soft-deletes its parts and operations") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const Part p2 = f.shop.create_part(f.t, {f.job.id, "P-2"});
+    f.shop.create_operation(f.t, {p2.id, f.laser.id, "Cut"});
+    const Job other = f.shop.create_job(f.t, {"J-200"});
+    f.shop.start_operation(f.t, f.cut.id);
+    const std::int64_t mark = last_seq(*f.fixture.storage, f.t);
+    f.clock.advance_ms(1000);
+    const Job deleted = f.shop.delete_job(f.t, f.job.id);
+    CHECK(deleted.deleted_at == format_timestamp(*f.clock.now));
+
+    auto not_found = [](auto fn) { return error_of(fn).code() == ErrorCode::not_found; };
+    CHECK(not_found([&] { f.shop.get_job(f.t, f.job.id); }));
+    CHECK(not_found([&] { f.shop.get_part(f.t, f.part.id); }));
+    CHECK(not_found([&] { f.shop.get_operation(f.t, f.cut.id); }));
+    CHECK(not_found([&] { f.shop.start_operation(f.t, f.bend.id); }));
+    CHECK(not_found([&] { f.shop.delete_job(f.t, f.job.id); }));
+    CHECK(f.shop.fetch_jobs(f.t, {}).total == 1);
+    CHECK(f.shop.fetch_jobs(f.t, {}).items.at(0).id == other.id);
+    CHECK(f.shop.fetch_parts(f.t, {}).total == 0);
+    CHECK(f.shop.fetch_operations(f.t, {}).total == 0);
+    const DashboardStats s = f.shop.dashboard_stats(f.t);
+    CHECK(s.jobs[idx(Status::not_started)] == 1);
+    CHECK(s.jobs[idx(Status::in_progress)] == 0);
+    CHECK(s.operations == StatusCounts{});
+    CHECK(f.shop.cell_capacity(f.t, f.laser.id).current_wip == 0);  // cut no longer counts
+    // The job number is free again.
+    CHECK(f.shop.create_job(f.t, {"J-100"}).job_number == "J-100");
+
+    auto ev = events_of(*f.fixture.storage, f.t, mark);
+    std::map<std::string, int> counted;
+    for (const auto& e : ev) ++counted[e.name];
+    CHECK(counted["operation.deleted"] == 3);
+    CHECK(counted["part.deleted"] == 2);
+    CHECK(counted["job.deleted"] == 1);
+    CHECK(ev.at(5).name == "job.deleted");  // children first
+  }
+}
+
+TEST_CASE("domain: deleting a part or an operation hides just that subtree") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const Part p2 = f.shop.create_part(f.t, {f.job.id, "P-2"});
+    const Operation weld = f.shop.create_operation(f.t, {p2.id, f.laser.id, "Weld"});
+    f.shop.delete_operation(f.t, f.bend.id);
+    CHECK(f.shop.fetch_operations(f.t, {.part_id = f.part.id}).total == 1);
+    f.shop.delete_part(f.t, f.part.id);
+    CHECK(error_of([&] { f.shop.get_operation(f.t, f.cut.id); }).code() == ErrorCode::not_found);
+    CHECK(f.shop.get_operation(f.t, weld.id).id == weld.id);
+    CHECK(f.shop.get_job(f.t, f.job.id).id == f.job.id);
+    CHECK(f.shop.fetch_parts(f.t, {}).total == 1);
+    CHECK(error_of([&] { f.shop.delete_operation(f.t, f.bend.id); }).code() ==
+          ErrorCode::not_found);
+  }
+}
+
+TEST_CASE("domain: QRM capacity follows the one documented definition") {
+  Cell c;
+  c.id = "c";
+  c.name = "Press Brake";
+  auto status = [&](std::optional<std::int64_t> limit, std::optional<std::int64_t> warn,
+                    std::int64_t wip) {
+    c.wip_limit = limit;
+    c.wip_warning_threshold = warn;
+    return cell_capacity_of(c, wip);
+  };
+  CHECK(status(std::nullopt, 2, 10).status == CapacityStatus::no_limit);
+  CHECK_FALSE(status(std::nullopt, 2, 10).utilization_percent);
+  CHECK(status(4, 3, 2).status == CapacityStatus::available);
+  CHECK(status(4, 3, 2).utilization_percent == 50.0);
+  CHECK(status(4, 3, 3).status == CapacityStatus::warning);
+  CHECK(status(4, 3, 4).status == CapacityStatus::at_capacity);
+  CHECK(status(4, 3, 4).utilization_percent == 100.0);
+  CHECK(status(4, 3, 6).utilization_percent == 150.0);
+  CHECK(status(4, std::nullopt, 3).status == CapacityStatus::available);  // no threshold, no warning
+  CHECK(status(0, std::nullopt, 0).status == CapacityStatus::at_capacity);
+  CHECK_FALSE(status(0, std::nullopt, 0).utilization_percent);
+  CHECK(nlohmann::json(status(4, 3, 3))["status"] == "warning");
+
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const Cell press = limited_cell(f.shop, f.t, "Press Brake", 2, 1, false);
+    Operation ops[3];
+    for (int n = 0; n < 3; ++n)
+      ops[n] = f.shop.create_operation(f.t, {f.part.id, press.id, "Bend " + std::to_string(n), n});
+    CellCapacity cap = f.shop.cell_capacity(f.t, press.id);
+    CHECK(cap.current_wip == 0);
+    CHECK(cap.status == CapacityStatus::available);
+    f.shop.start_operation(f.t, ops[0].id);
+    cap = f.shop.cell_capacity(f.t, press.id);
+    CHECK(cap.current_wip == 1);
+    CHECK(cap.status == CapacityStatus::warning);
+    CHECK(cap.utilization_percent == 50.0);
+    const OperationStart second = f.shop.start_operation_detailed(f.t, ops[1].id);
+    CHECK_FALSE(second.over_wip_limit);
+    CHECK(second.capacity.current_wip == 2);
+    CHECK(second.capacity.status == CapacityStatus::at_capacity);
+    // on_hold and completed operations are not WIP.
+    f.shop.pause_operation(f.t, ops[1].id);
+    CHECK(f.shop.cell_capacity(f.t, press.id).current_wip == 1);
+    f.shop.resume_operation(f.t, ops[1].id);
+    f.shop.complete_operation(f.t, ops[1].id);
+    CHECK(f.shop.cell_capacity(f.t, press.id).current_wip == 1);
+
+    auto all = f.shop.cells_capacity(f.t);
+    REQUIRE(all.size() == 2);
+    CHECK(all[0].cell_name == "Press Brake");  // sequence 0, then Laser (1)
+    CHECK(all[0].current_wip == 1);
+    CHECK(all[1].cell_name == "Laser");
+    CHECK(all[1].status == CapacityStatus::no_limit);
+    CHECK(error_of([&] { f.shop.cell_capacity(f.t, "no-such-cell"); }).code() ==
+          ErrorCode::not_found);
+  }
+}
+
+TEST_CASE("domain: an enforced WIP limit refuses starts and resumes; an unenforced one warns") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const Cell strict = limited_cell(f.shop, f.t, "Welding", 1, std::nullopt, true);
+    const Cell loose = limited_cell(f.shop, f.t, "Paint", 1, std::nullopt, false);
+    const Operation w1 = f.shop.create_operation(f.t, {f.part.id, strict.id, "Weld 1", 1});
+    const Operation w2 = f.shop.create_operation(f.t, {f.part.id, strict.id, "Weld 2", 2});
+    const Operation p1 = f.shop.create_operation(f.t, {f.part.id, loose.id, "Paint 1", 3});
+    const Operation p2 = f.shop.create_operation(f.t, {f.part.id, loose.id, "Paint 2", 4});
+
+    f.shop.start_operation(f.t, w1.id);
+    const std::int64_t mark = last_seq(*f.fixture.storage, f.t);
+    Error e = error_of([&] { f.shop.start_operation(f.t, w2.id); });
+    CHECK(e.code() == ErrorCode::invalid_state_transition);
+    CHECK(e.context()["reason"] == "wip_limit_reached");
+    CHECK(e.context()["cell_id"] == strict.id);
+    CHECK(e.context()["current_wip"] == 1);
+    CHECK(e.context()["wip_limit"] == 1);
+    CHECK(e.context()["attempted_status"] == "in_progress");
+    CHECK(f.shop.get_operation(f.t, w2.id).status == Status::not_started);
+    CHECK(last_seq(*f.fixture.storage, f.t) == mark);  // nothing emitted
+
+    // Resuming into a full cell is refused the same way.
+    f.shop.pause_operation(f.t, w1.id);
+    f.shop.start_operation(f.t, w2.id);
+    CHECK(error_of([&] { f.shop.resume_operation(f.t, w1.id); }).context()["reason"] ==
+          "wip_limit_reached");
+    CHECK(f.shop.get_operation(f.t, w1.id).status == Status::on_hold);
+
+    // Without enforcement the start goes ahead and says so.
+    f.shop.start_operation(f.t, p1.id);
+    const std::int64_t mark2 = last_seq(*f.fixture.storage, f.t);
+    const OperationStart over = f.shop.start_operation_detailed(f.t, p2.id);
+    CHECK(over.over_wip_limit);
+    CHECK(over.operation.status == Status::in_progress);
+    CHECK(over.capacity.current_wip == 2);
+    CHECK(over.capacity.utilization_percent == 200.0);
+    auto ev = events_of(*f.fixture.storage, f.t, mark2);
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].name == "operation.started");
+    CHECK(ev[0].data["wip_limit_exceeded"] == true);
+    CHECK(ev[0].data["current_wip"] == 2);
+
+    // A standstill release is never refused for WIP: w2 is held, w1 takes
+    // the slot, then w2 comes back over the limit.
+    const Issue stop = f.shop.create_issue(f.t, standstill(w2.id));
+    f.shop.resume_operation(f.t, w1.id);
+    IssuePatch close;
+    close.status = IssueStatus::closed;
+    f.shop.update_issue(f.t, stop.id, close);
+    CHECK(f.shop.get_operation(f.t, w2.id).status == Status::in_progress);
+    CHECK(f.shop.cell_capacity(f.t, strict.id).current_wip == 2);
+    CHECK(f.shop.cell_capacity(f.t, strict.id).status == CapacityStatus::at_capacity);
+  }
+}
+
+TEST_CASE("domain: dashboard stats count jobs, parts, operations and issues by status") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    f.shop.start_operation(f.t, f.cut.id);
+    const Issue a = f.shop.create_issue(f.t, standstill(f.cut.id));
+    NewIssue other;
+    other.operation_id = f.bend.id;
+    other.title = "Note";
+    const Issue b = f.shop.create_issue(f.t, other);
+    f.shop.create_issue(f.t, other);
+    IssuePatch p;
+    p.status = IssueStatus::approved;
+    f.shop.update_issue(f.t, a.id, p);
+    f.shop.delete_issue(f.t, b.id);
+    const DashboardStats s = f.shop.dashboard_stats(f.t);
+    CHECK(s.jobs[idx(Status::in_progress)] == 1);
+    CHECK(s.parts[idx(Status::in_progress)] == 1);
+    CHECK(s.operations[idx(Status::in_progress)] == 1);
+    CHECK(s.operations[idx(Status::not_started)] == 1);
+    CHECK(s.issues[idx(IssueStatus::approved)] == 1);
+    CHECK(s.issues[idx(IssueStatus::pending)] == 1);  // b is deleted
+    CHECK(s.issues[idx(IssueStatus::closed)] == 0);
+    CHECK(error_of([&] { f.shop.get_issue(f.t, b.id); }).code() == ErrorCode::not_found);
+    CHECK(f.shop.fetch_issues(f.t, {}).total == 2);
+  }
+}
+
+TEST_CASE("domain: production metrics cover a period; yield is null without production") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    ProductionMetrics empty = f.shop.production_metrics(f.t);
+    CHECK(empty.to == kNow);
+    CHECK(empty.from == "2026-10-26T12:00:00.000Z");  // 30 days back
+    CHECK(empty.completed_jobs == 0);
+    CHECK_FALSE(empty.yield);
+    CHECK(nlohmann::json(empty)["yield"].is_null());
+
+    f.shop.start_operation(f.t, f.cut.id);
+    f.shop.complete_operation(f.t, f.cut.id);
+    f.shop.start_operation(f.t, f.bend.id);
+    f.shop.complete_operation(f.t, f.bend.id);
+    f.shop.update_part(f.t, f.part.id, PartPatch{.status = Status::completed});
+    f.shop.complete_job(f.t, f.job.id);
+    NewQuantity q;
+    q.operation_id = f.cut.id;
+    q.quantity_good = 9;
+    q.quantity_scrap = 1;
+    q.quantity_rework = 2;
+    f.shop.record_quantity(f.t, q);
+    q.recorded_at = "2026-11-20T10:00:00Z";  // earlier in the month
+    q.quantity_good = 6;
+    q.quantity_scrap = 4;
+    q.quantity_rework = 0;
+    f.shop.record_quantity(f.t, q);
+    // Only scrap on a second job's operation that is then deleted.
+    const Job j2 = f.shop.create_job(f.t, {"J-2"});
+    const Part p2 = f.shop.create_part(f.t, {j2.id, "P-2"});
+    const Operation o2 = f.shop.create_operation(f.t, {p2.id, f.laser.id, "Cut"});
+    NewQuantity gone;
+    gone.operation_id = o2.id;
+    gone.quantity_scrap = 100;
+    f.shop.record_quantity(f.t, gone);
+    f.shop.delete_job(f.t, j2.id);
+
+    f.clock.advance_ms(1000);
+    ProductionMetrics m = f.shop.production_metrics(f.t);
+    CHECK(m.completed_jobs == 1);
+    CHECK(m.completed_operations == 2);
+    CHECK(m.quantity_good == 15);
+    CHECK(m.quantity_scrap == 5);
+    CHECK(m.quantity_rework == 2);
+    CHECK(m.quantity_produced == 22);
+    REQUIRE(m.yield);
+    CHECK(*m.yield == doctest::Approx(0.75));
+
+    // A date as end_date covers that whole day; only today's production.
+    m = f.shop.production_metrics(f.t, "2026-11-25", "2026-11-25");
+    CHECK(m.from == "2026-11-25T00:00:00.000Z");
+    CHECK(m.to == "2026-11-26T00:00:00.000Z");
+    CHECK(m.quantity_good == 9);
+    CHECK(m.completed_jobs == 1);
+    CHECK(*m.yield == doctest::Approx(0.9));
+    m = f.shop.production_metrics(f.t, "2026-11-01", "2026-11-24");
+    CHECK(m.completed_jobs == 0);
+    CHECK(m.quantity_good == 6);
+    CHECK(*m.yield == doctest::Approx(0.6));
+
+    CHECK(error_of([&] { f.shop.production_metrics(f.t, "2026-11-26", "2026-11-25"); }).code() ==
+          ErrorCode::validation_error);
+    CHECK(error_of([&] { f.shop.production_metrics(f.t, "last week"); }).code() ==
+          ErrorCode::validation_error);
+  }
+}
+
+TEST_CASE("domain: tenant B cannot read, change, assign or delete tenant A's new rows") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const std::string b = f.shop.create_tenant({"Other Shop"}).id;
+    const Cell b_cell = f.shop.create_cell(b, {"Laser"});
+    const Job b_job = f.shop.create_job(b, {"J-100"});
+    const Part b_part = f.shop.create_part(b, {b_job.id, "P-1"});
+    const Operation b_op = f.shop.create_operation(b, {b_part.id, b_cell.id, "Cut"});
+    const Resource b_res = f.shop.create_resource(b, {"Torch", "tool"});
+
+    f.shop.start_operation(f.t, f.cut.id);
+    const Resource res = f.shop.create_resource(f.t, {"Laser head", "tool"});
+    f.shop.assign_resource(f.t, {f.cut.id, res.id});
+    const Issue iss = f.shop.create_issue(f.t, standstill(f.cut.id));
+    const Substep step = f.shop.add_substep(f.t, {f.cut.id, "Load"});
+    const ScrapReason reason = f.shop.create_scrap_reason(f.t, {"MAT", "Material"});
+    NewQuantity nq;
+    nq.operation_id = f.cut.id;
+    nq.quantity_good = 1;
+    nq.quantity_scrap = 1;
+    nq.scrap_reason_id = reason.id;
+    f.shop.record_quantity(f.t, nq);
+    const TimeEntry te = f.shop.start_time_entry(f.t, {f.cut.id, "op-1"});
+    NewAssignment na;
+    na.operation_id = f.cut.id;
+    na.operator_id = "op-1";
+    const Assignment asg = f.shop.create_assignment(f.t, na);
+
+    const std::int64_t a_mark = last_seq(*f.fixture.storage, f.t);
+    const std::int64_t b_mark = last_seq(*f.fixture.storage, b);
+    auto not_found = [](auto fn) { return error_of(fn).code() == ErrorCode::not_found; };
+    // resources
+    CHECK(not_found([&] { f.shop.get_resource(b, res.id); }));
+    CHECK(not_found([&] { f.shop.update_resource(b, res.id, {.name = "mine"}); }));
+    CHECK(not_found([&] { f.shop.assign_resource(b, {b_op.id, res.id}); }));
+    CHECK(not_found([&] { f.shop.assign_resource(b, {f.cut.id, b_res.id}); }));
+    CHECK(not_found([&] { f.shop.unassign_resource(b, f.cut.id, res.id); }));
+    CHECK(f.shop.fetch_resources(b, {}).total == 1);
+    CHECK(f.shop.list_operation_resources(b, {}).empty());
+    // issues
+    CHECK(not_found([&] { f.shop.get_issue(b, iss.id); }));
+    CHECK(not_found([&] { f.shop.update_issue(b, iss.id, {.status = IssueStatus::closed}); }));
+    CHECK(not_found([&] { f.shop.delete_issue(b, iss.id); }));
+    CHECK(not_found([&] { f.shop.create_issue(b, standstill(f.cut.id)); }));
+    CHECK(f.shop.fetch_issues(b, {}).total == 0);
+    CHECK(f.shop.dashboard_stats(b).issues == IssueStatusCounts{});
+    // substeps
+    CHECK(not_found([&] { f.shop.get_substep(b, step.id); }));
+    CHECK(not_found([&] { f.shop.update_substep(b, step.id, {.name = "mine"}); }));
+    CHECK(not_found([&] { f.shop.complete_substep(b, step.id); }));
+    CHECK(not_found([&] { f.shop.delete_substep(b, step.id); }));
+    CHECK(not_found([&] { f.shop.add_substep(b, {f.cut.id, "x"}); }));
+    CHECK(not_found([&] { f.shop.list_substeps(b, f.cut.id); }));
+    // quantities and scrap reasons
+    CHECK(f.shop.list_quantities(b, {}).empty());
+    CHECK(f.shop.list_quantities(b, {.operation_id = f.cut.id}).empty());
+    CHECK(f.shop.list_scrap_reasons(b, true).empty());
+    CHECK(not_found([&] { f.shop.record_quantity(b, {.operation_id = f.cut.id, .quantity_good = 1}); }));
+    CHECK(not_found([&] {
+      f.shop.record_quantity(
+          b, {.operation_id = b_op.id, .quantity_scrap = 1, .scrap_reason_id = reason.id});
+    }));
+    CHECK(not_found([&] { f.shop.update_scrap_reason(b, reason.id, {.active = false}); }));
+    CHECK(f.shop.production_metrics(b).quantity_produced == 0);
+    // time entries and assignments
+    CHECK(not_found([&] { f.shop.stop_time_entry(b, te.id); }));
+    CHECK(not_found([&] { f.shop.delete_time_entry(b, te.id); }));
+    CHECK(not_found([&] { f.shop.start_time_entry(b, {f.cut.id, "op-9"}); }));
+    CHECK(f.shop.list_time_entries(b, {}).empty());
+    CHECK(not_found([&] { f.shop.get_assignment(b, asg.id); }));
+    CHECK(not_found([&] {
+      f.shop.update_assignment(b, asg.id, {.status = AssignmentStatus::cancelled});
+    }));
+    CHECK(f.shop.fetch_assignments(b, {}).total == 0);
+    // deletes and QRM
+    CHECK(not_found([&] { f.shop.delete_job(b, f.job.id); }));
+    CHECK(not_found([&] { f.shop.delete_part(b, f.part.id); }));
+    CHECK(not_found([&] { f.shop.delete_operation(b, f.cut.id); }));
+    CHECK(not_found([&] { f.shop.cell_capacity(b, f.laser.id); }));
+    CHECK(f.shop.cells_capacity(b).at(0).current_wip == 0);
+
+    // Nothing changed in A, and neither tenant got an event.
+    CHECK(last_seq(*f.fixture.storage, f.t) == a_mark);
+    CHECK(last_seq(*f.fixture.storage, b) == b_mark);
+    CHECK(f.shop.get_resource(f.t, res.id).name == "Laser head");
+    CHECK(f.shop.list_operation_resources(f.t, {}).size() == 1);
+    CHECK(f.shop.get_issue(f.t, iss.id).status == IssueStatus::pending);
+    CHECK(f.shop.get_operation(f.t, f.cut.id).status == Status::on_hold);
+    CHECK(f.shop.get_substep(f.t, step.id).name == "Load");
+    CHECK(f.shop.get_substep(f.t, step.id).status == SubstepStatus::not_started);
+    CHECK(f.shop.list_quantities(f.t, {}).size() == 1);
+    CHECK(f.shop.list_scrap_reasons(f.t).size() == 1);
+    CHECK_FALSE(f.shop.list_time_entries(f.t, {}).at(0).end_time);
+    CHECK(f.shop.get_assignment(f.t, asg.id).status == AssignmentStatus::assigned);
+    CHECK(f.shop.get_job(f.t, f.job.id).id == f.job.id);
   }
 }

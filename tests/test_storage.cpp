@@ -6,6 +6,9 @@
 #include <future>
 #include <sqlite3.h>
 
+#include <fmt/format.h>
+
+#include "storage/schema.hpp"
 #include "support.hpp"
 
 using namespace eryxon;
@@ -291,11 +294,540 @@ TEST_CASE("storage: every column of every row survives a round trip") {
   }
 }
 
+namespace {
+
+constexpr const char* kT0 = "2026-11-25T12:00:00.000Z";
+
+Operation operation(const std::string& id, const std::string& part_id, const std::string& cell_id) {
+  Operation o;
+  o.id = id;
+  o.part_id = part_id;
+  o.cell_id = cell_id;
+  o.operation_name = "Cut";
+  o.created_at = o.updated_at = kT0;
+  return o;
+}
+
+Resource resource(const std::string& id, const std::string& name) {
+  Resource r;
+  r.id = id;
+  r.name = name;
+  r.type = "machine";
+  r.created_at = r.updated_at = kT0;
+  return r;
+}
+
+Issue issue(const std::string& id, const std::string& op, const std::string& created_at = kT0) {
+  Issue i;
+  i.id = id;
+  i.operation_id = op;
+  i.title = "Burr on edge";
+  i.created_at = i.updated_at = created_at;
+  return i;
+}
+
+ScrapReason scrap_reason(const std::string& id, const std::string& code) {
+  ScrapReason r;
+  r.id = id;
+  r.code = code;
+  r.description = "Reason " + code;
+  r.created_at = r.updated_at = kT0;
+  return r;
+}
+
+// Two tenants; A has job, cell, part and operation "op-a".
+void seed_with_operation(Storage& s) {
+  seed_two_tenants(s);
+  auto tx = s.begin("A");
+  tx->insert(operation("op-a", "part-a", "cell-a"));
+  tx->commit();
+}
+
+}  // namespace
+
+TEST_CASE("storage: every column of the v6 rows survives a round trip") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Fixture f(backend);
+    seed_with_operation(*f.storage);
+    auto a = f.storage->begin("A");
+    Resource r = resource("r1", "Trumpf 3030");
+    r.identifier = "SN-42";
+    r.location = "Hall 2";
+    r.status = ResourceStatus::maintenance;
+    r.active = false;
+    r.notes = "n";
+    r.external_id = "X1";
+    r.external_source = "erp";
+    a->insert(r);
+    OperationResource orow;
+    orow.id = "or1";
+    orow.operation_id = "op-a";
+    orow.resource_id = "r1";
+    orow.quantity = 2;
+    orow.notes = "both heads";
+    orow.created_at = kT0;
+    a->insert(orow);
+    Issue i = issue("i1", "op-a");
+    i.description = "d";
+    i.severity = IssueSeverity::critical;
+    i.status = IssueStatus::approved;
+    i.issue_type = IssueType::ncr;
+    i.ncr_category = NcrCategory::surface_finish;
+    i.disposition = Disposition::return_to_supplier;
+    i.root_cause = "rc";
+    i.corrective_action = "ca";
+    i.preventive_action = "pa";
+    i.affected_quantity = 7;
+    i.causes_standstill = true;
+    i.resolution_notes = "rn";
+    i.reported_by = "op-17";
+    i.resolved_at = "2026-11-25T13:00:00.000Z";
+    a->insert(i);
+    Substep st;
+    st.id = "s1";
+    st.operation_id = "op-a";
+    st.name = "Deburr";
+    st.sequence = 3;
+    st.status = SubstepStatus::completed;
+    st.notes = "ok";
+    st.completed_at = "2026-11-25T12:30:00.000Z";
+    st.created_at = st.updated_at = kT0;
+    a->insert(st);
+    ScrapReason sr = scrap_reason("sr1", "MAT-01");
+    sr.category = ScrapCategory::operator_;
+    sr.active = false;
+    a->insert(sr);
+    OperationQuantity q;
+    q.id = "q1";
+    q.operation_id = "op-a";
+    q.quantity_produced = 10;
+    q.quantity_good = 7;
+    q.quantity_scrap = 2;
+    q.quantity_rework = 1;
+    q.scrap_reason_id = "sr1";
+    q.notes = "n";
+    q.recorded_by = "op-17";
+    q.recorded_at = "2026-11-25T12:10:00.000Z";
+    q.created_at = kT0;
+    a->insert(q);
+    TimeEntry te;
+    te.id = "t1";
+    te.operation_id = "op-a";
+    te.operator_id = "op-17";
+    te.time_type = TimeType::breakdown;
+    te.start_time = "2026-11-25T12:00:00.000Z";
+    te.end_time = "2026-11-25T12:45:00.000Z";
+    te.duration = 40;
+    te.pauses = nlohmann::json::array(
+        {{{"start", "2026-11-25T12:10:00.000Z"}, {"end", "2026-11-25T12:15:00.000Z"}}});
+    te.notes = "n";
+    te.created_at = te.updated_at = kT0;
+    a->insert(te);
+    Assignment as;
+    as.id = "as1";
+    as.part_id = "part-a";
+    as.operator_id = "op-17";
+    as.status = AssignmentStatus::in_progress;
+    as.notes = "n";
+    as.assigned_at = as.created_at = as.updated_at = kT0;
+    a->insert(as);
+    a->commit();
+    a.reset();
+
+    auto rd = f.storage->begin("A");
+    r.tenant_id = orow.tenant_id = i.tenant_id = st.tenant_id = sr.tenant_id = q.tenant_id = "A";
+    te.tenant_id = as.tenant_id = "A";
+    CHECK(nlohmann::json(*rd->find_resource("r1")) == nlohmann::json(r));
+    REQUIRE(rd->list_operation_resources({}).size() == 1);
+    CHECK(nlohmann::json(rd->list_operation_resources({})[0]) == nlohmann::json(orow));
+    CHECK(nlohmann::json(*rd->find_issue("i1")) == nlohmann::json(i));
+    CHECK(nlohmann::json(*rd->find_substep("s1")) == nlohmann::json(st));
+    CHECK(nlohmann::json(*rd->find_scrap_reason("sr1")) == nlohmann::json(sr));
+    CHECK(nlohmann::json(*rd->find_time_entry("t1")) == nlohmann::json(te));
+    CHECK(nlohmann::json(*rd->find_assignment("as1")) == nlohmann::json(as));
+    REQUIRE(rd->list_quantities({}).size() == 1);
+    CHECK(nlohmann::json(rd->list_quantities({})[0]) == nlohmann::json(q));
+    CHECK(nlohmann::json(sr)["category"] == "operator");
+  }
+}
+
+TEST_CASE("storage: v6 rows are tenant-scoped for reads, updates, deletes and references") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Fixture f(backend);
+    seed_with_operation(*f.storage);
+    {
+      auto a = f.storage->begin("A");
+      a->insert(resource("r-a", "Laser"));
+      a->insert(issue("i-a", "op-a"));
+      Substep st;
+      st.id = "s-a";
+      st.operation_id = "op-a";
+      st.name = "Deburr";
+      st.created_at = st.updated_at = kT0;
+      a->insert(st);
+      a->insert(scrap_reason("sr-a", "MAT"));
+      TimeEntry te;
+      te.id = "t-a";
+      te.operation_id = "op-a";
+      te.operator_id = "op-1";
+      te.start_time = kT0;
+      te.created_at = te.updated_at = kT0;
+      a->insert(te);
+      OperationResource orow;
+      orow.id = "or-a";
+      orow.operation_id = "op-a";
+      orow.resource_id = "r-a";
+      orow.created_at = kT0;
+      a->insert(orow);
+      a->commit();
+    }
+    auto b = f.storage->begin("B");
+    CHECK_FALSE(b->find_resource("r-a"));
+    CHECK_FALSE(b->find_issue("i-a"));
+    CHECK_FALSE(b->find_substep("s-a"));
+    CHECK_FALSE(b->find_scrap_reason("sr-a"));
+    CHECK_FALSE(b->find_time_entry("t-a"));
+    CHECK(b->list_resources({}, {}).total == 0);
+    CHECK(b->list_issues({}, {}).total == 0);
+    CHECK(b->list_substeps("op-a").empty());
+    CHECK(b->list_scrap_reasons(true).empty());
+    CHECK(b->list_time_entries({}).empty());
+    CHECK(b->list_operation_resources({}).empty());
+    CHECK(b->count_issues_by_status() == IssueStatusCounts{});
+
+    // B cannot change or delete A's rows with A's ids.
+    Resource r = resource("r-a", "hijacked");
+    CHECK_FALSE(b->update(r));
+    Issue i = issue("i-a", "op-a");
+    i.title = "hijacked";
+    CHECK_FALSE(b->update(i, IssueStatus::pending));
+    CHECK_FALSE(b->delete_substep("s-a"));
+    CHECK_FALSE(b->delete_time_entry("t-a"));
+    CHECK_FALSE(b->delete_operation_resource("op-a", "r-a"));
+    // Nor point its own rows at A's.
+    CHECK(error_of([&] { b->insert(issue("i-b", "op-a")); }).code() == ErrorCode::not_found);
+    OperationQuantity q;
+    q.id = "q-b";
+    q.operation_id = "op-a";
+    q.quantity_produced = q.quantity_good = 1;
+    q.recorded_at = q.created_at = kT0;
+    CHECK(error_of([&] { b->insert(q); }).code() == ErrorCode::not_found);
+    b->insert(resource("r-b", "Press"));
+    OperationResource cross;
+    cross.id = "or-b";
+    cross.operation_id = "op-a";
+    cross.resource_id = "r-b";
+    cross.created_at = kT0;
+    CHECK(error_of([&] { b->insert(cross); }).code() == ErrorCode::not_found);
+    b->commit();
+    b.reset();
+
+    auto a = f.storage->begin("A");
+    CHECK(a->find_resource("r-a")->name == "Laser");
+    CHECK(a->find_issue("i-a")->title == "Burr on edge");
+    CHECK(a->find_substep("s-a"));
+    CHECK(a->find_time_entry("t-a"));
+    CHECK(a->list_operation_resources({}).size() == 1);
+    CHECK_FALSE(a->find_resource("r-b"));
+    // Scrap reason codes are unique per tenant only: B may reuse A's.
+    a.reset();
+    auto b2 = f.storage->begin("B");
+    b2->insert(scrap_reason("sr-b", "MAT"));
+    b2->commit();
+  }
+}
+
+TEST_CASE("storage: v6 unique keys, guarded issue updates, soft-deleted issues, hard deletes") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Fixture f(backend);
+    seed_with_operation(*f.storage);
+    auto a = f.storage->begin("A");
+    a->insert(resource("r1", "Laser"));
+    OperationResource orow;
+    orow.id = "or1";
+    orow.operation_id = "op-a";
+    orow.resource_id = "r1";
+    orow.created_at = kT0;
+    a->insert(orow);
+    orow.id = "or2";
+    CHECK(error_of([&] { a->insert(orow); }).code() == ErrorCode::duplicate_entry);
+    a->insert(scrap_reason("sr1", "MAT"));
+    CHECK(error_of([&] { a->insert(scrap_reason("sr2", "MAT")); }).code() ==
+          ErrorCode::duplicate_entry);
+    a->insert(scrap_reason("sr2", "PRC"));
+    ScrapReason renamed = *a->find_scrap_reason("sr2");
+    renamed.code = "MAT";
+    CHECK(error_of([&] { a->update(renamed); }).code() == ErrorCode::duplicate_entry);
+
+    a->insert(issue("i1", "op-a"));
+    Issue i = *a->find_issue("i1");
+    i.status = IssueStatus::approved;
+    CHECK_FALSE(a->update(i, IssueStatus::rejected));  // stored status is pending
+    CHECK(a->update(i, IssueStatus::pending));
+    CHECK(a->find_issue("i1")->status == IssueStatus::approved);
+    CHECK_FALSE(a->update(i, IssueStatus::pending));  // a second writer loses
+    i.deleted_at = "2026-11-25T13:00:00.000Z";
+    CHECK(a->update(i, IssueStatus::approved));
+    CHECK_FALSE(a->find_issue("i1"));
+    CHECK(a->list_issues({}, {}).total == 0);
+    CHECK(a->count_issues_by_status() == IssueStatusCounts{});
+    CHECK_FALSE(a->update(i, IssueStatus::approved));  // deleted rows are not updated
+
+    CHECK(a->delete_operation_resource("op-a", "r1"));
+    CHECK_FALSE(a->delete_operation_resource("op-a", "r1"));
+    CHECK(a->list_operation_resources({}).empty());
+    orow.id = "or3";
+    a->insert(orow);  // the pair is free again
+  }
+}
+
+TEST_CASE("storage: both adapters refuse v6 rows that break the schema's checks") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Fixture f(backend);
+    seed_with_operation(*f.storage);
+    auto a = f.storage->begin("A");
+    auto refused = [](auto fn) { return error_of(fn).code() == ErrorCode::validation_error; };
+    Issue ncr_without_category = issue("i1", "op-a");
+    ncr_without_category.issue_type = IssueType::ncr;
+    CHECK(refused([&] { a->insert(ncr_without_category); }));
+    Issue general_with_category = issue("i2", "op-a");
+    general_with_category.ncr_category = NcrCategory::other;
+    CHECK(refused([&] { a->insert(general_with_category); }));
+    OperationQuantity q;
+    q.id = "q1";
+    q.operation_id = "op-a";
+    q.quantity_good = 2;
+    q.quantity_produced = 3;  // not good + scrap + rework
+    q.recorded_at = q.created_at = kT0;
+    CHECK(refused([&] { a->insert(q); }));
+    q.quantity_produced = 1;
+    q.quantity_good = 2;
+    q.quantity_scrap = -1;
+    CHECK(refused([&] { a->insert(q); }));
+    TimeEntry te;
+    te.id = "t1";
+    te.operation_id = "op-a";
+    te.operator_id = "op-1";
+    te.start_time = te.created_at = te.updated_at = kT0;
+    te.duration = 5;  // but no end_time
+    CHECK(refused([&] { a->insert(te); }));
+    Assignment both;
+    both.id = "as1";
+    both.operation_id = "op-a";
+    both.part_id = "part-a";
+    both.operator_id = "op-1";
+    both.assigned_at = both.created_at = both.updated_at = kT0;
+    CHECK(refused([&] { a->insert(both); }));
+    a->insert(resource("r1", "Laser"));
+    OperationResource none;
+    none.id = "or1";
+    none.operation_id = "op-a";
+    none.resource_id = "r1";
+    none.quantity = 0;
+    none.created_at = kT0;
+    CHECK(refused([&] { a->insert(none); }));
+  }
+}
+
+TEST_CASE("storage: v6 listings filter and order") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Fixture f(backend);
+    seed_with_operation(*f.storage);
+    auto a = f.storage->begin("A");
+    a->insert(operation("op-b", "part-a", "cell-a"));
+    for (int n = 0; n < 4; ++n) {
+      Resource r = resource("r" + std::to_string(n), std::string(1, static_cast<char>('D' - n)));
+      r.type = n % 2 ? "tool" : "machine";
+      r.active = n != 3;
+      r.status = n == 0 ? ResourceStatus::maintenance : ResourceStatus::available;
+      a->insert(r);
+    }
+    auto all = a->list_resources({}, {2, 0});
+    CHECK(all.total == 4);
+    REQUIRE(all.items.size() == 2);
+    CHECK(all.items[0].name == "A");
+    CHECK(all.items[1].name == "B");
+    CHECK(a->list_resources({.type = "tool"}, {}).total == 2);
+    CHECK(a->list_resources({.active = false}, {}).total == 1);
+    CHECK(a->list_resources({.status = ResourceStatus::maintenance}, {}).items.at(0).id == "r0");
+
+    // Issues: newest first.
+    Issue old_ncr = issue("i-old", "op-a", "2026-11-25T10:00:00.000Z");
+    old_ncr.issue_type = IssueType::ncr;
+    old_ncr.ncr_category = NcrCategory::dimensional;
+    old_ncr.causes_standstill = true;
+    a->insert(old_ncr);
+    Issue mid = issue("i-mid", "op-b", "2026-11-25T11:00:00.000Z");
+    mid.severity = IssueSeverity::high;
+    mid.status = IssueStatus::closed;
+    a->insert(mid);
+    a->insert(issue("i-new", "op-a", "2026-11-25T12:00:00.000Z"));
+    auto issues = a->list_issues({}, {});
+    REQUIRE(issues.items.size() == 3);
+    CHECK(issues.items[0].id == "i-new");
+    CHECK(issues.items[2].id == "i-old");
+    CHECK(a->list_issues({.operation_id = "op-a"}, {}).total == 2);
+    CHECK(a->list_issues({.status = IssueStatus::closed}, {}).items.at(0).id == "i-mid");
+    CHECK(a->list_issues({.severity = IssueSeverity::high}, {}).total == 1);
+    CHECK(a->list_issues({.issue_type = IssueType::ncr}, {}).total == 1);
+    CHECK(a->list_issues({.ncr_category = NcrCategory::dimensional}, {}).total == 1);
+    CHECK(a->list_issues({.ncr_category = NcrCategory::other}, {}).total == 0);
+    CHECK(a->list_issues({.causes_standstill = true}, {}).items.at(0).id == "i-old");
+    CHECK(a->list_issues({.causes_standstill = false}, {}).total == 2);
+    auto counts = a->count_issues_by_status();
+    CHECK(counts[static_cast<std::size_t>(IssueStatus::pending)] == 2);
+    CHECK(counts[static_cast<std::size_t>(IssueStatus::closed)] == 1);
+
+    // Substeps by sequence; deletes are real.
+    for (int n = 0; n < 3; ++n) {
+      Substep st;
+      st.id = "s" + std::to_string(n);
+      st.operation_id = n == 2 ? "op-b" : "op-a";
+      st.name = "Step";
+      st.sequence = 10 - n;
+      st.created_at = st.updated_at = kT0;
+      a->insert(st);
+    }
+    auto steps = a->list_substeps("op-a");
+    REQUIRE(steps.size() == 2);
+    CHECK(steps[0].id == "s1");
+    CHECK(a->delete_substep("s1"));
+    CHECK_FALSE(a->find_substep("s1"));
+    CHECK(a->list_substeps("op-a").size() == 1);
+
+    // Scrap reasons by code, inactive only on request.
+    ScrapReason z = scrap_reason("sr-z", "Z");
+    z.active = false;
+    a->insert(z);
+    a->insert(scrap_reason("sr-b", "B"));
+    a->insert(scrap_reason("sr-a", "A"));
+    auto reasons = a->list_scrap_reasons(false);
+    REQUIRE(reasons.size() == 2);
+    CHECK(reasons[0].code == "A");
+    CHECK(a->list_scrap_reasons(true).size() == 3);
+
+    // Quantities in [from, to).
+    for (int h = 10; h <= 13; ++h) {
+      OperationQuantity q;
+      q.id = "q" + std::to_string(h);
+      q.operation_id = h == 13 ? "op-b" : "op-a";
+      q.quantity_produced = q.quantity_good = h;
+      q.recorded_at = fmt::format("2026-11-25T{}:00:00.000Z", h);
+      q.created_at = kT0;
+      a->insert(q);
+    }
+    auto window = a->list_quantities(
+        {.recorded_from = "2026-11-25T11:00:00.000Z", .recorded_to = "2026-11-25T13:00:00.000Z"});
+    REQUIRE(window.size() == 2);
+    CHECK(window[0].id == "q11");
+    CHECK(window[1].id == "q12");
+    CHECK(a->list_quantities({.operation_id = "op-b"}).size() == 1);
+
+    // Time entries: open ones and per operator.
+    for (int n = 0; n < 3; ++n) {
+      TimeEntry te;
+      te.id = "t" + std::to_string(n);
+      te.operation_id = "op-a";
+      te.operator_id = n == 2 ? "op-2" : "op-1";
+      te.start_time = fmt::format("2026-11-25T0{}:00:00.000Z", 9 - n);
+      if (n == 0) {
+        te.end_time = "2026-11-25T09:30:00.000Z";
+        te.duration = 30;
+      }
+      te.created_at = te.updated_at = kT0;
+      a->insert(te);
+    }
+    auto entries = a->list_time_entries({.operation_id = "op-a"});
+    REQUIRE(entries.size() == 3);
+    CHECK(entries[0].id == "t2");
+    CHECK(a->list_time_entries({.operator_id = "op-1"}).size() == 2);
+    auto open = a->list_time_entries({.operator_id = "op-1", .open_only = true});
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].id == "t1");
+    CHECK(a->delete_time_entry("t1"));
+    CHECK(a->list_time_entries({.open_only = true}).size() == 1);
+
+    // Assignments by assigned_at, with filters and paging.
+    for (int n = 0; n < 3; ++n) {
+      Assignment as;
+      as.id = "as" + std::to_string(n);
+      if (n == 0)
+        as.part_id = "part-a";
+      else
+        as.operation_id = "op-a";
+      as.operator_id = n == 2 ? "op-2" : "op-1";
+      as.status = n == 1 ? AssignmentStatus::completed : AssignmentStatus::assigned;
+      as.assigned_at = fmt::format("2026-11-25T1{}:00:00.000Z", 5 - n);
+      as.created_at = as.updated_at = kT0;
+      a->insert(as);
+    }
+    auto assigned = a->list_assignments({}, {2, 0});
+    CHECK(assigned.total == 3);
+    REQUIRE(assigned.items.size() == 2);
+    CHECK(assigned.items[0].id == "as2");
+    CHECK(a->list_assignments({.operator_id = "op-1"}, {}).total == 2);
+    CHECK(a->list_assignments({.status = AssignmentStatus::completed}, {}).items.at(0).id == "as1");
+    CHECK(a->list_assignments({.part_id = "part-a"}, {}).items.at(0).id == "as0");
+    CHECK(a->list_assignments({.operation_id = "op-a"}, {}).total == 2);
+  }
+}
+
+TEST_CASE("storage: count_completed counts completed rows in a half-open period") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Fixture f(backend);
+    seed_with_operation(*f.storage);
+    auto a = f.storage->begin("A");
+    for (int d = 1; d <= 4; ++d) {
+      Job j = job("jc" + std::to_string(d), "JC-" + std::to_string(d));
+      j.status = Status::completed;
+      j.completed_at = fmt::format("2026-11-0{}T00:00:00.000Z", d);
+      if (d == 3) j.deleted_at = "2026-11-20T00:00:00.000Z";
+      a->insert(j);
+    }
+    Job open = job("jo", "JO-1");
+    open.status = Status::in_progress;
+    open.completed_at = "2026-11-02T00:00:00.000Z";  // not completed: never counted
+    a->insert(open);
+    CHECK(a->count_completed(StatusTable::jobs, "2026-11-01T00:00:00.000Z",
+                             "2026-11-04T00:00:00.000Z") == 2);  // 1 and 2; 3 is deleted
+    CHECK(a->count_completed(StatusTable::jobs, "2026-11-02T00:00:00.000Z",
+                             "2026-12-01T00:00:00.000Z") == 2);  // 2 and 4
+    CHECK(a->count_completed(StatusTable::operations, "2026-01-01T00:00:00.000Z",
+                             "2027-01-01T00:00:00.000Z") == 0);
+    a.reset();
+    CHECK(f.storage->begin("B")->count_completed(StatusTable::jobs, "2026-01-01T00:00:00.000Z",
+                                                 "2027-01-01T00:00:00.000Z") == 0);
+  }
+}
+
+TEST_CASE("sqlite: a v5 database migrates to v6 and keeps its rows") {
+  ScratchDb file("sqlite-v5");
+  {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(file.path().c_str(), &raw) == SQLITE_OK);
+    for (std::size_t v = 0; v < 5; ++v)
+      REQUIRE(sqlite3_exec(raw, sqlite_schema::kMigrations[v], nullptr, nullptr, nullptr) ==
+              SQLITE_OK);
+    REQUIRE(sqlite3_exec(raw,
+                         "PRAGMA user_version = 5; PRAGMA application_id = 1163024718;"
+                         "INSERT INTO tenants VALUES ('A','A','free','active',NULL,NULL,'UTC',"
+                         "'2026-11-25T12:00:00.000Z');",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto s = open_sqlite_storage(file.path());
+  CHECK(s->schema_version() == 6);
+  REQUIRE(s->find_tenant("A"));
+  auto a = s->begin("A");
+  a->insert(resource("r1", "Laser"));
+  CHECK(a->find_resource("r1"));
+}
+
 TEST_CASE("sqlite: a file database is WAL, enforces foreign keys and persists") {
   ScratchDb file("sqlite-file");
   {
     auto s = open_sqlite_storage(file.path());
-    CHECK(s->schema_version() == 5);
+    CHECK(s->schema_version() == 6);
     seed_two_tenants(*s);
   }
   sqlite3* raw = nullptr;

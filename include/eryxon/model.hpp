@@ -57,6 +57,99 @@ struct enum_traits<TenantStatus> {
                                                          "trial"};
 };
 
+/// Availability of a resource (machine, tool, fixture...) (SPEC.md
+/// "resources"). Set by people; assigning a resource to an operation does
+/// not change it.
+enum class ResourceStatus { available, in_use, maintenance, unavailable };
+template <>
+struct enum_traits<ResourceStatus> {
+  static constexpr std::array<std::string_view, 4> names{"available", "in_use", "maintenance",
+                                                         "unavailable"};
+};
+
+/// How bad an issue is (SPEC.md "issues").
+enum class IssueSeverity { low, medium, high, critical };
+template <>
+struct enum_traits<IssueSeverity> {
+  static constexpr std::array<std::string_view, 4> names{"low", "medium", "high", "critical"};
+};
+
+/// Review status of an issue or NCR (SPEC.md "issues"). Legal moves are
+/// listed at issue_status_allowed().
+enum class IssueStatus { pending, approved, rejected, closed };
+template <>
+struct enum_traits<IssueStatus> {
+  static constexpr std::array<std::string_view, 4> names{"pending", "approved", "rejected",
+                                                         "closed"};
+};
+
+/// A general issue, or a non-conformance report (NCR).
+enum class IssueType { general, ncr };
+template <>
+struct enum_traits<IssueType> {
+  static constexpr std::array<std::string_view, 2> names{"general", "ncr"};
+};
+
+/// What kind of non-conformance an NCR reports (required on NCRs).
+enum class NcrCategory { material_defect, dimensional, surface_finish, process_error, other };
+template <>
+struct enum_traits<NcrCategory> {
+  static constexpr std::array<std::string_view, 5> names{
+      "material_defect", "dimensional", "surface_finish", "process_error", "other"};
+};
+
+/// What is done with non-conforming material.
+enum class Disposition { use_as_is, rework, scrap, return_to_supplier };
+template <>
+struct enum_traits<Disposition> {
+  static constexpr std::array<std::string_view, 4> names{"use_as_is", "rework", "scrap",
+                                                         "return_to_supplier"};
+};
+
+/// Status of a substep (a checklist item of an operation).
+enum class SubstepStatus { not_started, in_progress, completed, blocked };
+template <>
+struct enum_traits<SubstepStatus> {
+  static constexpr std::array<std::string_view, 4> names{"not_started", "in_progress",
+                                                         "completed", "blocked"};
+};
+
+/// Category of a scrap reason. `operator_` has the wire name "operator"
+/// (a C++ keyword).
+enum class ScrapCategory { material, process, equipment, operator_, design, other };
+template <>
+struct enum_traits<ScrapCategory> {
+  static constexpr std::array<std::string_view, 6> names{"material", "process", "equipment",
+                                                         "operator", "design",  "other"};
+};
+
+/// What a time entry's minutes were spent on.
+enum class TimeType { setup, run, rework, wait, breakdown };
+template <>
+struct enum_traits<TimeType> {
+  static constexpr std::array<std::string_view, 5> names{"setup", "run", "rework", "wait",
+                                                         "breakdown"};
+};
+
+/// Status of an assignment of work to an operator (the original's "tasks").
+/// completed and cancelled are final.
+enum class AssignmentStatus { assigned, in_progress, completed, cancelled };
+template <>
+struct enum_traits<AssignmentStatus> {
+  static constexpr std::array<std::string_view, 4> names{"assigned", "in_progress", "completed",
+                                                         "cancelled"};
+};
+
+/// QRM capacity status of a cell (docs/qrm.md): no_limit when the cell has
+/// no wip_limit, at_capacity when current_wip >= wip_limit, warning when
+/// current_wip >= wip_warning_threshold, else available.
+enum class CapacityStatus { available, warning, at_capacity, no_limit };
+template <>
+struct enum_traits<CapacityStatus> {
+  static constexpr std::array<std::string_view, 4> names{"available", "warning", "at_capacity",
+                                                         "no_limit"};
+};
+
 /// Wire name of an enum value, e.g. to_string(Status::on_hold) == "on_hold".
 template <class E>
 constexpr std::string_view to_string(E value) noexcept {
@@ -107,6 +200,19 @@ ERYXON_EXPORT Status next_status(Status current, Action action);
 
 /// The status an action aims at, for error messages ("on_hold" for stop).
 ERYXON_EXPORT Status target_status(Action action) noexcept;
+
+/// Whether an issue may move from `from` to `to` (SPEC.md "issues"; the
+/// original left this open, eryxon fixes it):
+///
+///   pending  -> approved | rejected | closed
+///   approved -> closed
+///   rejected -> closed
+///   closed   -> (final)
+///
+/// Staying in the same status is allowed (an update of other fields).
+/// Reopening (back to pending) is not: raise a new issue instead. Pure;
+/// thread-safe.
+ERYXON_EXPORT bool issue_status_allowed(IssueStatus from, IssueStatus to) noexcept;
 
 // ---------------------------------------------------------------------------
 // Rows.
@@ -344,6 +450,270 @@ struct Cell {
   }
 };
 
+/// A machine, tool, fixture or other resource that operations use (SPEC.md
+/// "resources"). Not unique by name: two torches may share one; use
+/// `identifier` (serial or asset number) to tell them apart.
+struct Resource {
+  std::string id;
+  std::string tenant_id;
+  std::string name;  ///< 1..200 characters
+  std::string type;  ///< free text, 1..100 characters ("machine", "tool", "fixture", ...)
+  std::optional<std::string> identifier;  ///< serial or asset number
+  std::optional<std::string> location;
+  ResourceStatus status = ResourceStatus::available;
+  bool active = true;  ///< inactive resources cannot be assigned
+  std::optional<std::string> notes;
+  std::optional<std::string> external_id;
+  std::optional<std::string> external_source;
+  std::string created_at;
+  std::string updated_at;
+
+  template <class Self, class V>
+  static void describe(Self& s, V&& v) {
+    v("id", s.id);
+    v("tenant_id", s.tenant_id);
+    v("name", s.name);
+    v("type", s.type);
+    v("identifier", s.identifier);
+    v("location", s.location);
+    v("status", s.status);
+    v("active", s.active);
+    v("notes", s.notes);
+    v("external_id", s.external_id);
+    v("external_source", s.external_source);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+  }
+};
+
+/// A resource assigned to an operation (SPEC.md "operation_resources"). The
+/// pair (operation_id, resource_id) is unique per tenant.
+struct OperationResource {
+  std::string id;
+  std::string tenant_id;
+  std::string operation_id;
+  std::string resource_id;
+  std::int64_t quantity = 1;  ///< how many of the resource, >= 1
+  std::optional<std::string> notes;
+  std::string created_at;
+
+  template <class Self, class V>
+  static void describe(Self& s, V&& v) {
+    v("id", s.id);
+    v("tenant_id", s.tenant_id);
+    v("operation_id", s.operation_id);
+    v("resource_id", s.resource_id);
+    v("quantity", s.quantity);
+    v("notes", s.notes);
+    v("created_at", s.created_at);
+  }
+};
+
+/// An issue raised on an operation; an NCR when issue_type is ncr (then
+/// ncr_category is set). A pending issue with causes_standstill holds its
+/// operation (the "yellow card", see shop.hpp). Soft-deleted via deleted_at.
+struct Issue {
+  std::string id;
+  std::string tenant_id;
+  std::string operation_id;
+  std::string title;  ///< 1..200 characters
+  std::optional<std::string> description;
+  IssueSeverity severity = IssueSeverity::medium;
+  IssueStatus status = IssueStatus::pending;
+  IssueType issue_type = IssueType::general;
+  std::optional<NcrCategory> ncr_category;  ///< set exactly on NCRs
+  std::optional<Disposition> disposition;
+  std::optional<std::string> root_cause;
+  std::optional<std::string> corrective_action;
+  std::optional<std::string> preventive_action;
+  std::optional<std::int64_t> affected_quantity;  ///< pieces, >= 0
+  bool causes_standstill = false;
+  std::optional<std::string> resolution_notes;
+  std::optional<std::string> reported_by;  ///< free text (operator id or name)
+  std::optional<std::string> resolved_at;  ///< when the status first left pending
+  std::string created_at;
+  std::string updated_at;
+  std::optional<std::string> deleted_at;
+
+  template <class Self, class V>
+  static void describe(Self& s, V&& v) {
+    v("id", s.id);
+    v("tenant_id", s.tenant_id);
+    v("operation_id", s.operation_id);
+    v("title", s.title);
+    v("description", s.description);
+    v("severity", s.severity);
+    v("status", s.status);
+    v("issue_type", s.issue_type);
+    v("ncr_category", s.ncr_category);
+    v("disposition", s.disposition);
+    v("root_cause", s.root_cause);
+    v("corrective_action", s.corrective_action);
+    v("preventive_action", s.preventive_action);
+    v("affected_quantity", s.affected_quantity);
+    v("causes_standstill", s.causes_standstill);
+    v("resolution_notes", s.resolution_notes);
+    v("reported_by", s.reported_by);
+    v("resolved_at", s.resolved_at);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+    v("deleted_at", s.deleted_at);
+  }
+};
+
+/// A checklist item of an operation (SPEC.md "substeps"). Deleted rows are
+/// removed (no soft delete).
+struct Substep {
+  std::string id;
+  std::string tenant_id;
+  std::string operation_id;
+  std::string name;  ///< 1..200 characters
+  std::int64_t sequence = 0;
+  SubstepStatus status = SubstepStatus::not_started;
+  std::optional<std::string> notes;
+  std::optional<std::string> completed_at;  ///< set while status is completed
+  std::string created_at;
+  std::string updated_at;
+
+  template <class Self, class V>
+  static void describe(Self& s, V&& v) {
+    v("id", s.id);
+    v("tenant_id", s.tenant_id);
+    v("operation_id", s.operation_id);
+    v("name", s.name);
+    v("sequence", s.sequence);
+    v("status", s.status);
+    v("notes", s.notes);
+    v("completed_at", s.completed_at);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+  }
+};
+
+/// Why parts were scrapped (SPEC.md "scrap_reasons"); code unique per
+/// tenant. Inactive reasons stay readable but cannot be used on new records.
+struct ScrapReason {
+  std::string id;
+  std::string tenant_id;
+  std::string code;         ///< 1..50 characters, unique per tenant
+  std::string description;  ///< 1..500 characters
+  ScrapCategory category = ScrapCategory::other;
+  bool active = true;
+  std::string created_at;
+  std::string updated_at;
+
+  template <class Self, class V>
+  static void describe(Self& s, V&& v) {
+    v("id", s.id);
+    v("tenant_id", s.tenant_id);
+    v("code", s.code);
+    v("description", s.description);
+    v("category", s.category);
+    v("active", s.active);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+  }
+};
+
+/// One production report of an operation (SPEC.md "operation_quantities"):
+/// quantity_produced = quantity_good + quantity_scrap + quantity_rework,
+/// all pieces and >= 0. Append-only.
+struct OperationQuantity {
+  std::string id;
+  std::string tenant_id;
+  std::string operation_id;
+  std::int64_t quantity_produced = 0;
+  std::int64_t quantity_good = 0;
+  std::int64_t quantity_scrap = 0;
+  std::int64_t quantity_rework = 0;
+  std::optional<std::string> scrap_reason_id;  ///< only with quantity_scrap > 0
+  std::optional<std::string> notes;
+  std::optional<std::string> recorded_by;  ///< free text (operator id or name)
+  std::string recorded_at;                 ///< when it was produced (ISO 8601 UTC)
+  std::string created_at;
+
+  template <class Self, class V>
+  static void describe(Self& s, V&& v) {
+    v("id", s.id);
+    v("tenant_id", s.tenant_id);
+    v("operation_id", s.operation_id);
+    v("quantity_produced", s.quantity_produced);
+    v("quantity_good", s.quantity_good);
+    v("quantity_scrap", s.quantity_scrap);
+    v("quantity_rework", s.quantity_rework);
+    v("scrap_reason_id", s.scrap_reason_id);
+    v("notes", s.notes);
+    v("recorded_by", s.recorded_by);
+    v("recorded_at", s.recorded_at);
+    v("created_at", s.created_at);
+  }
+};
+
+/// Time an operator spent on an operation (SPEC.md "time_entries"). Open
+/// (running) while end_time is unset; then duration is unset too. Once
+/// closed, duration = (end_time - start_time) - the pauses, in minutes.
+/// `pauses` is a JSON array of {"start": ts, "end": ts} intervals (ISO 8601
+/// UTC) inside [start_time, end_time].
+struct TimeEntry {
+  std::string id;
+  std::string tenant_id;
+  std::string operation_id;
+  std::string operator_id;  ///< who worked: the host's operator id or badge, 1..100 characters
+  TimeType time_type = TimeType::run;
+  std::string start_time;
+  std::optional<std::string> end_time;
+  std::optional<double> duration;  ///< minutes
+  nlohmann::json pauses = nlohmann::json::array();
+  std::optional<std::string> notes;
+  std::string created_at;
+  std::string updated_at;
+
+  template <class Self, class V>
+  static void describe(Self& s, V&& v) {
+    v("id", s.id);
+    v("tenant_id", s.tenant_id);
+    v("operation_id", s.operation_id);
+    v("operator_id", s.operator_id);
+    v("time_type", s.time_type);
+    v("start_time", s.start_time);
+    v("end_time", s.end_time);
+    v("duration", s.duration);
+    v("pauses", s.pauses);
+    v("notes", s.notes);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+  }
+};
+
+/// Work assigned to an operator: exactly one of operation_id and part_id is
+/// set (the original's orphaned "tasks"; fetch_tasks/update_task).
+struct Assignment {
+  std::string id;
+  std::string tenant_id;
+  std::optional<std::string> operation_id;
+  std::optional<std::string> part_id;
+  std::string operator_id;  ///< 1..100 characters
+  AssignmentStatus status = AssignmentStatus::assigned;
+  std::optional<std::string> notes;
+  std::string assigned_at;
+  std::string created_at;
+  std::string updated_at;
+
+  template <class Self, class V>
+  static void describe(Self& s, V&& v) {
+    v("id", s.id);
+    v("tenant_id", s.tenant_id);
+    v("operation_id", s.operation_id);
+    v("part_id", s.part_id);
+    v("operator_id", s.operator_id);
+    v("status", s.status);
+    v("notes", s.notes);
+    v("assigned_at", s.assigned_at);
+    v("created_at", s.created_at);
+    v("updated_at", s.updated_at);
+  }
+};
+
 /// JSON codecs (nlohmann ADL): every column by name; optionals as null, enums
 /// by wire name. from_json accepts missing keys (defaults stay) and throws
 /// Error(VALIDATION_ERROR) on a wrong type or an unknown enum name.
@@ -357,5 +727,21 @@ ERYXON_EXPORT void from_json(const nlohmann::json& in, Job& row);
 ERYXON_EXPORT void from_json(const nlohmann::json& in, Part& row);
 ERYXON_EXPORT void from_json(const nlohmann::json& in, Operation& row);
 ERYXON_EXPORT void from_json(const nlohmann::json& in, Cell& row);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const Resource& row);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const OperationResource& row);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const Issue& row);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const Substep& row);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const ScrapReason& row);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const OperationQuantity& row);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const TimeEntry& row);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const Assignment& row);
+ERYXON_EXPORT void from_json(const nlohmann::json& in, Resource& row);
+ERYXON_EXPORT void from_json(const nlohmann::json& in, OperationResource& row);
+ERYXON_EXPORT void from_json(const nlohmann::json& in, Issue& row);
+ERYXON_EXPORT void from_json(const nlohmann::json& in, Substep& row);
+ERYXON_EXPORT void from_json(const nlohmann::json& in, ScrapReason& row);
+ERYXON_EXPORT void from_json(const nlohmann::json& in, OperationQuantity& row);
+ERYXON_EXPORT void from_json(const nlohmann::json& in, TimeEntry& row);
+ERYXON_EXPORT void from_json(const nlohmann::json& in, Assignment& row);
 
 }  // namespace eryxon

@@ -72,8 +72,53 @@ struct OperationFilter {
   std::optional<std::string> cell_id;
 };
 
+/// Resources (SPEC.md "resources").
+struct ResourceFilter {
+  std::optional<std::string> type;  ///< exact match
+  std::optional<ResourceStatus> status;
+  std::optional<bool> active;
+};
+/// Assignments of resources to operations; unset members match all.
+struct OperationResourceFilter {
+  std::optional<std::string> operation_id;
+  std::optional<std::string> resource_id;
+};
+/// Issues and NCRs (SPEC.md "issues"); soft-deleted issues never match.
+struct IssueFilter {
+  std::optional<std::string> operation_id;
+  std::optional<IssueStatus> status;
+  std::optional<IssueSeverity> severity;
+  std::optional<IssueType> issue_type;
+  std::optional<NcrCategory> ncr_category;
+  std::optional<bool> causes_standstill;
+};
+/// Production reports; recorded_from/recorded_to bound recorded_at as a
+/// half-open range [from, to) of ISO 8601 UTC strings in format_timestamp
+/// form (compared as text, which orders them in time).
+struct QuantityFilter {
+  std::optional<std::string> operation_id;
+  std::optional<std::string> recorded_from;
+  std::optional<std::string> recorded_to;
+};
+/// Time entries (SPEC.md "time_entries").
+struct TimeEntryFilter {
+  std::optional<std::string> operation_id;
+  std::optional<std::string> operator_id;
+  bool open_only = false;  ///< only entries without end_time
+};
+/// Assignments of work to operators (the original's "tasks").
+struct AssignmentFilter {
+  std::optional<std::string> operator_id;
+  std::optional<AssignmentStatus> status;
+  std::optional<std::string> operation_id;
+  std::optional<std::string> part_id;
+};
+
 /// Rows per Status, indexed by static_cast<size_t>(Status).
 using StatusCounts = std::array<std::int64_t, 4>;
+
+/// Issues per IssueStatus, indexed by static_cast<size_t>(IssueStatus).
+using IssueStatusCounts = std::array<std::int64_t, 4>;
 
 /// Which status-bearing table to count.
 enum class StatusTable { jobs, parts, operations };
@@ -297,6 +342,78 @@ class ERYXON_EXPORT TenantTx {
 
   /// Counts non-deleted rows per status.
   virtual StatusCounts count_by_status(StatusTable table) = 0;
+
+  // --- the rest of the domain model (schema v6) ----------------------------
+  //
+  // Same rules as above: inserts are stamped with tenant_id(); every
+  // reference (operation, part, resource, scrap reason) must name a row of
+  // this tenant or the insert throws NOT_FOUND; reads never see other
+  // tenants' rows. Issues are soft-deleted (deleted_at) and then invisible to
+  // find/list/count like jobs, parts and operations; the other tables have no
+  // soft delete.
+
+  /// DUPLICATE_ENTRY for an (operation_id, resource_id) pair already present.
+  virtual void insert(const Resource& row) = 0;
+  virtual void insert(const OperationResource& row) = 0;
+  virtual void insert(const Issue& row) = 0;
+  virtual void insert(const Substep& row) = 0;
+  /// DUPLICATE_ENTRY when this tenant already has a reason with that code.
+  virtual void insert(const ScrapReason& row) = 0;
+  virtual void insert(const OperationQuantity& row) = 0;
+  virtual void insert(const TimeEntry& row) = 0;
+  virtual void insert(const Assignment& row) = 0;
+
+  /// Point reads by id; std::nullopt when absent, soft-deleted or another
+  /// tenant's.
+  virtual std::optional<Resource> find_resource(std::string_view id) = 0;
+  virtual std::optional<Issue> find_issue(std::string_view id) = 0;
+  virtual std::optional<Substep> find_substep(std::string_view id) = 0;
+  virtual std::optional<ScrapReason> find_scrap_reason(std::string_view id) = 0;
+  virtual std::optional<TimeEntry> find_time_entry(std::string_view id) = 0;
+  virtual std::optional<Assignment> find_assignment(std::string_view id) = 0;
+
+  /// Listings in a stable order: resources by name then id; operation
+  /// resources by operation then resource; issues newest first (created_at
+  /// descending, then id); substeps by sequence then id; scrap reasons by
+  /// code; quantities by recorded_at then id; time entries by start_time
+  /// then id; assignments by assigned_at then id.
+  virtual Page<Resource> list_resources(const ResourceFilter& filter,
+                                        const PageRequest& page) = 0;
+  virtual std::vector<OperationResource> list_operation_resources(
+      const OperationResourceFilter& filter) = 0;
+  virtual Page<Issue> list_issues(const IssueFilter& filter, const PageRequest& page) = 0;
+  virtual std::vector<Substep> list_substeps(std::string_view operation_id) = 0;
+  /// Active reasons only unless `include_inactive`.
+  virtual std::vector<ScrapReason> list_scrap_reasons(bool include_inactive) = 0;
+  virtual std::vector<OperationQuantity> list_quantities(const QuantityFilter& filter) = 0;
+  virtual std::vector<TimeEntry> list_time_entries(const TimeEntryFilter& filter) = 0;
+  virtual Page<Assignment> list_assignments(const AssignmentFilter& filter,
+                                            const PageRequest& page) = 0;
+
+  /// Optimistic-concurrency update of an issue: writes every column only if
+  /// the stored issue is not soft-deleted and its status still equals
+  /// `expected_status`; false otherwise.
+  virtual bool update(const Issue& row, IssueStatus expected_status) = 0;
+  /// Unguarded updates of every column; false when no such row in this
+  /// tenant. DUPLICATE_ENTRY when a scrap reason's new code is taken.
+  virtual bool update(const Resource& row) = 0;
+  virtual bool update(const Substep& row) = 0;
+  virtual bool update(const ScrapReason& row) = 0;
+  virtual bool update(const TimeEntry& row) = 0;
+  virtual bool update(const Assignment& row) = 0;
+
+  /// Hard deletes; false when this tenant has no such row.
+  virtual bool delete_substep(std::string_view id) = 0;
+  virtual bool delete_time_entry(std::string_view id) = 0;
+  virtual bool delete_operation_resource(std::string_view operation_id,
+                                         std::string_view resource_id) = 0;
+
+  /// Non-deleted issues per status.
+  virtual IssueStatusCounts count_issues_by_status() = 0;
+  /// Non-deleted rows of `table` whose status is completed and whose
+  /// completed_at lies in [from, to) (format_timestamp strings).
+  virtual std::int64_t count_completed(StatusTable table, std::string_view from,
+                                       std::string_view to) = 0;
 
   /// Requests counted against this tenant's plan quota on local date `day`
   /// ("YYYY-MM-DD"); 0 when none were (see quota.hpp).

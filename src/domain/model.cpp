@@ -46,6 +46,17 @@ Status next_status(Status current, Action action) {
   return target;
 }
 
+bool issue_status_allowed(IssueStatus from, IssueStatus to) noexcept {
+  if (from == to) return true;
+  switch (from) {
+    case IssueStatus::pending: return true;
+    case IssueStatus::approved:
+    case IssueStatus::rejected: return to == IssueStatus::closed;
+    case IssueStatus::closed: return false;
+  }
+  return false;
+}
+
 namespace {
 
 struct JsonWriter {
@@ -145,5 +156,21 @@ void from_json(const nlohmann::json& in, Job& row) { read_row(in, row); }
 void from_json(const nlohmann::json& in, Part& row) { read_row(in, row); }
 void from_json(const nlohmann::json& in, Operation& row) { read_row(in, row); }
 void from_json(const nlohmann::json& in, Cell& row) { read_row(in, row); }
+void to_json(nlohmann::json& out, const Resource& row) { write_row(out, row); }
+void to_json(nlohmann::json& out, const OperationResource& row) { write_row(out, row); }
+void to_json(nlohmann::json& out, const Issue& row) { write_row(out, row); }
+void to_json(nlohmann::json& out, const Substep& row) { write_row(out, row); }
+void to_json(nlohmann::json& out, const ScrapReason& row) { write_row(out, row); }
+void to_json(nlohmann::json& out, const OperationQuantity& row) { write_row(out, row); }
+void to_json(nlohmann::json& out, const TimeEntry& row) { write_row(out, row); }
+void to_json(nlohmann::json& out, const Assignment& row) { write_row(out, row); }
+void from_json(const nlohmann::json& in, Resource& row) { read_row(in, row); }
+void from_json(const nlohmann::json& in, OperationResource& row) { read_row(in, row); }
+void from_json(const nlohmann::json& in, Issue& row) { read_row(in, row); }
+void from_json(const nlohmann::json& in, Substep& row) { read_row(in, row); }
+void from_json(const nlohmann::json& in, ScrapReason& row) { read_row(in, row); }
+void from_json(const nlohmann::json& in, OperationQuantity& row) { read_row(in, row); }
+void from_json(const nlohmann::json& in, TimeEntry& row) { read_row(in, row); }
+void from_json(const nlohmann::json& in, Assignment& row) { read_row(in, row); }
 
 }  // namespace eryxon

@@ -25,6 +25,14 @@ struct TenantData {
   std::map<std::string, std::int64_t, std::less<>> quota;  // by local day
   std::map<std::string, EndpointState, std::less<>> endpoints;
   std::map<std::pair<std::string, std::int64_t>, Delivery> deliveries;  // by (endpoint, seq)
+  std::map<std::string, Resource, std::less<>> resources;
+  std::map<std::string, OperationResource, std::less<>> operation_resources;
+  std::map<std::string, Issue, std::less<>> issues;
+  std::map<std::string, Substep, std::less<>> substeps;
+  std::map<std::string, ScrapReason, std::less<>> scrap_reasons;
+  std::map<std::string, OperationQuantity, std::less<>> quantities;
+  std::map<std::string, TimeEntry, std::less<>> time_entries;
+  std::map<std::string, Assignment, std::less<>> assignments;
 };
 
 // Append-only logs live outside TenantData so a transaction's snapshot does
@@ -54,15 +62,31 @@ struct Shared {
   throw Error(ErrorCode::duplicate_entry, fmt::format("{} already exists", what));
 }
 
+// What the SQLite schema's CHECK constraints refuse, the fake refuses too.
+void check(bool ok, std::string_view what) {
+  if (!ok)
+    throw Error(ErrorCode::validation_error, "A value is out of its allowed range",
+                {{"detail", what}});
+}
+
 [[noreturn]] void missing_reference(std::string_view what, std::string_view id) {
   throw Error(ErrorCode::not_found, fmt::format("Referenced {} {} does not exist", what, id),
               {{"reference", what}, {"id", id}});
 }
 
+// Soft-deleted rows (those of tables with deleted_at) are invisible.
+template <class Row>
+bool deleted(const Row& row) {
+  if constexpr (requires { row.deleted_at; })
+    return row.deleted_at.has_value();
+  else
+    return false;
+}
+
 template <class Map>
 const typename Map::mapped_type* live(const Map& map, std::string_view id) {
   auto it = map.find(id);
-  if (it == map.end() || it->second.deleted_at) return nullptr;
+  if (it == map.end() || deleted(it->second)) return nullptr;
   return &it->second;
 }
 
@@ -71,7 +95,7 @@ Page<Row> page_of(const std::map<std::string, Row, std::less<>>& rows, Pred pred
                   const PageRequest& page) {
   std::vector<Row> all;
   for (const auto& [id, row] : rows)
-    if (!row.deleted_at && pred(row)) all.push_back(row);
+    if (!deleted(row) && pred(row)) all.push_back(row);
   std::stable_sort(all.begin(), all.end(), less);
   Page<Row> out;
   out.total = static_cast<std::int64_t>(all.size());
@@ -273,6 +297,217 @@ class MemoryTx final : public TenantTx {
     it->second.last_used_at = std::string(last_used_at);
   }
 
+  // --- the rest of the domain model (schema v6) ----------------------------
+
+  void insert(const Resource& row) override { put(data_->resources, row, "Resource"); }
+  void insert(const OperationResource& row) override {
+    check(row.quantity >= 1, "quantity >= 1");
+    require_ref(data_->operations, row.operation_id, "operation");
+    require_ref(data_->resources, row.resource_id, "resource");
+    for (const auto& [id, r] : data_->operation_resources)
+      if (r.operation_id == row.operation_id && r.resource_id == row.resource_id)
+        duplicate("Assignment of this resource to this operation");
+    put(data_->operation_resources, row, "Operation resource");
+  }
+  void insert(const Issue& row) override {
+    check_issue(row);
+    require_ref(data_->operations, row.operation_id, "operation");
+    put(data_->issues, row, "Issue");
+  }
+  void insert(const Substep& row) override {
+    require_ref(data_->operations, row.operation_id, "operation");
+    put(data_->substeps, row, "Substep");
+  }
+  void insert(const ScrapReason& row) override {
+    check_scrap_code(row);
+    put(data_->scrap_reasons, row, "Scrap reason");
+  }
+  void insert(const OperationQuantity& row) override {
+    check(row.quantity_good >= 0 && row.quantity_scrap >= 0 && row.quantity_rework >= 0,
+          "quantities >= 0");
+    check(row.quantity_produced == row.quantity_good + row.quantity_scrap + row.quantity_rework,
+          "quantity_produced = good + scrap + rework");
+    require_ref(data_->operations, row.operation_id, "operation");
+    if (row.scrap_reason_id) require_ref(data_->scrap_reasons, *row.scrap_reason_id, "scrap reason");
+    put(data_->quantities, row, "Quantity record");
+  }
+  void insert(const TimeEntry& row) override {
+    check_time_entry(row);
+    require_ref(data_->operations, row.operation_id, "operation");
+    put(data_->time_entries, row, "Time entry");
+  }
+  void insert(const Assignment& row) override {
+    check(row.operation_id.has_value() != row.part_id.has_value(),
+          "exactly one of operation_id and part_id");
+    if (row.operation_id) require_ref(data_->operations, *row.operation_id, "operation");
+    if (row.part_id) require_ref(data_->parts, *row.part_id, "part");
+    put(data_->assignments, row, "Assignment");
+  }
+
+  std::optional<Resource> find_resource(std::string_view id) override {
+    return get(data_->resources, id);
+  }
+  std::optional<Issue> find_issue(std::string_view id) override { return get(data_->issues, id); }
+  std::optional<Substep> find_substep(std::string_view id) override {
+    return get(data_->substeps, id);
+  }
+  std::optional<ScrapReason> find_scrap_reason(std::string_view id) override {
+    return get(data_->scrap_reasons, id);
+  }
+  std::optional<TimeEntry> find_time_entry(std::string_view id) override {
+    return get(data_->time_entries, id);
+  }
+  std::optional<Assignment> find_assignment(std::string_view id) override {
+    return get(data_->assignments, id);
+  }
+
+  Page<Resource> list_resources(const ResourceFilter& f, const PageRequest& page) override {
+    return page_of(
+        data_->resources,
+        [&](const Resource& r) {
+          return (!f.type || r.type == *f.type) && (!f.status || r.status == *f.status) &&
+                 (!f.active || r.active == *f.active);
+        },
+        [](const Resource& a, const Resource& b) {
+          return std::tie(a.name, a.id) < std::tie(b.name, b.id);
+        },
+        page);
+  }
+  std::vector<OperationResource> list_operation_resources(
+      const OperationResourceFilter& f) override {
+    return all_of(
+        data_->operation_resources,
+        [&](const OperationResource& r) {
+          return (!f.operation_id || r.operation_id == *f.operation_id) &&
+                 (!f.resource_id || r.resource_id == *f.resource_id);
+        },
+        [](const OperationResource& a, const OperationResource& b) {
+          return std::tie(a.operation_id, a.resource_id) < std::tie(b.operation_id, b.resource_id);
+        });
+  }
+  Page<Issue> list_issues(const IssueFilter& f, const PageRequest& page) override {
+    return page_of(
+        data_->issues,
+        [&](const Issue& i) {
+          return (!f.operation_id || i.operation_id == *f.operation_id) &&
+                 (!f.status || i.status == *f.status) &&
+                 (!f.severity || i.severity == *f.severity) &&
+                 (!f.issue_type || i.issue_type == *f.issue_type) &&
+                 (!f.ncr_category || i.ncr_category == f.ncr_category) &&
+                 (!f.causes_standstill || i.causes_standstill == *f.causes_standstill);
+        },
+        [](const Issue& a, const Issue& b) {
+          if (a.created_at != b.created_at) return a.created_at > b.created_at;  // newest first
+          return a.id < b.id;
+        },
+        page);
+  }
+  std::vector<Substep> list_substeps(std::string_view operation_id) override {
+    return all_of(
+        data_->substeps, [&](const Substep& s) { return s.operation_id == operation_id; },
+        [](const Substep& a, const Substep& b) {
+          return std::tie(a.sequence, a.id) < std::tie(b.sequence, b.id);
+        });
+  }
+  std::vector<ScrapReason> list_scrap_reasons(bool include_inactive) override {
+    return all_of(
+        data_->scrap_reasons, [&](const ScrapReason& r) { return include_inactive || r.active; },
+        [](const ScrapReason& a, const ScrapReason& b) { return a.code < b.code; });
+  }
+  std::vector<OperationQuantity> list_quantities(const QuantityFilter& f) override {
+    return all_of(
+        data_->quantities,
+        [&](const OperationQuantity& q) {
+          return (!f.operation_id || q.operation_id == *f.operation_id) &&
+                 (!f.recorded_from || q.recorded_at >= *f.recorded_from) &&
+                 (!f.recorded_to || q.recorded_at < *f.recorded_to);
+        },
+        [](const OperationQuantity& a, const OperationQuantity& b) {
+          return std::tie(a.recorded_at, a.id) < std::tie(b.recorded_at, b.id);
+        });
+  }
+  std::vector<TimeEntry> list_time_entries(const TimeEntryFilter& f) override {
+    return all_of(
+        data_->time_entries,
+        [&](const TimeEntry& e) {
+          return (!f.operation_id || e.operation_id == *f.operation_id) &&
+                 (!f.operator_id || e.operator_id == *f.operator_id) &&
+                 (!f.open_only || !e.end_time);
+        },
+        [](const TimeEntry& a, const TimeEntry& b) {
+          return std::tie(a.start_time, a.id) < std::tie(b.start_time, b.id);
+        });
+  }
+  Page<Assignment> list_assignments(const AssignmentFilter& f, const PageRequest& page) override {
+    return page_of(
+        data_->assignments,
+        [&](const Assignment& a) {
+          return (!f.operator_id || a.operator_id == *f.operator_id) &&
+                 (!f.status || a.status == *f.status) &&
+                 (!f.operation_id || a.operation_id == f.operation_id) &&
+                 (!f.part_id || a.part_id == f.part_id);
+        },
+        [](const Assignment& a, const Assignment& b) {
+          return std::tie(a.assigned_at, a.id) < std::tie(b.assigned_at, b.id);
+        },
+        page);
+  }
+
+  bool update(const Issue& row, IssueStatus expected) override {
+    check_issue(row);
+    return guarded(data_->issues, row, expected);
+  }
+  bool update(const Resource& row) override { return replace(data_->resources, row); }
+  bool update(const Substep& row) override { return replace(data_->substeps, row); }
+  bool update(const ScrapReason& row) override {
+    if (!data_->scrap_reasons.count(row.id)) return false;
+    check_scrap_code(row);
+    return replace(data_->scrap_reasons, row);
+  }
+  bool update(const TimeEntry& row) override {
+    check_time_entry(row);
+    return replace(data_->time_entries, row);
+  }
+  bool update(const Assignment& row) override { return replace(data_->assignments, row); }
+
+  bool delete_substep(std::string_view id) override { return erase(data_->substeps, id); }
+  bool delete_time_entry(std::string_view id) override { return erase(data_->time_entries, id); }
+  bool delete_operation_resource(std::string_view operation_id,
+                                 std::string_view resource_id) override {
+    for (auto it = data_->operation_resources.begin(); it != data_->operation_resources.end();
+         ++it) {
+      if (it->second.operation_id == operation_id && it->second.resource_id == resource_id) {
+        data_->operation_resources.erase(it);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  IssueStatusCounts count_issues_by_status() override {
+    IssueStatusCounts counts{};
+    for (const auto& [id, i] : data_->issues)
+      if (!i.deleted_at) ++counts[static_cast<std::size_t>(i.status)];
+    return counts;
+  }
+
+  std::int64_t count_completed(StatusTable table, std::string_view from,
+                               std::string_view to) override {
+    std::int64_t n = 0;
+    auto tally = [&](const auto& rows) {
+      for (const auto& [id, row] : rows)
+        if (!row.deleted_at && row.status == Status::completed && row.completed_at &&
+            *row.completed_at >= from && *row.completed_at < to)
+          ++n;
+    };
+    switch (table) {
+      case StatusTable::jobs: tally(data_->jobs); break;
+      case StatusTable::parts: tally(data_->parts); break;
+      case StatusTable::operations: tally(data_->operations); break;
+    }
+    return n;
+  }
+
   StatusCounts count_by_status(StatusTable table) override {
     StatusCounts counts{};
     auto tally = [&](const auto& rows) {
@@ -400,6 +635,52 @@ class MemoryTx final : public TenantTx {
     if (cell_id && !data_->cells.count(*cell_id)) missing_reference("cell", *cell_id);
   }
 
+  static void check_issue(const Issue& row) {
+    check((row.issue_type == IssueType::ncr) == row.ncr_category.has_value(),
+          "ncr_category set exactly on NCRs");
+    check(!row.affected_quantity || *row.affected_quantity >= 0, "affected_quantity >= 0");
+  }
+
+  static void check_time_entry(const TimeEntry& row) {
+    check(row.end_time.has_value() == row.duration.has_value(),
+          "duration set exactly when end_time is");
+    check(!row.duration || *row.duration >= 0, "duration >= 0");
+  }
+
+  template <class Map>
+  static void require_ref(const Map& map, const std::string& id, std::string_view what) {
+    if (!map.count(id)) missing_reference(what, id);
+  }
+
+  void check_scrap_code(const ScrapReason& row) {
+    for (const auto& [id, r] : data_->scrap_reasons)
+      if (id != row.id && r.code == row.code) duplicate(fmt::format("Scrap reason {}", row.code));
+  }
+
+  template <class Row>
+  bool replace(std::map<std::string, Row, std::less<>>& map, const Row& row) {
+    auto it = map.find(row.id);
+    if (it == map.end()) return false;
+    it->second = row;
+    it->second.tenant_id = tenant_;
+    return true;
+  }
+
+  template <class Row>
+  static bool erase(std::map<std::string, Row, std::less<>>& map, std::string_view id) {
+    auto it = map.find(id);
+    if (it == map.end()) return false;
+    map.erase(it);
+    return true;
+  }
+
+  // Every matching row (soft-deleted ones excluded) in `less` order.
+  template <class Row, class Pred, class Less>
+  static std::vector<Row> all_of(const std::map<std::string, Row, std::less<>>& rows, Pred pred,
+                                 Less less) {
+    return page_of(rows, pred, less, PageRequest{INT64_MAX / 2, 0}).items;
+  }
+
   template <class Row>
   void put(std::map<std::string, Row, std::less<>>& map, const Row& row, std::string_view what) {
     if (map.count(row.id)) duplicate(fmt::format("{} {}", what, row.id));
@@ -439,8 +720,8 @@ class MemoryTx final : public TenantTx {
     return std::nullopt;
   }
 
-  template <class Row>
-  bool guarded(std::map<std::string, Row, std::less<>>& map, const Row& row, Status expected) {
+  template <class Row, class E>
+  bool guarded(std::map<std::string, Row, std::less<>>& map, const Row& row, E expected) {
     auto it = map.find(row.id);
     if (it == map.end() || it->second.deleted_at || it->second.status != expected) return false;
     it->second = row;
@@ -498,7 +779,7 @@ class MemoryStorage final : public Storage {
     std::lock_guard lock(shared_.mutex);
     return shared_.api_keys_version;
   }
-  int schema_version() override { return 5; }
+  int schema_version() override { return 6; }
 
  private:
   Shared shared_;

@@ -15,7 +15,7 @@
 
 namespace eryxon::sqlite_schema {
 
-inline constexpr std::array<const char*, 5> kMigrations = {
+inline constexpr std::array<const char*, 6> kMigrations = {
     // v1: tenants, cells, jobs, parts, operations, API keys (MCP and REST).
     R"sql(
 CREATE TABLE tenants (
@@ -303,6 +303,168 @@ CREATE TABLE event_delivery_attempts (
   created_at TEXT NOT NULL
 );
 CREATE INDEX event_delivery_attempts_endpoint ON event_delivery_attempts (tenant_id, endpoint_id, created_at);
+)sql",
+    // v6: the rest of the domain model (SPEC.md "Domain model"): resources
+    // and their assignment to operations, issues and NCRs, substeps, scrap
+    // reasons, production quantities, time entries and assignments of work
+    // to operators. Same isolation scheme as v1: UNIQUE (tenant_id, id) and
+    // composite foreign keys. Only issues are soft-deleted.
+    R"sql(
+CREATE TABLE resources (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  identifier TEXT,
+  location TEXT,
+  status TEXT NOT NULL CHECK (status IN ('available','in_use','maintenance','unavailable')),
+  active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0,1)),
+  notes TEXT,
+  external_id TEXT,
+  external_source TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (tenant_id, id)
+);
+CREATE INDEX resources_tenant_name ON resources (tenant_id, name);
+
+CREATE TABLE operation_resources (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  operation_id TEXT NOT NULL,
+  resource_id TEXT NOT NULL,
+  quantity INTEGER NOT NULL DEFAULT 1 CHECK (quantity >= 1),
+  notes TEXT,
+  created_at TEXT NOT NULL,
+  UNIQUE (tenant_id, id),
+  UNIQUE (tenant_id, operation_id, resource_id),
+  FOREIGN KEY (tenant_id, operation_id) REFERENCES operations (tenant_id, id),
+  FOREIGN KEY (tenant_id, resource_id) REFERENCES resources (tenant_id, id)
+);
+CREATE INDEX operation_resources_resource ON operation_resources (tenant_id, resource_id);
+
+CREATE TABLE issues (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  operation_id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  description TEXT,
+  severity TEXT NOT NULL CHECK (severity IN ('low','medium','high','critical')),
+  status TEXT NOT NULL CHECK (status IN ('pending','approved','rejected','closed')),
+  issue_type TEXT NOT NULL CHECK (issue_type IN ('general','ncr')),
+  ncr_category TEXT CHECK (ncr_category IS NULL OR ncr_category IN
+    ('material_defect','dimensional','surface_finish','process_error','other')),
+  disposition TEXT CHECK (disposition IS NULL OR disposition IN
+    ('use_as_is','rework','scrap','return_to_supplier')),
+  root_cause TEXT,
+  corrective_action TEXT,
+  preventive_action TEXT,
+  affected_quantity INTEGER CHECK (affected_quantity IS NULL OR affected_quantity >= 0),
+  causes_standstill INTEGER NOT NULL DEFAULT 0 CHECK (causes_standstill IN (0,1)),
+  resolution_notes TEXT,
+  reported_by TEXT,
+  resolved_at TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  deleted_at TEXT,
+  UNIQUE (tenant_id, id),
+  CHECK ((issue_type = 'ncr') = (ncr_category IS NOT NULL)),
+  FOREIGN KEY (tenant_id, operation_id) REFERENCES operations (tenant_id, id)
+);
+CREATE INDEX issues_tenant_operation ON issues (tenant_id, operation_id, status);
+CREATE INDEX issues_tenant_status ON issues (tenant_id, status);
+
+CREATE TABLE substeps (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  operation_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  sequence INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL CHECK (status IN ('not_started','in_progress','completed','blocked')),
+  notes TEXT,
+  completed_at TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (tenant_id, id),
+  FOREIGN KEY (tenant_id, operation_id) REFERENCES operations (tenant_id, id)
+);
+CREATE INDEX substeps_tenant_operation ON substeps (tenant_id, operation_id, sequence);
+
+CREATE TABLE scrap_reasons (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  code TEXT NOT NULL,
+  description TEXT NOT NULL,
+  category TEXT NOT NULL CHECK (category IN
+    ('material','process','equipment','operator','design','other')),
+  active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0,1)),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (tenant_id, id),
+  UNIQUE (tenant_id, code)
+);
+
+CREATE TABLE operation_quantities (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  operation_id TEXT NOT NULL,
+  quantity_produced INTEGER NOT NULL,
+  quantity_good INTEGER NOT NULL CHECK (quantity_good >= 0),
+  quantity_scrap INTEGER NOT NULL CHECK (quantity_scrap >= 0),
+  quantity_rework INTEGER NOT NULL CHECK (quantity_rework >= 0),
+  scrap_reason_id TEXT,
+  notes TEXT,
+  recorded_by TEXT,
+  recorded_at TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (tenant_id, id),
+  CHECK (quantity_produced = quantity_good + quantity_scrap + quantity_rework),
+  FOREIGN KEY (tenant_id, operation_id) REFERENCES operations (tenant_id, id),
+  FOREIGN KEY (tenant_id, scrap_reason_id) REFERENCES scrap_reasons (tenant_id, id)
+);
+CREATE INDEX operation_quantities_operation ON operation_quantities (tenant_id, operation_id);
+CREATE INDEX operation_quantities_time ON operation_quantities (tenant_id, recorded_at);
+
+CREATE TABLE time_entries (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  operation_id TEXT NOT NULL,
+  operator_id TEXT NOT NULL,
+  time_type TEXT NOT NULL CHECK (time_type IN ('setup','run','rework','wait','breakdown')),
+  start_time TEXT NOT NULL,
+  end_time TEXT,
+  duration REAL CHECK (duration IS NULL OR duration >= 0),
+  pauses TEXT,
+  notes TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (tenant_id, id),
+  CHECK ((end_time IS NULL) = (duration IS NULL)),
+  FOREIGN KEY (tenant_id, operation_id) REFERENCES operations (tenant_id, id)
+);
+CREATE INDEX time_entries_operation ON time_entries (tenant_id, operation_id, start_time);
+CREATE INDEX time_entries_operator ON time_entries (tenant_id, operator_id, start_time);
+
+CREATE TABLE assignments (
+  id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  operation_id TEXT,
+  part_id TEXT,
+  operator_id TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('assigned','in_progress','completed','cancelled')),
+  notes TEXT,
+  assigned_at TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (tenant_id, id),
+  CHECK ((operation_id IS NULL) <> (part_id IS NULL)),
+  FOREIGN KEY (tenant_id, operation_id) REFERENCES operations (tenant_id, id),
+  FOREIGN KEY (tenant_id, part_id) REFERENCES parts (tenant_id, id)
+);
+CREATE INDEX assignments_operator ON assignments (tenant_id, operator_id, status);
+
+CREATE INDEX jobs_tenant_completed ON jobs (tenant_id, completed_at);
+CREATE INDEX operations_tenant_completed ON operations (tenant_id, completed_at);
 )sql",
 };
 

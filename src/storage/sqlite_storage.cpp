@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 #include <vector>
 #include <unordered_map>
@@ -351,21 +352,21 @@ class SqliteTx final : public TenantTx {
 
   Page<Job> list_jobs(const JobFilter& f, const PageRequest& page) override {
     Conditions c;
-    if (f.status) c.emplace_back("status", std::string(to_string(*f.status)));
-    if (f.customer) c.emplace_back("customer", *f.customer);
+    if (f.status) c.push_back({"status", std::string(to_string(*f.status))});
+    if (f.customer) c.push_back({"customer", *f.customer});
     return page_of<Job>("jobs", c, "due_date IS NULL, due_date, job_number", page);
   }
   Page<Part> list_parts(const PartFilter& f, const PageRequest& page) override {
     Conditions c;
-    if (f.job_id) c.emplace_back("job_id", *f.job_id);
-    if (f.status) c.emplace_back("status", std::string(to_string(*f.status)));
+    if (f.job_id) c.push_back({"job_id", *f.job_id});
+    if (f.status) c.push_back({"status", std::string(to_string(*f.status))});
     return page_of<Part>("parts", c, "part_number, id", page);
   }
   Page<Operation> list_operations(const OperationFilter& f, const PageRequest& page) override {
     Conditions c;
-    if (f.part_id) c.emplace_back("part_id", *f.part_id);
-    if (f.status) c.emplace_back("status", std::string(to_string(*f.status)));
-    if (f.cell_id) c.emplace_back("cell_id", *f.cell_id);
+    if (f.part_id) c.push_back({"part_id", *f.part_id});
+    if (f.status) c.push_back({"status", std::string(to_string(*f.status))});
+    if (f.cell_id) c.push_back({"cell_id", *f.cell_id});
     return page_of<Operation>("operations", c, "part_id, sequence, id", page);
   }
   std::vector<Cell> list_cells() override {
@@ -387,8 +388,10 @@ class SqliteTx final : public TenantTx {
   bool update(const Operation& row, Status expected) override {
     return update_row(row, "operations", &expected);
   }
-  bool update(const Cell& row) override { return update_row(row, "cells", nullptr); }
-  bool update(const ApiKeyRecord& row) override { return update_row(row, "api_keys", nullptr); }
+  bool update(const Cell& row) override { return update_row<Cell>(row, "cells", nullptr); }
+  bool update(const ApiKeyRecord& row) override {
+    return update_row<ApiKeyRecord>(row, "api_keys", nullptr);
+  }
 
   bool delete_api_key(std::string_view id) override {
     Query q(db_, "DELETE FROM api_keys WHERE tenant_id=?1 AND id=?2");
@@ -410,10 +413,159 @@ class SqliteTx final : public TenantTx {
     q.run();
   }
 
+  // --- the rest of the domain model (schema v6) ----------------------------
+
+  void insert(const Resource& row) override { insert_row(row, "resources"); }
+  void insert(const OperationResource& row) override {
+    insert_row(row, "operation_resources");
+  }
+  void insert(const Issue& row) override { insert_row(row, "issues"); }
+  void insert(const Substep& row) override { insert_row(row, "substeps"); }
+  void insert(const ScrapReason& row) override { insert_row(row, "scrap_reasons"); }
+  void insert(const OperationQuantity& row) override {
+    insert_row(row, "operation_quantities");
+  }
+  void insert(const TimeEntry& row) override { insert_row(row, "time_entries"); }
+  void insert(const Assignment& row) override { insert_row(row, "assignments"); }
+
+  std::optional<Resource> find_resource(std::string_view id) override {
+    return find<Resource>("resources", id);
+  }
+  std::optional<Issue> find_issue(std::string_view id) override {
+    return find<Issue>("issues", id);
+  }
+  std::optional<Substep> find_substep(std::string_view id) override {
+    return find<Substep>("substeps", id);
+  }
+  std::optional<ScrapReason> find_scrap_reason(std::string_view id) override {
+    return find<ScrapReason>("scrap_reasons", id);
+  }
+  std::optional<TimeEntry> find_time_entry(std::string_view id) override {
+    return find<TimeEntry>("time_entries", id);
+  }
+  std::optional<Assignment> find_assignment(std::string_view id) override {
+    return find<Assignment>("assignments", id);
+  }
+
+  Page<Resource> list_resources(const ResourceFilter& f, const PageRequest& page) override {
+    Conditions c;
+    if (f.type) c.push_back({"type", *f.type});
+    if (f.status) c.push_back({"status", std::string(to_string(*f.status))});
+    if (f.active) c.push_back({"active", *f.active ? "1" : "0"});
+    return page_of<Resource>("resources", c, "name, id", page);
+  }
+  std::vector<OperationResource> list_operation_resources(
+      const OperationResourceFilter& f) override {
+    Conditions c;
+    if (f.operation_id) c.push_back({"operation_id", *f.operation_id});
+    if (f.resource_id) c.push_back({"resource_id", *f.resource_id});
+    return select<OperationResource>("operation_resources", c, "operation_id, resource_id", -1,
+                                     0);
+  }
+  Page<Issue> list_issues(const IssueFilter& f, const PageRequest& page) override {
+    Conditions c;
+    if (f.operation_id) c.push_back({"operation_id", *f.operation_id});
+    if (f.status) c.push_back({"status", std::string(to_string(*f.status))});
+    if (f.severity) c.push_back({"severity", std::string(to_string(*f.severity))});
+    if (f.issue_type) c.push_back({"issue_type", std::string(to_string(*f.issue_type))});
+    if (f.ncr_category) c.push_back({"ncr_category", std::string(to_string(*f.ncr_category))});
+    if (f.causes_standstill) c.push_back({"causes_standstill", *f.causes_standstill ? "1" : "0"});
+    return page_of<Issue>("issues", c, "created_at DESC, id", page);
+  }
+  std::vector<Substep> list_substeps(std::string_view operation_id) override {
+    return select<Substep>("substeps", {{"operation_id", std::string(operation_id)}},
+                           "sequence, id", -1, 0);
+  }
+  std::vector<ScrapReason> list_scrap_reasons(bool include_inactive) override {
+    Conditions c;
+    if (!include_inactive) c.push_back({"active", "1"});
+    return select<ScrapReason>("scrap_reasons", c, "code", -1, 0);
+  }
+  std::vector<OperationQuantity> list_quantities(const QuantityFilter& f) override {
+    Conditions c;
+    if (f.operation_id) c.push_back({"operation_id", *f.operation_id});
+    if (f.recorded_from) c.push_back({"recorded_at", *f.recorded_from, ">="});
+    if (f.recorded_to) c.push_back({"recorded_at", *f.recorded_to, "<"});
+    return select<OperationQuantity>("operation_quantities", c, "recorded_at, id", -1, 0);
+  }
+  std::vector<TimeEntry> list_time_entries(const TimeEntryFilter& f) override {
+    Conditions c;
+    if (f.operation_id) c.push_back({"operation_id", *f.operation_id});
+    if (f.operator_id) c.push_back({"operator_id", *f.operator_id});
+    if (f.open_only) c.push_back({"end_time", std::nullopt, "IS"});
+    return select<TimeEntry>("time_entries", c, "start_time, id", -1, 0);
+  }
+  Page<Assignment> list_assignments(const AssignmentFilter& f, const PageRequest& page) override {
+    Conditions c;
+    if (f.operator_id) c.push_back({"operator_id", *f.operator_id});
+    if (f.status) c.push_back({"status", std::string(to_string(*f.status))});
+    if (f.operation_id) c.push_back({"operation_id", *f.operation_id});
+    if (f.part_id) c.push_back({"part_id", *f.part_id});
+    return page_of<Assignment>("assignments", c, "assigned_at, id", page);
+  }
+
+  bool update(const Issue& row, IssueStatus expected) override {
+    return update_row<Issue, IssueStatus>(row, "issues", &expected);
+  }
+  bool update(const Resource& row) override {
+    return update_row<Resource>(row, "resources", nullptr);
+  }
+  bool update(const Substep& row) override {
+    return update_row<Substep>(row, "substeps", nullptr);
+  }
+  bool update(const ScrapReason& row) override {
+    return update_row<ScrapReason>(row, "scrap_reasons", nullptr);
+  }
+  bool update(const TimeEntry& row) override {
+    return update_row<TimeEntry>(row, "time_entries", nullptr);
+  }
+  bool update(const Assignment& row) override {
+    return update_row<Assignment>(row, "assignments", nullptr);
+  }
+
+  bool delete_substep(std::string_view id) override { return delete_by_id("substeps", id); }
+  bool delete_time_entry(std::string_view id) override {
+    return delete_by_id("time_entries", id);
+  }
+  bool delete_operation_resource(std::string_view operation_id,
+                                 std::string_view resource_id) override {
+    Query q(db_,
+            "DELETE FROM operation_resources WHERE tenant_id=?1 AND operation_id=?2 AND "
+            "resource_id=?3");
+    q.bind(1, tenant_);
+    q.bind(2, operation_id);
+    q.bind(3, resource_id);
+    q.run();
+    return q.changes() > 0;
+  }
+
+  IssueStatusCounts count_issues_by_status() override {
+    Query q(db_,
+            "SELECT status, COUNT(*) FROM issues WHERE tenant_id=?1 AND deleted_at IS NULL "
+            "GROUP BY status");
+    q.bind(1, tenant_);
+    IssueStatusCounts counts{};
+    while (q.step()) {
+      const auto* s = reinterpret_cast<const char*>(sqlite3_column_text(q.stmt(), 0));
+      if (auto st = parse_enum<IssueStatus>(s ? s : ""))
+        counts[static_cast<std::size_t>(*st)] = sqlite3_column_int64(q.stmt(), 1);
+    }
+    return counts;
+  }
+
+  std::int64_t count_completed(StatusTable table, std::string_view from,
+                               std::string_view to) override {
+    Query q(db_, fmt::format("SELECT COUNT(*) FROM {} WHERE tenant_id=?1 AND deleted_at IS NULL "
+                             "AND status='completed' AND completed_at>=?2 AND completed_at<?3",
+                             table_name(table)));
+    q.bind(1, tenant_);
+    q.bind(2, from);
+    q.bind(3, to);
+    return q.step() ? sqlite3_column_int64(q.stmt(), 0) : 0;
+  }
+
   StatusCounts count_by_status(StatusTable table) override {
-    const char* name = table == StatusTable::jobs    ? "jobs"
-                       : table == StatusTable::parts ? "parts"
-                                                     : "operations";
+    const char* name = table_name(table);
     Query q(db_, fmt::format("SELECT status, COUNT(*) FROM {} WHERE tenant_id=?1 AND "
                              "deleted_at IS NULL GROUP BY status",
                              name));
@@ -748,7 +900,28 @@ class SqliteTx final : public TenantTx {
   }
 
  private:
-  using Conditions = std::vector<std::pair<std::string, std::string>>;
+  // One `column op ?` term of a WHERE clause; an unset value binds NULL
+  // (so op "IS" with no value is IS NULL).
+  struct Cond {
+    std::string column;
+    std::optional<std::string> value;
+    const char* op = "=";
+  };
+  using Conditions = std::vector<Cond>;
+
+  static const char* table_name(StatusTable table) {
+    return table == StatusTable::jobs    ? "jobs"
+           : table == StatusTable::parts ? "parts"
+                                         : "operations";
+  }
+
+  bool delete_by_id(const char* table, std::string_view id) {
+    Query q(db_, fmt::format("DELETE FROM {} WHERE tenant_id=?1 AND id=?2", table));
+    q.bind(1, tenant_);
+    q.bind(2, id);
+    q.run();
+    return q.changes() > 0;
+  }
 
   template <class Row>
   void insert_row(const Row& row, const char* table) {
@@ -759,8 +932,10 @@ class SqliteTx final : public TenantTx {
     q.run();
   }
 
-  template <class Row>
-  bool update_row(const Row& row, const char* table, const Status* expected) {
+  // `expected`: the status the stored row must still have (nullptr:
+  // unguarded).
+  template <class Row, class E = Status>
+  bool update_row(const Row& row, const char* table, const std::type_identity_t<E>* expected) {
     Row copy = row;
     copy.tenant_id = tenant_;
     Query q(db_, update_sql<Row>(table, expected != nullptr));
@@ -778,21 +953,30 @@ class SqliteTx final : public TenantTx {
     return rows.front();
   }
 
+  template <class Row>
   static std::string where(const Conditions& c) {
-    std::string w = "tenant_id=?1 AND deleted_at IS NULL";
-    for (std::size_t i = 0; i < c.size(); ++i) w += fmt::format(" AND {}=?{}", c[i].first, i + 2);
+    std::string w = "tenant_id=?1";
+    if constexpr (requires(Row r) { r.deleted_at; }) w += " AND deleted_at IS NULL";
+    for (std::size_t i = 0; i < c.size(); ++i)
+      w += fmt::format(" AND {} {} ?{}", c[i].column, c[i].op, i + 2);
     return w;
   }
 
   void bind_conditions(Query& q, const Conditions& c) {
     q.bind(1, tenant_);
-    for (std::size_t i = 0; i < c.size(); ++i) q.bind(static_cast<int>(i) + 2, c[i].second);
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      if (c[i].value)
+        q.bind(static_cast<int>(i) + 2, *c[i].value);
+      else
+        q.bind(static_cast<int>(i) + 2, nullptr);
+    }
   }
 
   template <class Row>
   std::vector<Row> select(const char* table, const Conditions& c, const char* order,
                           std::int64_t limit, std::int64_t offset) {
-    std::string sql = fmt::format("SELECT {} FROM {} WHERE {}", select_list<Row>(), table, where(c));
+    std::string sql =
+        fmt::format("SELECT {} FROM {} WHERE {}", select_list<Row>(), table, where<Row>(c));
     if (*order) sql += fmt::format(" ORDER BY {}", order);
     const int lp = static_cast<int>(c.size()) + 2;
     sql += fmt::format(" LIMIT ?{} OFFSET ?{}", lp, lp + 1);
@@ -812,7 +996,7 @@ class SqliteTx final : public TenantTx {
     out.offset = page.offset;
     out.limit = page.limit;
     {
-      Query q(db_, fmt::format("SELECT COUNT(*) FROM {} WHERE {}", table, where(c)));
+      Query q(db_, fmt::format("SELECT COUNT(*) FROM {} WHERE {}", table, where<Row>(c)));
       bind_conditions(q, c);
       if (q.step()) out.total = sqlite3_column_int64(q.stmt(), 0);
     }
