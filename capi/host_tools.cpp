@@ -153,8 +153,10 @@ eryxon_status eryxon_tool_register(eryxon_store_t* store, const char* name,
                                    const char* description, const char* input_schema_json,
                                    const char* annotations_json, eryxon_tool_handler handler,
                                    void* payload) {
-  if (store == nullptr) return null_argument("store");
-  if (name == nullptr) return null_argument("name");
+  if (auto st = eryxon::capi::check(store, "store")) return st;
+  if (auto st = eryxon::capi::check_text(name, "name")) return st;
+  if (auto st = eryxon::capi::check_optional_text(description, "description")) return st;
+  if (auto st = eryxon::capi::check_optional_text(annotations_json, "annotations_json")) return st;
   if (handler == nullptr) return null_argument("handler");
   return guard([&]() -> eryxon_status {
     eryxon::ToolDefinition def;
@@ -174,8 +176,8 @@ eryxon_status eryxon_tool_register(eryxon_store_t* store, const char* name,
 }
 
 eryxon_status eryxon_tool_unregister(eryxon_store_t* store, const char* name) {
-  if (store == nullptr) return null_argument("store");
-  if (name == nullptr) return null_argument("name");
+  if (auto st = eryxon::capi::check(store, "store")) return st;
+  if (auto st = eryxon::capi::check_text(name, "name")) return st;
   return guard([&]() -> eryxon_status {
     const eryxon::ToolPtr def = store->rep->tools().take(name);
     if (!def) return fail(ERYXON_ENOTFOUND, std::string("No tool named ") + name);
@@ -197,6 +199,7 @@ int eryxon_tool_run_cancelled(const eryxon_tool_run_t* run) {
 eryxon_status eryxon_tool_run_progress(eryxon_tool_run_t* run, double progress, double total,
                                        const char* message) {
   if (run == nullptr || run->ctx == nullptr) return null_argument("run");
+  if (auto st = eryxon::capi::check_optional_text(message, "message")) return st;
   if (!std::isfinite(progress)) return fail(ERYXON_EINVALID, "progress must be a finite number");
   return guard([&] {
     std::optional<double> t;

@@ -228,6 +228,18 @@ static void test_every_null_argument(void) {
 
 /* Every function that takes an eryxon_store_t refuses `bad`, whose
  * message names the store and holds `why`. */
+/* A host tool handler for registrations that must be refused before any
+ * call could reach it. */
+static int refusing_tool(char **out_json, eryxon_tool_run_t *run, const char *arguments_json,
+                         const char *context_json, void *payload) {
+  (void)out_json;
+  (void)run;
+  (void)arguments_json;
+  (void)context_json;
+  (void)payload;
+  return ERYXON_EINTERNAL;
+}
+
 static void check_store_refused(eryxon_store_t *bad, const char *why) {
   char *out = (char *)1;
   eryxon_dispatcher_t *d = (eryxon_dispatcher_t *)1;
@@ -242,6 +254,8 @@ static void check_store_refused(eryxon_store_t *bad, const char *why) {
   CHECK_INVALID(eryxon_seed_demo(bad, t), why);
   CHECK_INVALID(eryxon_dispatcher_create(&d, bad, NULL), why);
   CHECK(out == NULL && d == NULL);
+  CHECK_INVALID(eryxon_tool_register(bad, "host_tool", NULL, NULL, NULL, refusing_tool, NULL), why);
+  CHECK_INVALID(eryxon_tool_unregister(bad, "host_tool"), why);
 }
 
 /* Every function that takes an eryxon_dispatcher_t refuses `bad`. */
@@ -370,6 +384,12 @@ static void test_invalid_utf8(void) {
   CHECK_OK(eryxon_dispatcher_create(&d, store, NULL));
 
   for (i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+    CHECK_INVALID(eryxon_tool_register(store, bad[i], NULL, NULL, NULL, refusing_tool, NULL),
+                  "name is not valid UTF-8 (at byte offset 4)");
+    CHECK_INVALID(eryxon_tool_register(store, "host_tool", bad[i], NULL, NULL, refusing_tool, NULL),
+                  "description is not valid UTF-8 (at byte offset 4)");
+    CHECK_INVALID(eryxon_tool_unregister(store, bad[i]),
+                  "name is not valid UTF-8 (at byte offset 4)");
     out = (char *)1;
     CHECK_INVALID(eryxon_tenant_create(&out, store, bad[i], NULL),
                   "name is not valid UTF-8 (at byte offset 4)");
