@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import weakref
-from contextlib import contextmanager
 from ctypes import POINTER, byref, c_void_p
-from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, Mapping, Optional, Union
 
 from . import _native
+from ._handle import HandleLease
 from ._errors import (
     AuthenticationError,
     Conflict,
@@ -99,7 +98,7 @@ def _last_error() -> str:
     return raw.decode("utf-8", "replace") if raw else ""
 
 
-class Store:
+class Store(HandleLease):
     """An open eryxon store (``eryxon_store_t``): a database plus its services.
 
     ``Store(path)`` or ``Store.open(path)``: ``path`` is a SQLite file (created
@@ -111,10 +110,10 @@ class Store:
     raises :class:`InvalidArgument`.
     """
 
+    _closed_message = "the store is closed"
+
     def __init__(self, path: PathArg = None) -> None:
-        self._ptr = None  # set first: __del__ may run after a failed open
-        self._cond = threading.Condition()
-        self._active = 0
+        self._init_lease()
         # Dispatchers on this store (eryxon.events): closed before it.
         self._dependents: "weakref.WeakSet[Any]" = weakref.WeakSet()
         if path is None:
@@ -178,24 +177,6 @@ class Store:
         where = self.path if self.path is not None else ":memory:"
         return f"<eryxon.Store {where!r} {state}>"
 
-    def _handle_check(self) -> None:
-        if self._ptr is None:
-            raise InvalidArgument("the store is closed", status=_native.ERYXON_EINVALID)
-
-    @contextmanager
-    def _handle(self) -> Iterator[Any]:
-        """The live handle for one call; close() waits until it is returned."""
-        with self._cond:
-            self._handle_check()
-            self._active += 1
-            ptr = self._ptr
-        try:
-            yield ptr
-        finally:
-            with self._cond:
-                self._active -= 1
-                if not self._active:
-                    self._cond.notify_all()
 
     # -- calls -----------------------------------------------------------
 

@@ -53,11 +53,11 @@ import json
 import logging
 import threading
 import weakref
-from contextlib import contextmanager
 from ctypes import POINTER, byref, c_uint64, c_void_p
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
 
 from . import _native
+from ._handle import HandleLease
 from ._errors import InvalidArgument, error_for_status
 
 __all__ = ["Dispatcher", "Subscription", "logger"]
@@ -215,7 +215,7 @@ def _close_live_dispatchers() -> None:
             pass
 
 
-class Dispatcher:
+class Dispatcher(HandleLease):
     """The outbox dispatcher of a :class:`~eryxon.Store` (``eryxon_dispatcher_t``).
 
     Options (None = the library's default): ``poll_interval_ms`` (100),
@@ -224,6 +224,8 @@ class Dispatcher:
     attempt only), ``retry_jitter`` (0.2). Nothing runs until :meth:`start`
     or :meth:`run_once`.
     """
+
+    _closed_message = "the dispatcher is closed"
 
     def __init__(
         self,
@@ -234,9 +236,7 @@ class Dispatcher:
         retry_delays_ms: Optional[Iterable[int]] = None,
         retry_jitter: Optional[float] = None,
     ) -> None:
-        self._ptr = None  # set first: __del__ may run after a failed create
-        self._cond = threading.Condition()
-        self._active = 0
+        self._init_lease()
         self._subscriptions: Dict[int, Subscription] = {}
         options: Json = {}
         if poll_interval_ms is not None:
@@ -307,24 +307,6 @@ class Dispatcher:
     def __repr__(self) -> str:
         return f"<eryxon.Dispatcher {'closed' if self.closed else 'open'}>"
 
-    def _handle_check(self) -> None:
-        if self._ptr is None:
-            raise InvalidArgument("the dispatcher is closed", status=_native.ERYXON_EINVALID)
-
-    @contextmanager
-    def _handle(self) -> Iterator[Any]:
-        """The live handle for one call; close() waits until it is returned."""
-        with self._cond:
-            self._handle_check()
-            self._active += 1
-            ptr = self._ptr
-        try:
-            yield ptr
-        finally:
-            with self._cond:
-                self._active -= 1
-                if not self._active:
-                    self._cond.notify_all()
 
     def _call(self, fn: Any, *args: Any) -> None:
         with self._handle() as ptr:
