@@ -25,33 +25,7 @@
 
 #include "eryxon/eryxon.h"
 
-static int passed = 0;
-static int failed = 0;
-
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (cond) {                                                                  \
-      ++passed;                                                                  \
-    } else {                                                                     \
-      ++failed;                                                                  \
-      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: \"%s\")\n", __FILE__, \
-              __LINE__, #cond, eryxon_error_last());                             \
-    }                                                                            \
-  } while (0)
-
-/* Checks a status and prints both names on a mismatch. */
-#define CHECK_STATUS(got, want)                                                    \
-  do {                                                                             \
-    int got_ = (got);                                                              \
-    if (got_ == (want)) {                                                          \
-      ++passed;                                                                    \
-    } else {                                                                       \
-      ++failed;                                                                    \
-      fprintf(stderr, "%s:%d: %s returned %s, expected %s (last error: \"%s\")\n", \
-              __FILE__, __LINE__, #got, eryxon_status_str(got_),                   \
-              eryxon_status_str(want), eryxon_error_last());                       \
-    }                                                                              \
-  } while (0)
+#include "c_check.h"
 
 static const char *const db_file = "eryxon_c_api_test.db";
 

@@ -22,45 +22,7 @@
 
 #include "eryxon/eryxon.h"
 
-static int passed = 0;
-static int failed = 0;
-
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (cond) {                                                                  \
-      ++passed;                                                                  \
-    } else {                                                                     \
-      ++failed;                                                                  \
-      fprintf(stderr, "%s:%d: CHECK failed: %s (last error: \"%s\")\n", __FILE__, \
-              __LINE__, #cond, eryxon_error_last());                             \
-    }                                                                            \
-  } while (0)
-
-/* `call` returns ERYXON_EINVALID and the message holds `needle`. */
-#define CHECK_INVALID(call, needle)                                                   \
-  do {                                                                                \
-    int got_ = (call);                                                                \
-    if (got_ == ERYXON_EINVALID && strstr(eryxon_error_last(), (needle)) != NULL) {   \
-      ++passed;                                                                       \
-    } else {                                                                          \
-      ++failed;                                                                       \
-      fprintf(stderr, "%s:%d: %s returned %s (last error: \"%s\"), expected "         \
-              "ERYXON_EINVALID mentioning \"%s\"\n", __FILE__, __LINE__, #call,       \
-              eryxon_status_str(got_), eryxon_error_last(), (needle));                \
-    }                                                                                 \
-  } while (0)
-
-#define CHECK_OK(call)                                                                     \
-  do {                                                                                     \
-    int got_ = (call);                                                                     \
-    if (got_ == ERYXON_OK) {                                                               \
-      ++passed;                                                                            \
-    } else {                                                                               \
-      ++failed;                                                                            \
-      fprintf(stderr, "%s:%d: %s returned %s (last error: \"%s\")\n", __FILE__, __LINE__, \
-              #call, eryxon_status_str(got_), eryxon_error_last());                        \
-    }                                                                                      \
-  } while (0)
+#include "c_check.h"
 
 /* A valid webhook secret (24 bytes) and body, for the webhook functions. */
 static const char *const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
