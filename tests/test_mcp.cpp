@@ -1,10 +1,12 @@
 // Tests of src/mcp: JSON-RPC framing, lifecycle, tools/list and tools/call,
-// and the stdio loop fed through a pipe.
+// the stdio loop fed through a pipe, and the Streamable HTTP transport.
 #include <doctest/doctest.h>
+#include <httplib.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -743,4 +745,341 @@ TEST_CASE("mcp: serve() writes list_changed while idle and answers calls in flig
   CHECK(finished == 3);
   // After serve() the session writes nowhere; changes are not an error.
   probe.engine->tools().remove("slow_ok");
+}
+
+// ---------------------------------------------------------------------------
+// The Streamable HTTP transport (McpHttpServer), against a real server on
+// 127.0.0.1 and cpp-httplib's client.
+
+namespace {
+
+constexpr const char* kHttpInit =
+    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"http-test","version":"1"}}})";
+
+struct Http {
+  std::unique_ptr<Engine> engine = Engine::in_memory();
+  std::string tenant, key, narrow;
+  std::unique_ptr<McpHttpServer> server;
+
+  explicit Http(McpHttpOptions options = {}) {
+    tenant = engine->shop().create_tenant({"A"}).id;
+    seed_demo_shop(engine->shop(), tenant);
+    key = engine->keys().create_mcp_key(tenant, {"agent"}).plaintext;
+    NewMcpKey n{"narrow"};
+    n.allowed_tools = {"fetch_jobs"};
+    narrow = engine->keys().create_mcp_key(tenant, n).plaintext;
+    options.port = 0;
+    server = std::make_unique<McpHttpServer>(*engine, options);
+    server->start();
+    REQUIRE(server->port() != 0);
+  }
+
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", server->port());
+    c.set_connection_timeout(5);
+    c.set_read_timeout(10);
+    return c;
+  }
+
+  static httplib::Headers headers(const std::string& with_key, const std::string& session = "",
+                                  httplib::Headers extra = {}) {
+    httplib::Headers h;
+    if (!extra.count("Accept")) h.emplace("Accept", "application/json, text/event-stream");
+    if (!with_key.empty()) h.emplace("Authorization", "Bearer " + with_key);
+    if (!session.empty()) h.emplace("Mcp-Session-Id", session);
+    h.insert(extra.begin(), extra.end());
+    return h;
+  }
+
+  httplib::Result post(const std::string& body, const std::string& with_key,
+                       const std::string& session = "", httplib::Headers extra = {}) const {
+    auto c = client();
+    auto r = c.Post("/mcp", headers(with_key, session, std::move(extra)), body, "application/json");
+    REQUIRE(r);
+    return r;
+  }
+
+  // initialize + notifications/initialized; returns the session id.
+  std::string open(const std::string& with_key) const {
+    auto r = post(kHttpInit, with_key);
+    REQUIRE(r->status == 200);
+    const std::string id = r->get_header_value("Mcp-Session-Id");
+    REQUIRE_FALSE(id.empty());
+    auto n = post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", with_key, id);
+    REQUIRE(n->status == 202);
+    return id;
+  }
+};
+
+json body_of(const httplib::Result& r) { return json::parse(r->body); }
+
+}  // namespace
+
+TEST_CASE("mcp http: initialize makes a session; requests need it; DELETE ends it") {
+  Http h;
+  auto init = h.post(kHttpInit, h.key);
+  REQUIRE(init->status == 200);
+  CHECK(init->get_header_value("Content-Type").rfind("application/json", 0) == 0);
+  CHECK(body_of(init)["result"]["protocolVersion"] == "2025-11-25");
+  const std::string sid = init->get_header_value("Mcp-Session-Id");
+  REQUIRE(sid.size() >= 32);
+  for (char ch : sid) CHECK((ch >= 0x21 && ch <= 0x7E));
+  CHECK(h.server->session_count() == 1);
+  CHECK(h.post(kHttpInit, h.key)->get_header_value("Mcp-Session-Id") != sid);  // a new one each time
+
+  auto note = h.post(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", h.key, sid);
+  CHECK(note->status == 202);
+  CHECK(note->body.empty());
+  // A response from the client (to a request we never sent) is accepted too.
+  CHECK(h.post(R"({"jsonrpc":"2.0","id":"s1","result":{}})", h.key, sid)->status == 202);
+
+  const std::string list = request(2, "tools/list").dump();
+  auto no_session = h.post(list, h.key);
+  CHECK(no_session->status == 400);
+  CHECK(body_of(no_session)["error"]["code"] == -32600);
+  CHECK(h.post(list, h.key, "not-a-session")->status == 404);
+  auto listed = h.post(list, h.key, sid);
+  REQUIRE(listed->status == 200);
+  CHECK(body_of(listed)["id"] == 2);
+  CHECK(body_of(listed)["result"]["tools"].size() >= 10);
+
+  auto called = h.post(request(3, "tools/call", {{"name", "fetch_jobs"}, {"arguments", json::object()}}).dump(),
+                       h.key, sid);
+  REQUIRE(called->status == 200);
+  CHECK(body_of(called)["result"]["structuredContent"]["success"] == true);
+
+  // initialize inside a session is refused.
+  CHECK(h.post(kHttpInit, h.key, sid)->status == 400);
+
+  auto c = h.client();
+  auto del = c.Delete("/mcp", Http::headers(h.key, sid));
+  REQUIRE(del);
+  CHECK(del->status == 204);
+  CHECK(h.post(list, h.key, sid)->status == 404);
+  CHECK(c.Delete("/mcp", Http::headers(h.key, sid))->status == 404);
+  auto put = c.Put("/mcp", Http::headers(h.key), "{}", "application/json");
+  REQUIRE(put);
+  CHECK(put->status == 405);
+  CHECK(put->get_header_value("Allow") == "GET, POST, DELETE");
+}
+
+TEST_CASE("mcp http: Bearer authentication, key-bound sessions and per-key tool permissions") {
+  Http h;
+  const std::string list = request(2, "tools/list").dump();
+  auto missing = h.post(kHttpInit, "");
+  CHECK(missing->status == 401);
+  CHECK(missing->get_header_value("WWW-Authenticate") == "Bearer realm=\"eryxon\"");
+  CHECK(body_of(missing)["error"]["code"] == -32000);
+  CHECK(body_of(missing)["error"]["message"] == "Invalid or disabled MCP key");
+  auto wrong = h.post(kHttpInit, "mcp_live_wrongwrongwrongwrongwrongwrong");
+  CHECK(wrong->status == 401);
+  CHECK(wrong->get_header_value("WWW-Authenticate") ==
+        "Bearer realm=\"eryxon\", error=\"invalid_token\"");
+  auto basic = h.post(kHttpInit, "", "", {{"Authorization", "Basic dXNlcjpwYXNz"}});
+  CHECK(basic->status == 401);
+  CHECK(h.server->session_count() == 0);
+
+  const std::string sid = h.open(h.key);
+  CHECK(h.post(list, "mcp_live_wrongwrongwrongwrongwrongwrong", sid)->status == 401);
+  CHECK(h.post(list, "", sid)->status == 401);
+  // Another valid key cannot use this session: it does not exist for it.
+  CHECK(h.post(list, h.narrow, sid)->status == 404);
+  CHECK(h.post(call_request(4, "fetch_jobs", json::object(), h.narrow).dump(), h.narrow, sid)->status ==
+        404);
+
+  // A narrow key's session: tools outside its list are 403 with the stdio error.
+  const std::string nsid = h.open(h.narrow);
+  auto narrow_list = h.post(list, h.narrow, nsid);
+  REQUIRE(narrow_list->status == 200);
+  CHECK(body_of(narrow_list)["result"]["tools"].size() == 1);
+  const std::string dash =
+      request(5, "tools/call", {{"name", "get_dashboard_stats"}, {"arguments", json::object()}}).dump();
+  auto forbidden = h.post(dash, h.narrow, nsid);
+  CHECK(forbidden->status == 403);
+  CHECK(body_of(forbidden)["id"] == 5);
+  CHECK(body_of(forbidden)["error"]["code"] == -32000);
+  CHECK(body_of(forbidden)["error"]["message"] == "Tool not allowed for this key");
+  // The bearer key wins over a key in the body.
+  auto smuggled = h.post(call_request(6, "get_dashboard_stats", json::object(), h.key).dump(),
+                         h.narrow, nsid);
+  CHECK(smuggled->status == 403);
+  CHECK(h.post(call_request(7, "fetch_jobs", json::object(), "").dump(), h.narrow, nsid)->status ==
+        200);
+
+  // A key disabled after the session began is refused on its next request.
+  const auto records = h.engine->keys().list(h.tenant);
+  for (const auto& r : records)
+    if (r.name == "narrow") h.engine->keys().set_enabled(h.tenant, r.id, false);
+  auto disabled = h.post(call_request(8, "fetch_jobs", json::object(), "").dump(), h.narrow, nsid);
+  CHECK(disabled->status == 401);
+  CHECK(disabled->get_header_value("WWW-Authenticate").find("invalid_token") != std::string::npos);
+  CHECK(h.post(list, h.narrow, nsid)->status == 401);
+}
+
+TEST_CASE("mcp http: Origin, MCP-Protocol-Version, content type and malformed bodies") {
+  McpHttpOptions o;
+  Http h(o);
+  const std::string sid = h.open(h.key);
+  const std::string list = request(2, "tools/list").dump();
+  CHECK(h.post(list, h.key, sid, {{"MCP-Protocol-Version", "2025-11-25"}})->status == 200);
+  CHECK(h.post(list, h.key, sid, {{"MCP-Protocol-Version", "2025-06-18"}})->status == 200);
+  auto bad_version = h.post(list, h.key, sid, {{"MCP-Protocol-Version", "1999-01-01"}});
+  CHECK(bad_version->status == 400);
+  CHECK(body_of(bad_version)["error"]["message"].get<std::string>().find("MCP-Protocol-Version") !=
+        std::string::npos);
+
+  for (const char* ok : {"http://localhost:3000", "http://127.0.0.1", "https://localhost"}) {
+    CAPTURE(ok);
+    CHECK(h.post(list, h.key, sid, {{"Origin", ok}})->status == 200);
+  }
+  for (const char* bad : {"http://evil.example", "http://localhost.evil.example",
+                          "http://127.0.0.1.nip.io:80", "null"}) {
+    CAPTURE(bad);
+    auto r = h.post(list, h.key, sid, {{"Origin", bad}});
+    CHECK(r->status == 403);
+    CHECK(body_of(r)["error"]["code"] == -32600);
+  }
+
+  auto garbage = h.post("{not json", h.key, sid);
+  CHECK(garbage->status == 400);
+  CHECK(body_of(garbage)["error"]["code"] == -32700);
+  CHECK(body_of(garbage)["id"].is_null());
+  auto batch = h.post("[" + list + "]", h.key, sid);
+  CHECK(batch->status == 400);
+  CHECK(body_of(batch)["error"]["code"] == -32600);
+  CHECK(h.post("{not json", "")->status == 401);  // authentication comes first
+  auto c = h.client();
+  auto text = c.Post("/mcp", Http::headers(h.key, sid), list, "text/plain");
+  REQUIRE(text);
+  CHECK(text->status == 415);
+
+  // A configured list replaces the loopback default.
+  McpHttpOptions listed;
+  listed.allowed_origins = {"https://mes.example.com"};
+  Http h2(listed);
+  CHECK(h2.post(kHttpInit, h2.key, "", {{"Origin", "https://mes.example.com"}})->status == 200);
+  CHECK(h2.post(kHttpInit, h2.key, "", {{"Origin", "http://localhost:3000"}})->status == 403);
+}
+
+TEST_CASE("mcp http: idle sessions are evicted and the number of sessions is bounded") {
+  {
+    McpHttpOptions bounded;
+    bounded.max_sessions = 2;
+    Http h(bounded);
+    h.open(h.key);
+    h.open(h.key);
+    auto third = h.post(kHttpInit, h.key);
+    CHECK(third->status == 503);
+    CHECK_FALSE(third->get_header_value("Retry-After").empty());
+    CHECK(h.server->session_count() == 2);
+  }
+  McpHttpOptions o;
+  o.session_idle_timeout_ms = 300;
+  Http h(o);
+  const std::string a = h.open(h.key);
+  const std::string b = h.open(h.key);
+  // Keep `a` busy while `b` idles.
+  const std::string list = request(2, "tools/list").dump();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (h.server->session_count() == 2 && std::chrono::steady_clock::now() < deadline) {
+    CHECK(h.post(list, h.key, a)->status == 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(h.server->session_count() == 1);
+  CHECK(h.post(list, h.key, b)->status == 404);
+  CHECK(h.post(list, h.key, a)->status == 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  CHECK(h.post(list, h.key, a)->status == 404);
+  CHECK(h.server->session_count() == 0);
+}
+
+TEST_CASE("mcp http: GET stream carries list_changed; POST streams progress before the result") {
+  McpHttpOptions o;
+  o.keepalive_ms = 100;
+  Http h(o);
+  const std::string sid = h.open(h.key);
+
+  std::mutex m;
+  std::condition_variable cv;
+  std::string received;
+  bool opened = false;
+  std::atomic<bool> stop_reading{false};
+  int get_status = 0;
+  std::thread reader([&] {
+    auto c = h.client();
+    auto hd = Http::headers(h.key, sid);
+    hd.erase("Accept");
+    hd.emplace("Accept", "text/event-stream");
+    auto r = c.Get(
+        "/mcp", hd,
+        [&](const httplib::Response& res) {
+          std::lock_guard lock(m);
+          get_status = res.status;
+          return true;
+        },
+        [&](const char* data, std::size_t n) {
+          std::lock_guard lock(m);
+          received.append(data, n);
+          opened = true;
+          cv.notify_all();
+          return !stop_reading.load();
+        });
+    (void)r;
+  });
+  {
+    std::unique_lock lock(m);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return opened; }));
+    CHECK(get_status == 200);
+  }
+  // Only one stream per session.
+  {
+    auto c = h.client();
+    auto hd = Http::headers(h.key, sid);
+    hd.erase("Accept");
+    hd.emplace("Accept", "text/event-stream");
+    auto second = c.Get("/mcp", hd);
+    REQUIRE(second);
+    CHECK(second->status == 409);
+  }
+
+  h.engine->tools().add(batch_tool());
+  {
+    std::unique_lock lock(m);
+    CHECK(cv.wait_for(lock, std::chrono::seconds(5), [&] {
+      return received.find("notifications/tools/list_changed") != std::string::npos;
+    }));
+    CHECK(received.find("event: message\ndata: ") != std::string::npos);
+  }
+
+  // A call with a progress token, Accept listing both: an SSE body, progress first.
+  auto streamed = h.post(call_request(9, "batch_recount", {{"steps", 3}}, "", "p1").dump(), h.key, sid);
+  REQUIRE(streamed->status == 200);
+  CHECK(streamed->get_header_value("Content-Type").rfind("text/event-stream", 0) == 0);
+  std::vector<json> events;
+  for (std::size_t at = 0; (at = streamed->body.find("data: ", at)) != std::string::npos;) {
+    const std::size_t end = streamed->body.find('\n', at);
+    events.push_back(json::parse(streamed->body.substr(at + 6, end - at - 6)));
+    at = end;
+  }
+  REQUIRE(events.size() == 4);
+  for (int i = 0; i < 3; ++i) CHECK(events[i]["method"] == "notifications/progress");
+  CHECK(events[3]["id"] == 9);
+  CHECK(events[3]["result"]["structuredContent"]["data"]["done"] == 3);
+  // Accepting JSON only: the reply alone; the progress goes to the GET stream.
+  auto plain = h.post(call_request(10, "batch_recount", {{"steps", 2}}, "", "p2").dump(), h.key, sid,
+                      {{"Accept", "application/json"}});
+  REQUIRE(plain->status == 200);
+  CHECK(plain->get_header_value("Content-Type").rfind("application/json", 0) == 0);
+  CHECK(body_of(plain)["id"] == 10);
+  {
+    std::unique_lock lock(m);
+    CHECK(cv.wait_for(lock, std::chrono::seconds(5), [&] {
+      return received.find("\"progressToken\":\"p2\"") != std::string::npos;
+    }));
+  }
+
+  stop_reading.store(true);
+  reader.join();
+  h.server->stop();
+  CHECK_FALSE(h.server->running());
 }

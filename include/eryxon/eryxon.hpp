@@ -10,6 +10,7 @@
 #include "eryxon/keys.hpp"
 #include "eryxon/limits.hpp"
 #include "eryxon/mcp.hpp"
+#include "eryxon/mcp_http.hpp"
 #include "eryxon/model.hpp"
 #include "eryxon/mqtt_sink.hpp"
 #include "eryxon/quota.hpp"

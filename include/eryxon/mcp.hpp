@@ -5,8 +5,9 @@
 //     incoming JSON-RPC messages one at a time (receive() or
 //     handle_message()) and sends everything it has to say - replies,
 //     notifications/progress, notifications/message (logging) and
-//     notifications/tools/list_changed - through a sink callback. A future
-//     Streamable HTTP transport reuses it as is.
+//     notifications/tools/list_changed - through a sink callback. The
+//     Streamable HTTP transport (eryxon/mcp_http.hpp) runs one per HTTP
+//     session.
 //   - McpServer: the stdio transport (one message per line, UTF-8, no
 //     embedded newlines: MCP spec "Transports / stdio") around one session.
 //

@@ -64,6 +64,16 @@ Commands (every command takes --db FILE; default $ERYXON_DB or ./eryxon.db):
                                         (100); notifications/message from LEVEL
                                         (warning) until the client sets one; N
                                         threads run tools/call (4)
+  mcp serve --http HOST:PORT [--allowed-origin ORIGIN ...] [--session-idle-seconds N]
+            [--max-sessions N] [--page-size N] [--log-level LEVEL|off]
+                                        MCP over Streamable HTTP at
+                                        http://HOST:PORT/mcp (bind 127.0.0.1 unless
+                                        you mean otherwise) until SIGINT or SIGTERM;
+                                        every request needs Authorization: Bearer
+                                        <MCP key>; browser Origins other than
+                                        localhost/127.0.0.1 need --allowed-origin
+                                        (repeatable or comma-separated); sessions
+                                        idle N seconds (1800) are ended
   events list --tenant ID [--after SEQ] [--limit N]
                                         outbox events after SEQ, oldest first, one
                                         JSON object a line
@@ -125,7 +135,10 @@ Args parse(int argc, char** argv) {
         throw eryxon::Error(eryxon::ErrorCode::validation_error,
                             fmt::format("option --{} needs a value", name));
       }
-      a.options[name] = value;
+      if (name == "allowed-origin" && a.options.count(name))  // repeatable
+        a.options[name] += "," + value;
+      else
+        a.options[name] = value;
     } else {
       a.words.push_back(w);
     }
@@ -314,6 +327,45 @@ int run_events(eryxon::Engine& engine, const Args& a, const std::string& sub) {
   return 0;
 }
 
+// `eryxon mcp serve --http HOST:PORT`: the Streamable HTTP transport until
+// SIGINT/SIGTERM (blocked in run() before the engine started any thread).
+int serve_http(const Args& a, eryxon::Engine& engine, const eryxon::McpServerOptions& session) {
+  eryxon::McpHttpOptions opts;
+  opts.session = session;
+  opts.session.default_api_key.clear();  // every request brings its own key
+  const std::string where = a.need("http");
+  const auto colon = where.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == where.size())
+    throw eryxon::Error(eryxon::ErrorCode::validation_error, "--http needs HOST:PORT");
+  opts.host = where.substr(0, colon);
+  if (opts.host.size() > 2 && opts.host.front() == '[' && opts.host.back() == ']')
+    opts.host = opts.host.substr(1, opts.host.size() - 2);
+  const std::int64_t port = std::stoll(where.substr(colon + 1));
+  if (port < 0 || port > 65535)
+    throw eryxon::Error(eryxon::ErrorCode::validation_error, "--http port must be 0..65535");
+  opts.port = static_cast<std::uint16_t>(port);
+  for (const auto& origin : split_tools(a.get("allowed-origin")))
+    if (!origin.empty()) opts.allowed_origins.push_back(origin);
+  const std::int64_t idle_s = int_option(a, "session-idle-seconds", 1800);
+  const std::int64_t max_sessions = int_option(a, "max-sessions", 64);
+  if (idle_s < 1) throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                                      "--session-idle-seconds must be at least 1");
+  if (max_sessions < 1 || max_sessions > 100000)
+    throw eryxon::Error(eryxon::ErrorCode::validation_error, "--max-sessions must be 1..100000");
+  opts.session_idle_timeout_ms = idle_s * 1000;
+  opts.max_sessions = static_cast<std::size_t>(max_sessions);
+  const sigset_t stop_signals = stop_signal_set();
+  eryxon::McpHttpServer server(engine, opts);
+  server.start();
+  std::cerr << fmt::format("eryxon: MCP Streamable HTTP on http://{}:{}{}\n", where.substr(0, colon),
+                           server.port(), opts.path);
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  server.stop();
+  std::cerr << fmt::format("eryxon: stopped by signal {}\n", signal);
+  return 0;
+}
+
 int run(const Args& a) {
   const auto& w = a.words;
   if (w.empty() || w[0] == "help" || a.options.count("help")) {
@@ -335,7 +387,8 @@ int run(const Args& a) {
     return 0;
   }
 
-  if (cmd == "events" && sub == "dispatch" && !a.options.count("once")) {
+  if ((cmd == "events" && sub == "dispatch" && !a.options.count("once")) ||
+      (cmd == "mcp" && sub == "serve" && a.options.count("http"))) {
     // Before the engine starts its writer threads, so that none of them
     // takes the signal (see run_events).
     const sigset_t stop_signals = stop_signal_set();
@@ -491,6 +544,7 @@ int run(const Args& a) {
                           "--log-level must be debug, info, notice, warning, error, critical, "
                           "alert, emergency or off");
     }
+    if (a.options.count("http")) return serve_http(a, *engine, opts);
     eryxon::McpServer server(*engine, opts);
     return server.serve(STDIN_FILENO, STDOUT_FILENO);
   }

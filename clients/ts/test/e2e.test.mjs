@@ -1,5 +1,6 @@
 // End-to-end tests of `eryxon mcp serve` through the official MCP TypeScript
-// SDK (Client + StdioClientTransport) and over raw stdio.
+// SDK (Client + StdioClientTransport, and StreamableHTTPClientTransport
+// against `eryxon mcp serve --http`) and over raw stdio.
 //
 // Run from clients/ts:
 //   ERYXON_BIN=/path/to/eryxon ERYXON_TEST_DIR=/tmp/e2e node --test test/
@@ -32,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   EmptyResultSchema,
   LoggingMessageNotificationSchema,
@@ -824,5 +826,108 @@ describe('raw stdio', () => {
         assert.equal(code, 0);
       });
     }
+  });
+});
+
+/**
+ * Starts `eryxon mcp serve --http 127.0.0.1:0` and resolves with
+ * { url, stop() } once it prints the address it listens on (the port the
+ * kernel picked, so parallel runs never collide).
+ */
+function startHttpServer(db) {
+  const env = { ...process.env, ...passThroughEnv() };
+  delete env.ERYXON_MCP_KEY;
+  const child = spawn(BIN, ['mcp', 'serve', '--db', db, '--http', '127.0.0.1:0'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderrText = '';
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const url = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no address within 15 s: ${stderrText}`)), 15_000);
+    child.stderr.on('data', (chunk) => {
+      stderrText += chunk.toString();
+      const m = /MCP Streamable HTTP on (http:\/\/\S+)/.exec(stderrText);
+      if (m) {
+        clearTimeout(timer);
+        resolve(new URL(m[1]));
+      }
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`eryxon exited (${code ?? signal}) before listening: ${stderrText}`));
+    });
+  });
+  return {
+    url,
+    stderr: () => stderrText,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+describe('streamable HTTP', () => {
+  test('the SDK\'s StreamableHTTPClientTransport with a Bearer key lists tools and calls fetch_jobs',
+    { timeout: TEST_TIMEOUT }, async (t) => {
+      const { db, tenant } = makeShop({ label: 'http' });
+      const narrowKey = createKey(db, tenant, 'http-narrow', { tools: 'fetch_jobs' });
+      const server = startHttpServer(db);
+      t.after(() => server.stop());
+      const url = await server.url;
+
+      const transport = new StreamableHTTPClientTransport(url, {
+        requestInit: { headers: { Authorization: `Bearer ${narrowKey}` } },
+      });
+      const client = new Client({ name: 'eryxon-e2e-http', version: '0.1.0' });
+      await client.connect(transport, { timeout: REQUEST_TIMEOUT });
+      t.after(() => client.close());
+      assert.ok(transport.sessionId, 'the server assigned a session id');
+      assert.ok(SUPPORTED_VERSIONS.includes(transport.protocolVersion),
+        `negotiated ${transport.protocolVersion}`);
+      assert.equal(client.getServerVersion().name, 'eryxon');
+
+      const { tools } = await client.listTools(undefined, { timeout: REQUEST_TIMEOUT });
+      assert.deepEqual(tools.map((x) => x.name), ['fetch_jobs']);
+      const jobs = ok(await client.callTool({ name: 'fetch_jobs', arguments: { limit: 2 } },
+        undefined, { timeout: REQUEST_TIMEOUT }));
+      assert.ok(Array.isArray(jobs.data));
+      assert.ok(jobs.data.length >= 1 && jobs.data.length <= 2);
+
+      // A tool outside the key's list: HTTP 403, which the SDK reports as an error.
+      await assert.rejects(
+        client.callTool({ name: 'get_dashboard_stats', arguments: {} }, undefined,
+          { timeout: REQUEST_TIMEOUT }),
+        /403|not allowed/i);
+
+      await transport.terminateSession();
+      assert.equal(transport.sessionId, undefined);
+    });
+
+  test('no key or a wrong key: 401 with WWW-Authenticate', { timeout: TEST_TIMEOUT }, async (t) => {
+    const { db } = makeShop({ label: 'http401', seed: false });
+    const server = startHttpServer(db);
+    t.after(() => server.stop());
+    const url = await server.url;
+    const init = JSON.stringify({
+      jsonrpc: '2.0', id: 1, method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+    });
+    const headers = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' };
+    const none = await fetch(url, { method: 'POST', headers, body: init });
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="eryxon"');
+    assert.equal((await none.json()).error.code, -32000);
+    const wrong = await fetch(url, {
+      method: 'POST', headers: { ...headers, Authorization: 'Bearer mcp_live_nope' }, body: init,
+    });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.headers.get('www-authenticate'), /error="invalid_token"/);
+    await wrong.body?.cancel();
+
+    const { code, signal } = await server.stop();
+    assert.equal(code, 0, `exit code; stderr: ${server.stderr()}`);
+    assert.equal(signal, null);
   });
 });
