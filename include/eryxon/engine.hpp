@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,12 @@ struct EngineOptions {
   /// Audit log tuning; std::nullopt turns the audit log off (benchmarks of
   /// the bare call path). On by default.
   std::optional<AuditOptions> audit = AuditOptions{};
+  /// Checks every successful tool result's `data` against the tool's
+  /// output_schema (when it declares one) before returning it; a mismatch
+  /// becomes an INTERNAL_ERROR result listing the violations. Off by
+  /// default (it costs a walk over the result); tests turn it on so a tool
+  /// that breaks its published outputSchema fails them.
+  bool check_output_schemas = false;
 };
 
 /// Where a call came from, for the audit log. Every field may stay empty;
@@ -175,7 +182,15 @@ class ERYXON_EXPORT Engine {
                  const nlohmann::json& arguments, std::string_view error_code,
                  std::string_view error_message, double response_time_ms) noexcept;
 
+  /// Turns the output check of EngineOptions::check_output_schemas on or
+  /// off (Engine::open and in_memory apply the option). Thread-safe; calls
+  /// already running keep the setting they started with or see the new one.
+  void set_check_output_schemas(bool on) noexcept {
+    check_output_schemas_.store(on, std::memory_order_relaxed);
+  }
+
  private:
+  std::atomic<bool> check_output_schemas_{false};
   std::unique_ptr<Storage> storage_;
   Shop shop_;
   KeyService keys_;

@@ -92,14 +92,18 @@ std::unique_ptr<Engine> Engine::open(const std::string& db_path, EngineOptions o
                      : db_path == ":memory:"
                          ? PepperSet(Pepper::generate())
                          : PepperSet::from_env_or_file(db_path + ".pepper");
-  return std::make_unique<Engine>(std::move(storage), std::move(pepper), options.clock,
-                                  options.audit);
+  auto engine = std::make_unique<Engine>(std::move(storage), std::move(pepper), options.clock,
+                                         options.audit);
+  engine->set_check_output_schemas(options.check_output_schemas);
+  return engine;
 }
 
 std::unique_ptr<Engine> Engine::in_memory(EngineOptions options) {
   PepperSet pepper = options.pepper ? *options.pepper : PepperSet(Pepper::generate());
-  return std::make_unique<Engine>(make_memory_storage(), std::move(pepper), options.clock,
-                                  options.audit);
+  auto engine = std::make_unique<Engine>(make_memory_storage(), std::move(pepper),
+                                         options.clock, options.audit);
+  engine->set_check_output_schemas(options.check_output_schemas);
+  return engine;
 }
 
 Engine::Engine(std::unique_ptr<Storage> storage, PepperSet pepper, Clock clock,
@@ -267,6 +271,16 @@ CallResult Engine::run_tool(const ToolDefinition& def, const KeyIdentity& identi
   ToolContext ctx{identity.tenant_id, &identity, shop_, control};
   try {
     ToolOutput out = def.handler(ctx, args);
+    if (check_output_schemas_.load(std::memory_order_relaxed) && !def.output_schema.is_null()) {
+      const auto wrong = validate_against_schema(def.output_schema, out.data);
+      if (!wrong.empty()) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& v : wrong) list.push_back({{"path", v.path}, {"message", v.message}});
+        return failure(Error(ErrorCode::internal_error,
+                             fmt::format("{} returned data that breaks its outputSchema", tool),
+                             {{"violations", std::move(list)}}));
+      }
+    }
     nlohmann::json body = {{"success", true}, {"data", std::move(out.data)}};
     if (out.pagination) body["pagination"] = std::move(*out.pagination);
     return {CallStatus::ok, std::move(body)};
