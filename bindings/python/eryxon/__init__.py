@@ -399,6 +399,11 @@ class Store(HandleLease):
         )
         return json.loads(text)
 
+    def tenant(self, tenant_id: str) -> "shop.TenantShop":
+        """One tenant's actions as Python methods returning rows and pages;
+        see :mod:`eryxon.shop`."""
+        return shop.TenantShop(self, tenant_id)
+
     def mcp_session(self, **options: Any) -> "mcp.McpSession":
         """An MCP session on this store for your own transport; see
         :class:`eryxon.mcp.McpSession`."""
@@ -445,3 +450,9 @@ from . import mcp  # noqa: E402
 from .mcp import McpSession  # noqa: E402
 
 __all__.extend(["mcp", "McpSession"])
+
+# One tenant's actions as methods: Store.tenant(tenant_id).
+from . import shop  # noqa: E402
+from .shop import Page, Row, TenantShop  # noqa: E402
+
+__all__.extend(["shop", "TenantShop", "Row", "Page"])

@@ -85,6 +85,35 @@ class HostActionTest(unittest.TestCase):
         self.assertEqual(response["status"], 401)
 
 
+class TenantShopTest(unittest.TestCase):
+    def test_methods_rows_and_pages(self):
+        with eryxon.Store.open() as store:
+            tenant = store.create_tenant("Typed", "enterprise")["id"]
+            other = store.create_tenant("Other", "enterprise")["id"]
+            shop = store.tenant(tenant)
+            self.assertIn("create_part", shop.actions())
+            self.assertIn("Arguments:", shop.create_part.__doc__)
+            cell = shop.create_cell(name="Press", wip_limit=2)
+            self.assertIsInstance(cell, eryxon.Row)
+            self.assertEqual(cell.name, "Press")
+            self.assertEqual(cell.wip_limit, 2)
+            for n in range(3):
+                shop.create_job(job_number=f"J-{n}", customer="Acme")
+            page = shop.fetch_jobs(limit=2)
+            self.assertIsInstance(page, eryxon.Page)
+            self.assertEqual((len(page), page.total, page.has_more), (2, 3, True))
+            self.assertTrue(page[0].job_number.startswith("J-"))
+            with self.assertRaises(AttributeError):
+                shop.no_such_action
+            with self.assertRaises(eryxon.InvalidArgument):
+                shop.create_job(customer="no number")
+            # The other tenant's view is empty and cannot reach these rows.
+            theirs = store.tenant(other)
+            self.assertEqual(theirs.fetch_jobs().total, 0)
+            with self.assertRaises(eryxon.NotFound):
+                theirs.get_job(job_id=page[0].id)
+
+
 class McpSessionTest(unittest.TestCase):
     def test_session_round_trip_and_notifications(self):
         messages = []
