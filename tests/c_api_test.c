@@ -1425,6 +1425,88 @@ static void test_host_surface(void) {
   eryxon_store_free(&store);
 }
 
+
+/* Keys of both families through their whole life, and tenants, from C. */
+static void test_key_lifecycle(void) {
+  eryxon_store_t *store = NULL;
+  char *out = NULL;
+  char tenant[64] = "", other[64] = "", key[80] = "", id[64] = "", rotated[80] = "";
+  CHECK_OK(eryxon_store_open(&store, ":memory:"));
+  if (store == NULL) return;
+  CHECK_OK(eryxon_tenant_create(&out, store, "Keys", "pro"));
+  CHECK(json_string_field(out, "id", tenant, sizeof tenant));
+  eryxon_free(out);
+  CHECK_OK(eryxon_tenant_create(&out, store, "Other", NULL));
+  CHECK(json_string_field(out, "id", other, sizeof other));
+  eryxon_free(out);
+
+  CHECK_OK(eryxon_key_create_ex(&out, store, tenant,
+                                "{\"name\":\"erp\",\"family\":\"rest\",\"environment\":\"test\","
+                                "\"rate_limit\":30,\"allowed_tools\":[\"fetch_jobs\"]}"));
+  CHECK(json_string_field(out, "key", key, sizeof key));
+  CHECK(strncmp(key, "ery_test_", 9) == 0);
+  CHECK(contains(out, "\"rate_limit\":30"));
+  CHECK(json_string_field(strstr(out, "\"record\""), "id", id, sizeof id));
+  eryxon_free(out);
+  CHECK_INVALID(eryxon_key_create_ex(&out, store, tenant, "{\"name\":\"x\",\"family\":\"soap\"}"),
+                "family");
+  CHECK_INVALID(eryxon_key_create_ex(&out, store, tenant, "{\"name\":\"x\",\"colour\":1}"),
+                "colour");
+  CHECK_STATUS(eryxon_key_create_ex(&out, store, tenant, "{\"name\":\"erp\"}"), ERYXON_EDUPLICATE);
+
+  /* Another tenant can neither disable, rotate nor delete it. */
+  CHECK_STATUS(eryxon_key_set_enabled(&out, store, other, id, 0), ERYXON_ENOTFOUND);
+  CHECK_STATUS(eryxon_key_rotate(&out, store, other, id, 0), ERYXON_ENOTFOUND);
+  CHECK_STATUS(eryxon_key_delete(store, other, id), ERYXON_ENOTFOUND);
+
+  /* The REST key works, is disabled (401), enabled again. */
+  {
+    char request[256];
+    snprintf(request, sizeof request,
+             "{\"method\":\"GET\",\"target\":\"/api/v1/jobs\",\"headers\":{\"Authorization\":"
+             "\"Bearer %s\"}}", key);
+    CHECK_OK(eryxon_rest_handle(&out, store, request));
+    CHECK(contains(out, "\"status\":200"));
+    eryxon_free(out);
+    CHECK_OK(eryxon_key_set_enabled(&out, store, tenant, id, 0));
+    CHECK(contains(out, "\"enabled\":false"));
+    eryxon_free(out);
+    CHECK_OK(eryxon_rest_handle(&out, store, request));
+    CHECK(contains(out, "\"status\":401"));
+    eryxon_free(out);
+    CHECK_OK(eryxon_key_set_enabled(&out, store, tenant, id, 1));
+    eryxon_free(out);
+
+    /* Rotation with no grace: the new key works, the old one is refused. */
+    CHECK_OK(eryxon_key_rotate(&out, store, tenant, id, 0));
+    CHECK(json_string_field(out, "key", rotated, sizeof rotated));
+    CHECK(strcmp(rotated, key) != 0);
+    eryxon_free(out);
+    CHECK_OK(eryxon_rest_handle(&out, store, request));
+    CHECK(contains(out, "\"status\":401"));
+    eryxon_free(out);
+    snprintf(request, sizeof request,
+             "{\"method\":\"GET\",\"target\":\"/api/v1/jobs\",\"headers\":{\"Authorization\":"
+             "\"Bearer %s\"}}", rotated);
+    CHECK_OK(eryxon_rest_handle(&out, store, request));
+    CHECK(contains(out, "\"status\":200"));
+    eryxon_free(out);
+  }
+  CHECK_OK(eryxon_key_delete(store, tenant, id));
+  CHECK_STATUS(eryxon_key_delete(store, tenant, id), ERYXON_ENOTFOUND);
+  CHECK_INVALID(eryxon_key_rotate(&out, store, tenant, id, -1), "grace_seconds");
+
+  CHECK_OK(eryxon_tenant_get(&out, store, tenant));
+  CHECK(contains(out, "\"plan\":\"pro\""));
+  eryxon_free(out);
+  CHECK_STATUS(eryxon_tenant_get(&out, store, "00000000-0000-4000-8000-000000000000"),
+               ERYXON_ENOTFOUND);
+  CHECK_OK(eryxon_tenant_list(&out, store));
+  CHECK(contains(out, "\"name\":\"Keys\"") && contains(out, "\"name\":\"Other\""));
+  eryxon_free(out);
+  eryxon_store_free(&store);
+}
+
 int main(void) {
   eryxon_store_t *store = NULL;
   char persisted_key[64] = "";
@@ -1438,6 +1520,7 @@ int main(void) {
   test_endpoints();
   test_host_tools();
   test_host_surface();
+  test_key_lifecycle();
 
   CHECK_STATUS(eryxon_store_open(&store, ":memory:"), ERYXON_OK);
   if (store != NULL) {

@@ -166,6 +166,74 @@ ERYXON_EXPORT eryxon_status eryxon_key_create(char **out_key, eryxon_store_t *st
                                               const char *environment);
 
 /**
+ * Mints a key of either family with every option, and returns its
+ * plaintext once.
+ *
+ * options_json: {"name" (required, unique per tenant, 1..100), "family"
+ * ("mcp" -> mcp_live_/mcp_test_, "rest" -> ery_live_/ery_test_; default
+ * "mcp"), "environment" ("live"|"test"), "allowed_tools" (["*"] or names),
+ * "rate_limit" (requests per minute >= 1; default by plan), "expires_at"
+ * (RFC 3339), "description", "created_by"}; other members are
+ * ERYXON_EINVALID. out_json receives {"key": the plaintext, "record": the
+ * key's public row as in eryxon_key_list}; only a keyed hash is stored.
+ * Free it with eryxon_free, which zeroes it.
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND (tenant), ERYXON_EDUPLICATE
+ * (name), ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_key_create_ex(char **out_json, eryxon_store_t *store,
+                                                 const char *tenant_id,
+                                                 const char *options_json);
+
+/**
+ * Enables (enabled != 0) or disables a key. A disabled key is refused at
+ * once by this store (its cache entry is dropped) and by other processes
+ * on the same database within the key cache's 5 s.
+ * out_json receives the key's public row. Another tenant's key is
+ * ERYXON_ENOTFOUND and is not changed.
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND, ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_key_set_enabled(char **out_json, eryxon_store_t *store,
+                                                   const char *tenant_id,
+                                                   const char *key_row_id, int enabled);
+
+/**
+ * Rotates a key: mints a new key with the same name, family,
+ * environment, description, allow-list and rate limit; the old key is
+ * renamed "<name>~rotated-<epoch ms>" and expires grace_seconds
+ * (0..31622400) from now, or sooner if it already expired sooner. out_json receives
+ * {"key": the new plaintext, "record": its public row}; free with
+ * eryxon_free (zeroed).
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND, ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_key_rotate(char **out_json, eryxon_store_t *store,
+                                              const char *tenant_id, const char *key_row_id,
+                                              int64_t grace_seconds);
+
+/**
+ * Deletes a key for good; it is refused from then on.
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND (absent or another tenant's),
+ * ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_key_delete(eryxon_store_t *store, const char *tenant_id,
+                                              const char *key_row_id);
+
+/**
+ * One tenant's row: {"id","name","plan","status","timezone",
+ * "max_jobs","max_parts_per_month","created_at",...}. Free with eryxon_free.
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND, ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_tenant_get(char **out_json, eryxon_store_t *store,
+                                              const char *tenant_id);
+
+/**
+ * Every tenant of the store as a JSON array of tenant rows (host/admin
+ * use: this is the one call that is not scoped to a tenant). Free with
+ * eryxon_free.
+ * Errors: ERYXON_EINVALID, ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_tenant_list(char **out_json, eryxon_store_t *store);
+
+/**
  * Lists a tenant's keys (both families) without their secrets.
  *
  * out_json receives a JSON array, one object per key: {"id","name",

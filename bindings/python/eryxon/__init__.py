@@ -244,6 +244,62 @@ class Store(HandleLease):
         )
         return text.decode("utf-8")
 
+    def create_api_key(
+        self,
+        tenant_id: str,
+        name: str,
+        *,
+        family: str = "mcp",
+        environment: str = "live",
+        tools: Iterable[str] = ("*",),
+        rate_limit: Optional[int] = None,
+        expires_at: Optional[str] = None,
+        description: Optional[str] = None,
+    ) -> Json:
+        """Mints a key of either family (``"mcp"`` -> mcp_live_..., ``"rest"``
+        -> ery_live_...) with every option; returns ``{"key": plaintext
+        (shown once), "record": its public row}``. ``rate_limit`` is
+        requests per minute, ``expires_at`` RFC 3339."""
+        options: Json = {"name": name, "family": family, "environment": environment,
+                         "allowed_tools": [tools] if isinstance(tools, str) else list(tools)}
+        for key, value in (("rate_limit", rate_limit), ("expires_at", expires_at),
+                           ("description", description)):
+            if value is not None:
+                options[key] = value
+        return json.loads(self._call_string(
+            _native.eryxon_key_create_ex, _text(tenant_id, "tenant_id"),
+            json.dumps(options).encode("utf-8")))
+
+    def set_key_enabled(self, tenant_id: str, key_row_id: str, enabled: bool) -> Json:
+        """Enables or disables a key; returns its public row."""
+        return json.loads(self._call_string(
+            _native.eryxon_key_set_enabled, _text(tenant_id, "tenant_id"),
+            _text(key_row_id, "key_row_id"), 1 if enabled else 0))
+
+    def rotate_key(self, tenant_id: str, key_row_id: str, grace_seconds: int = 86400) -> Json:
+        """Mints the key's successor (same permissions); the old key expires
+        after ``grace_seconds``. Returns ``{"key", "record"}`` of the new one."""
+        return json.loads(self._call_string(
+            _native.eryxon_key_rotate, _text(tenant_id, "tenant_id"),
+            _text(key_row_id, "key_row_id"), int(grace_seconds)))
+
+    def delete_key(self, tenant_id: str, key_row_id: str) -> None:
+        """Deletes a key for good (NotFound when the tenant has no such key)."""
+        with self._handle() as ptr:
+            status = _native.eryxon_key_delete(
+                ptr, _text(tenant_id, "tenant_id"), _text(key_row_id, "key_row_id"))
+            message = _last_error() if status != _native.ERYXON_OK else ""
+        if status != _native.ERYXON_OK:
+            raise error_for_status(status, message)
+
+    def get_tenant(self, tenant_id: str) -> Json:
+        """The tenant's row (``id``, ``name``, ``plan``, ``status``, ``timezone``...)."""
+        return json.loads(self._call_string(_native.eryxon_tenant_get, _text(tenant_id, "tenant_id")))
+
+    def list_tenants(self) -> list:
+        """Every tenant of the store (host/admin use)."""
+        return json.loads(self._call_string(_native.eryxon_tenant_list))
+
     def list_keys(self, tenant_id: str) -> list:
         """The tenant's keys (both families) as dicts, without secrets.
 

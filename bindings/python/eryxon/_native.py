@@ -400,5 +400,25 @@ _HOST_PROTOTYPES = {
     "eryxon_mcp_session_free": ([_session_pp], None),
 }
 
+# Key lifecycle and tenant reads.
+_HOST_PROTOTYPES.update({
+    # eryxon_status eryxon_key_create_ex(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id, const char *options_json);
+    "eryxon_key_create_ex": ([_out_str, _store_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_key_set_enabled(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id, const char *key_row_id, int enabled);
+    "eryxon_key_set_enabled": ([_out_str, _store_p, c_char_p, c_char_p, c_int], c_int),
+    # eryxon_status eryxon_key_rotate(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id, const char *key_row_id, int64_t grace_seconds);
+    "eryxon_key_rotate": ([_out_str, _store_p, c_char_p, c_char_p, c_int64], c_int),
+    # eryxon_status eryxon_key_delete(eryxon_store_t *store, const char *tenant_id,
+    #     const char *key_row_id);
+    "eryxon_key_delete": ([_store_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_tenant_get(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id);
+    "eryxon_tenant_get": ([_out_str, _store_p, c_char_p], c_int),
+    # eryxon_status eryxon_tenant_list(char **out_json, eryxon_store_t *store);
+    "eryxon_tenant_list": ([_out_str, _store_p], c_int),
+})
 _declare(_HOST_PROTOTYPES)
 __all__.extend(["eryxon_mcp_session_t", "eryxon_mcp_message_cb"])

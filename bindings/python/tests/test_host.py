@@ -85,6 +85,35 @@ class HostActionTest(unittest.TestCase):
         self.assertEqual(response["status"], 401)
 
 
+class KeyLifecycleTest(unittest.TestCase):
+    def test_rest_key_enable_rotate_delete(self):
+        with eryxon.Store.open() as store:
+            tenant = store.create_tenant("Keys", "pro")["id"]
+            other = store.create_tenant("Other")["id"]
+            created = store.create_api_key(tenant, "erp", family="rest", rate_limit=30,
+                                           tools=["fetch_jobs"])
+            key, row = created["key"], created["record"]
+            self.assertTrue(key.startswith("ery_live_"))
+            self.assertEqual(row["rate_limit"], 30)
+            auth = {"Authorization": f"Bearer {key}"}
+            self.assertEqual(store.rest("GET", "/api/v1/jobs", headers=auth)["status"], 200)
+            with self.assertRaises(eryxon.NotFound):
+                store.set_key_enabled(other, row["id"], False)
+            store.set_key_enabled(tenant, row["id"], False)
+            self.assertEqual(store.rest("GET", "/api/v1/jobs", headers=auth)["status"], 401)
+            store.set_key_enabled(tenant, row["id"], True)
+            new = store.rotate_key(tenant, row["id"], grace_seconds=0)
+            self.assertNotEqual(new["key"], key)
+            self.assertEqual(store.rest("GET", "/api/v1/jobs", headers=auth)["status"], 401)
+            self.assertEqual(store.rest("GET", "/api/v1/jobs", headers={
+                "Authorization": f"Bearer {new['key']}"})["status"], 200)
+            store.delete_key(tenant, new["record"]["id"])
+            with self.assertRaises(eryxon.NotFound):
+                store.delete_key(tenant, new["record"]["id"])
+            self.assertEqual(store.get_tenant(tenant)["plan"], "pro")
+            self.assertEqual({t["name"] for t in store.list_tenants()}, {"Keys", "Other"})
+
+
 class TenantShopTest(unittest.TestCase):
     def test_methods_rows_and_pages(self):
         with eryxon.Store.open() as store:
