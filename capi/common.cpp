@@ -186,6 +186,10 @@ bool is_live(const eryxon_mcp_session_t* handle) noexcept {
 
 void retire(eryxon_mcp_session_t* session) noexcept {
   session->tag = kSessionFreed;
+  if (is_live(session->store)) {
+    std::lock_guard lock(session->store->sessions_mutex);
+    session->store->sessions.erase(session);
+  }
   session->rep.reset();
   session->store = nullptr;
   Quarantine::instance().add(session,
@@ -198,6 +202,12 @@ bool is_live(const eryxon_dispatcher_t* handle) noexcept {
 
 void retire(eryxon_store_t* store) noexcept {
   store->tag = kStoreFreed;
+  {
+    // Sessions first: each McpSession listens to the engine's registry.
+    std::lock_guard lock(store->sessions_mutex);
+    for (eryxon_mcp_session_t* session : store->sessions) session->rep.reset();
+    store->sessions.clear();
+  }
   store->rep.reset();
   Quarantine::instance().add(store, [](void* p) { delete static_cast<eryxon_store_t*>(p); });
 }

@@ -23,6 +23,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <new>
 #include <string>
 #include <string_view>
@@ -53,9 +55,15 @@ inline constexpr std::uint64_t kSessionFreed = 0x45525958'4d435021ULL;
 }  // namespace eryxon::capi
 
 /// The C handle: a type tag, then the C++ object it wraps.
+struct eryxon_mcp_session_t;
+
 struct eryxon_store_t {
   std::uint64_t tag = eryxon::capi::kStoreLive;  // first member: see check()
   std::unique_ptr<eryxon::Engine> rep;
+  /// The live MCP sessions on this store: retire() closes their C++
+  /// sessions before the engine goes, so none outlives what it refers to.
+  std::mutex sessions_mutex;
+  std::set<eryxon_mcp_session_t*> sessions;
 };
 
 /// The C handle of a dispatcher, on the storage of the store it was made

@@ -77,6 +77,10 @@ eryxon_status eryxon_mcp_session_create(eryxon_mcp_session_t** out, eryxon_store
     handle->store = store;
     handle->rep = std::make_unique<eryxon::McpSession>(*store->rep, std::move(options),
                                                        std::move(sink));
+    {
+      std::lock_guard lock(store->sessions_mutex);
+      store->sessions.insert(handle.get());
+    }
     *out = handle.release();
     return ERYXON_OK;
   });
@@ -99,11 +103,7 @@ void eryxon_mcp_session_free(eryxon_mcp_session_t** session) {
   eryxon_mcp_session_t* handle = *session;
   *session = nullptr;
   if (!eryxon::capi::is_live(handle)) return;
-  // A session outliving its store must not run its destructor: that would
-  // unsubscribe from the freed store's tool registry. Its memory is leaked
-  // instead (eryxon.h: free sessions before their store).
-  if (!eryxon::capi::is_live(handle->store)) static_cast<void>(handle->rep.release());
-  eryxon::capi::retire(handle);
+  eryxon::capi::retire(handle);  // its C++ session is gone already if the store was freed
 }
 
 }  // extern "C"

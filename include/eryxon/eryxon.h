@@ -966,10 +966,10 @@ ERYXON_EXPORT eryxon_status eryxon_mcp_session_handle(char **out_reply,
 
 /** Closes a session (waits for its running calls; no on_message call
  *  happens after it returns) and sets *session to NULL. NULL is a no-op.
- *  Free every session before its store: a session whose store was freed
- *  first is refused by eryxon_mcp_session_handle, and freeing it releases
- *  only the handle (the session object, which refers to the freed store,
- *  is leaked rather than touched). */
+ *  Free sessions before their store; eryxon_store_free closes the
+ *  sessions still open on it (waiting for their running calls), after
+ *  which eryxon_mcp_session_handle refuses them and this function only
+ *  releases the handle. */
 ERYXON_EXPORT void eryxon_mcp_session_free(eryxon_mcp_session_t **session);
 
 #ifdef __cplusplus
