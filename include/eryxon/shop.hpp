@@ -804,7 +804,9 @@ class ERYXON_EXPORT Shop {
   /// events. `days` must be 1..365, `min_occurrences` >= 1, `top_n` 1..50:
   /// VALIDATION_ERROR (context field) otherwise. Quantities are pieces,
   /// rates and percents 0..100, yields 0..1. Suggestions are derived from
-  /// counts by fixed rules (docs/quality.md), never by a model.
+  /// counts by fixed rules (docs/quality.md), never by a model. Thread
+  /// safety as for every Shop method: safe from many threads when the
+  /// Storage is.
   IssueAnalytics issue_analytics(std::string_view tenant, std::int64_t days,
                                  IssueGroupBy group_by);
   IssueTrends issue_trends(std::string_view tenant, std::int64_t days, TrendInterval interval);
