@@ -1775,3 +1775,27 @@ TEST_CASE("domain: quality suggestions follow their rules on counts, per focus a
     CHECK(later.suggestions[2].value == 3);
   }
 }
+
+TEST_CASE("domain: quality analytics inside a batch read the batch's own transaction") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    YieldMetrics inside;
+    f.shop.batch(f.t, "scrap_and_measure", [&] {
+      f.shop.report_scrap(f.t, f.cut.id, 3);
+      inside = f.shop.yield_metrics(f.t, 1);  // sees the scrap not yet committed
+      return std::int64_t{1};
+    });
+    CHECK(inside.quantity_scrap == 3);
+    REQUIRE(inside.yield);
+    CHECK(*inside.yield == 0.0);
+    // A batch that fails takes its scrap with it.
+    CHECK(error_of([&] {
+            f.shop.batch(f.t, "scrap_then_fail", [&]() -> std::int64_t {
+              f.shop.report_scrap(f.t, f.cut.id, 5);
+              CHECK(f.shop.scrap_pareto(f.t, 1, 10).total_scrap == 8);
+              throw Error(ErrorCode::validation_error, "abandon");
+            });
+          }).code() == ErrorCode::validation_error);
+    CHECK(f.shop.scrap_pareto(f.t, 1, 10).total_scrap == 3);
+  }
+}

@@ -2,9 +2,7 @@
 // Substeps, Scrap). Exact inputSchemas as in shop_tools.cpp; the analyses
 // are Shop methods (src/domain/quality.cpp), the handlers only read
 // arguments and shape results.
-#include <fmt/format.h>
-
-#include <algorithm>
+#include <vector>
 
 #include "eryxon/error.hpp"
 #include "eryxon/tools.hpp"
