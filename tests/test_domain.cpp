@@ -1384,3 +1384,418 @@ TEST_CASE("domain: a batch commits every action and its events together, or noth
     CHECK(f.shop.get_job(other, theirs.id).notes == "later");
   }
 }
+
+// --- quality analytics (src/domain/quality.cpp) --------------------------------
+
+namespace {
+
+void set_now(Floor& f, const char* ts) { *f.clock.now = *parse_timestamp(ts); }
+
+NewIssue ncr(const std::string& op, NcrCategory category, IssueSeverity severity,
+             const std::string& title = "Out of tolerance") {
+  NewIssue in;
+  in.operation_id = op;
+  in.title = title;
+  in.severity = severity;
+  in.ncr_category = category;
+  return in;
+}
+
+}  // namespace
+
+TEST_CASE("domain: issue trends have one bucket per UTC day or ISO week, holes filled") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    set_now(f, "2026-11-20T15:00:00Z");  // Friday of ISO week 47
+    f.shop.create_issue(f.t, standstill(f.bend.id, "old"));
+    set_now(f, "2026-11-23T00:00:00Z");  // Monday 00:00: the first instant of the 3-day period
+    const Issue crit = f.shop.create_ncr(f.t, ncr(f.cut.id, NcrCategory::dimensional,
+                                                  IssueSeverity::critical));
+    set_now(f, "2026-11-22T23:59:59.999Z");  // one ms before the period
+    f.shop.create_ncr(f.t, ncr(f.cut.id, NcrCategory::dimensional, IssueSeverity::low));
+    set_now(f, "2026-11-24T09:00:00Z");
+    const Issue deleted = f.shop.create_issue(f.t, standstill(f.bend.id, "deleted"));
+    f.shop.delete_issue(f.t, deleted.id);
+    set_now(f, "2026-11-25T10:00:00Z");
+    f.shop.update_issue(f.t, crit.id, IssuePatch{.status = IssueStatus::closed});
+    set_now(f, "2026-11-25T12:00:00Z");
+    const Issue now_issue = f.shop.create_issue(f.t, standstill(f.cut.id, "at now"));
+    // An issue of an operation that is then deleted is left out.
+    const Operation gone = f.shop.create_operation(f.t, {f.part.id, f.laser.id, "Deburr", 30});
+    f.shop.create_issue(f.t, standstill(gone.id, "gone"));
+    f.shop.delete_operation(f.t, gone.id);
+
+    IssueTrends d = f.shop.issue_trends(f.t, 3, TrendInterval::daily);
+    CHECK(d.period.from == "2026-11-23T00:00:00.000Z");
+    CHECK(d.period.to == kNow);
+    CHECK(d.period.days == 3);
+    REQUIRE(d.buckets.size() == 3);
+    CHECK(d.buckets[0].start == "2026-11-23");
+    CHECK(d.buckets[0].label == "2026-11-23");
+    CHECK(d.buckets[0].created == 1);
+    CHECK(d.buckets[0].ncrs == 1);
+    CHECK(d.buckets[0].critical == 1);
+    CHECK(d.buckets[1].start == "2026-11-24");
+    CHECK(d.buckets[1].created == 0);  // the deleted issue is gone, the day stays
+    CHECK(d.buckets[2].created == 1);  // created exactly at now counts
+    CHECK(d.buckets[2].resolved == 1);
+    CHECK(d.buckets[2].ncrs == 0);
+    CHECK(d.total_created == 2);
+    CHECK(d.total_resolved == 1);
+
+    // 14 days: from Thursday 2026-11-12; ISO weeks 46, 47 and 48.
+    IssueTrends wk = f.shop.issue_trends(f.t, 14, TrendInterval::weekly);
+    CHECK(wk.period.from == "2026-11-12T00:00:00.000Z");
+    REQUIRE(wk.buckets.size() == 3);
+    CHECK(wk.buckets[0].start == "2026-11-09");
+    CHECK(wk.buckets[0].label == "2026-W46");
+    CHECK(wk.buckets[0].created == 0);
+    CHECK(wk.buckets[1].start == "2026-11-16");
+    CHECK(wk.buckets[1].label == "2026-W47");
+    CHECK(wk.buckets[1].created == 2);  // the old issue and the low NCR of Sunday night
+    CHECK(wk.buckets[2].label == "2026-W48");
+    CHECK(wk.buckets[2].created == 2);
+    CHECK(wk.total_created == 4);
+
+    // One day: today only.
+    IssueTrends one = f.shop.issue_trends(f.t, 1, TrendInterval::daily);
+    REQUIRE(one.buckets.size() == 1);
+    CHECK(one.buckets[0].created == 1);
+    CHECK(one.buckets[0].resolved == 1);
+    // A 365-day weekly range has no holes: consecutive Mondays.
+    IssueTrends year = f.shop.issue_trends(f.t, 365, TrendInterval::weekly);
+    REQUIRE(year.buckets.size() >= 53);
+    for (std::size_t i = 1; i < year.buckets.size(); ++i)
+      CHECK(*parse_timestamp(year.buckets[i].start) - *parse_timestamp(year.buckets[i - 1].start) ==
+            7 * 86'400'000LL);
+    CHECK(year.buckets.back().start == "2026-11-23");
+    CHECK(year.buckets[0].label == "2025-W48");  // 2025-11-24 is the Monday of 2025-W48
+    CHECK(year.total_created == 4);
+    (void)now_issue;
+
+    for (std::int64_t bad : {0, 366, -1})
+      CHECK(error_of([&] { f.shop.issue_trends(f.t, bad, TrendInterval::daily); }).code() ==
+            ErrorCode::validation_error);
+  }
+}
+
+TEST_CASE("domain: issue analytics groups by every dimension; root causes match loosely") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const Cell brake = f.shop.create_cell(f.t, {"Brake", 2});
+    const Operation fold = f.shop.create_operation(f.t, {f.part.id, brake.id, "Fold", 30});
+    NewIssue a = ncr(f.cut.id, NcrCategory::dimensional, IssueSeverity::high);
+    a.root_cause = "Worn die";
+    a.affected_quantity = 4;
+    const Issue ia = f.shop.create_ncr(f.t, a);
+    f.clock.advance_ms(1000);
+    NewIssue b = ncr(fold.id, NcrCategory::dimensional, IssueSeverity::high);
+    b.root_cause = "  worn   DIE ";
+    b.affected_quantity = 6;
+    const Issue ib = f.shop.create_ncr(f.t, b);
+    f.clock.advance_ms(1000);
+    NewIssue c = ncr(fold.id, NcrCategory::surface_finish, IssueSeverity::low);
+    c.root_cause = "Operator error";
+    f.shop.create_ncr(f.t, c);
+    f.clock.advance_ms(1000);
+    f.shop.create_issue(f.t, standstill(fold.id, "no cause"));  // general, medium
+    f.shop.update_issue(f.t, ia.id, IssuePatch{.status = IssueStatus::approved});
+    // Outside the 7-day period.
+    set_now(f, "2026-11-01T12:00:00Z");
+    NewIssue old = ncr(f.cut.id, NcrCategory::dimensional, IssueSeverity::critical);
+    old.root_cause = "Worn die";
+    f.shop.create_ncr(f.t, old);
+    set_now(f, "2026-11-25T12:00:10Z");
+
+    IssueAnalytics sev = f.shop.issue_analytics(f.t, 7, IssueGroupBy::severity);
+    CHECK(sev.total_issues == 4);
+    CHECK(sev.ncrs == 3);
+    CHECK(sev.pending == 3);
+    REQUIRE(sev.groups.size() == 4);
+    CHECK(sev.groups[0].key == "low");
+    CHECK(sev.groups[0].issues == 1);
+    CHECK(sev.groups[1].key == "medium");
+    CHECK(sev.groups[1].issues == 1);
+    CHECK(sev.groups[1].ncrs == 0);
+    CHECK(sev.groups[2].key == "high");
+    CHECK(sev.groups[2].issues == 2);
+    CHECK(sev.groups[2].pending == 1);
+    CHECK(sev.groups[2].affected_quantity == 10);
+    CHECK(sev.groups[3].key == "critical");
+    CHECK(sev.groups[3].issues == 0);  // the critical one is older than 7 days
+
+    IssueAnalytics st = f.shop.issue_analytics(f.t, 7, IssueGroupBy::status);
+    REQUIRE(st.groups.size() == 4);
+    CHECK(st.groups[0].key == "pending");
+    CHECK(st.groups[0].issues == 3);
+    CHECK(st.groups[1].key == "approved");
+    CHECK(st.groups[1].issues == 1);
+
+    IssueAnalytics cat = f.shop.issue_analytics(f.t, 7, IssueGroupBy::ncr_category);
+    REQUIRE(cat.groups.size() == 6);
+    CHECK(cat.groups[1].key == "dimensional");
+    CHECK(cat.groups[1].issues == 2);
+    CHECK(cat.groups[2].key == "surface_finish");
+    CHECK(cat.groups[2].issues == 1);
+    CHECK_FALSE(cat.groups[5].key);
+    CHECK(cat.groups[5].label == "none");
+    CHECK(cat.groups[5].issues == 1);
+
+    IssueAnalytics cells = f.shop.issue_analytics(f.t, 7, IssueGroupBy::cell);
+    REQUIRE(cells.groups.size() == 2);  // only cells with issues, most first
+    CHECK(cells.groups[0].key == brake.id);
+    CHECK(cells.groups[0].label == "Brake");
+    CHECK(cells.groups[0].issues == 3);
+    CHECK(cells.groups[1].label == "Laser");
+    CHECK(cells.groups[1].issues == 1);
+    IssueAnalytics ops30 = f.shop.issue_analytics(f.t, 30, IssueGroupBy::operation);
+    REQUIRE(ops30.groups.size() == 2);
+    CHECK(ops30.groups[0].label == "Fold");
+    CHECK(ops30.groups[0].issues == 3);
+    CHECK(ops30.groups[1].key == f.cut.id);
+    CHECK(ops30.groups[1].issues == 2);
+
+    RootCauseAnalysis rc = f.shop.root_cause_analysis(f.t, 7, 1);
+    CHECK(rc.issues_analyzed == 4);
+    CHECK(rc.without_root_cause == 1);
+    REQUIRE(rc.root_causes.size() == 2);
+    CHECK(rc.root_causes[0].root_cause == "  worn   DIE ");  // the newest spelling
+    CHECK(rc.root_causes[0].occurrences == 2);
+    CHECK(rc.root_causes[0].ncrs == 2);
+    CHECK(rc.root_causes[0].affected_quantity == 10);
+    CHECK(rc.root_causes[0].ncr_categories == std::vector<NcrCategory>{NcrCategory::dimensional});
+    CHECK(rc.root_causes[0].issue_ids == std::vector<std::string>{ib.id, ia.id});
+    CHECK(rc.root_causes[0].last_seen == ib.created_at);
+    CHECK(rc.root_causes[1].root_cause == "Operator error");
+    RootCauseAnalysis twice = f.shop.root_cause_analysis(f.t, 30, 2);
+    REQUIRE(twice.root_causes.size() == 1);
+    CHECK(twice.root_causes[0].occurrences == 3);  // with the old critical one
+    CHECK(error_of([&] { f.shop.root_cause_analysis(f.t, 7, 0); }).code() ==
+          ErrorCode::validation_error);
+  }
+}
+
+TEST_CASE("domain: scrap analytics, Pareto percentages, yield per cell and the quality score") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const Cell paint = f.shop.create_cell(f.t, {"Paint", 5});
+
+    // Nothing recorded: yields are null, every cell is listed, the score is
+    // the NCR component alone.
+    YieldMetrics none = f.shop.yield_metrics(f.t, 30);
+    CHECK_FALSE(none.yield);
+    REQUIRE(none.cells.size() == 2);
+    CHECK(none.cells[0].cell_name == "Laser");
+    CHECK_FALSE(none.cells[0].yield);
+    CHECK(nlohmann::json(none)["yield"].is_null());
+    QualityScore empty = f.shop.quality_score(f.t, 30);
+    CHECK_FALSE(empty.yield_score);
+    CHECK(empty.score == 100);
+    CHECK(empty.grade == "A");
+    ScrapPareto no_scrap = f.shop.scrap_pareto(f.t, 30, 10);
+    CHECK(no_scrap.total_scrap == 0);
+    CHECK(no_scrap.entries.empty());
+
+    const ScrapReason mat = f.shop.create_scrap_reason(f.t, {"MAT", "Material flaw", ScrapCategory::material});
+    const ScrapReason burr = f.shop.create_scrap_reason(f.t, {"BURR", "Burr", ScrapCategory::process});
+    const Job j2 = f.shop.create_job(f.t, {"J-200"});
+    NewPart bare{j2.id, "P-BARE"};  // no material
+    const Part p2 = f.shop.create_part(f.t, bare);
+    const Operation spray = f.shop.create_operation(f.t, {p2.id, paint.id, "Spray", 10});
+
+    f.shop.report_scrap(f.t, f.cut.id, 5, mat.id, std::string("cracked sheet"));
+    f.shop.report_scrap(f.t, f.cut.id, 3, burr.id);
+    const OperationQuantity plain = f.shop.report_scrap(f.t, spray.id, 2);
+    CHECK(plain.quantity_scrap == 2);
+    CHECK(plain.quantity_good == 0);
+    CHECK(plain.quantity_rework == 0);
+    CHECK(plain.quantity_produced == 2);
+    NewQuantity good;
+    good.operation_id = f.cut.id;
+    good.quantity_good = 90;
+    good.quantity_rework = 4;
+    f.shop.record_quantity(f.t, good);
+    // Yesterday, and outside a one-day period.
+    good.recorded_at = "2026-11-24T08:00:00Z";
+    good.quantity_good = 10;
+    good.quantity_rework = 0;
+    f.shop.record_quantity(f.t, good);
+    // Scrap of a deleted operation is left out.
+    const Operation gone = f.shop.create_operation(f.t, {f.part.id, f.laser.id, "Gone", 99});
+    f.shop.report_scrap(f.t, gone.id, 50, mat.id);
+    f.shop.delete_operation(f.t, gone.id);
+
+    ScrapPareto p = f.shop.scrap_pareto(f.t, 1, 10);
+    CHECK(p.total_scrap == 10);
+    CHECK(p.reasons == 3);
+    REQUIRE(p.entries.size() == 3);
+    CHECK(p.entries[0].code == "MAT");
+    CHECK(p.entries[0].category == ScrapCategory::material);
+    CHECK(p.entries[0].quantity_scrap == 5);
+    CHECK(p.entries[0].percent == 50.0);
+    CHECK(p.entries[0].cumulative_percent == 50.0);
+    CHECK(p.entries[1].code == "BURR");
+    CHECK(p.entries[1].percent == 30.0);
+    CHECK(p.entries[1].cumulative_percent == 80.0);
+    CHECK_FALSE(p.entries[2].scrap_reason_id);
+    CHECK(p.entries[2].percent == 20.0);
+    CHECK(p.entries[2].cumulative_percent == 100.0);
+    CHECK(p.other_quantity == 0);
+    ScrapPareto top2 = f.shop.scrap_pareto(f.t, 1, 2);
+    CHECK(top2.entries.size() == 2);
+    CHECK(top2.entries[1].cumulative_percent == 80.0);
+    CHECK(top2.other_quantity == 2);
+    CHECK(top2.other_percent == 20.0);
+    CHECK(error_of([&] { f.shop.scrap_pareto(f.t, 1, 51); }).code() == ErrorCode::validation_error);
+    CHECK(error_of([&] { f.shop.scrap_pareto(f.t, 1, 0); }).code() == ErrorCode::validation_error);
+
+    ScrapAnalytics by_reason = f.shop.scrap_analytics(f.t, 1, ScrapGroupBy::reason);
+    CHECK(by_reason.quantity_scrap == 10);
+    CHECK(by_reason.quantity_good == 90);
+    CHECK(by_reason.quantity_rework == 4);
+    CHECK(by_reason.quantity_produced == 104);
+    REQUIRE(by_reason.scrap_rate);
+    CHECK(*by_reason.scrap_rate == 10.0);
+    REQUIRE(by_reason.groups.size() == 3);
+    CHECK(by_reason.groups[0].label == "MAT");
+    CHECK(by_reason.groups[0].key == mat.id);
+    CHECK(by_reason.groups[0].percent_of_scrap == 50.0);
+    CHECK(by_reason.groups[2].label == "unspecified");
+    CHECK_FALSE(by_reason.groups[2].key);
+    ScrapAnalytics by_material = f.shop.scrap_analytics(f.t, 1, ScrapGroupBy::material);
+    REQUIRE(by_material.groups.size() == 2);
+    CHECK(by_material.groups[0].key == "S235");
+    CHECK(by_material.groups[0].quantity_scrap == 8);
+    CHECK(by_material.groups[0].reports == 2);
+    CHECK_FALSE(by_material.groups[1].key);
+    ScrapAnalytics by_cell = f.shop.scrap_analytics(f.t, 1, ScrapGroupBy::cell);
+    REQUIRE(by_cell.groups.size() == 2);
+    CHECK(by_cell.groups[0].label == "Laser");
+    CHECK(by_cell.groups[1].key == paint.id);
+    CHECK(by_cell.groups[1].percent_of_scrap == 20.0);
+    ScrapAnalytics by_op = f.shop.scrap_analytics(f.t, 1, ScrapGroupBy::operation);
+    REQUIRE(by_op.groups.size() == 2);
+    CHECK(by_op.groups[0].key == f.cut.id);
+
+    YieldMetrics y = f.shop.yield_metrics(f.t, 1);
+    REQUIRE(y.yield);
+    CHECK(*y.yield == doctest::Approx(0.9));
+    REQUIRE(y.cells.size() == 2);
+    CHECK(*y.cells[0].yield == doctest::Approx(90.0 / 98.0).epsilon(0.0001));  // Laser: 90 good, 8 scrap
+    CHECK(y.cells[1].cell_name == "Paint");
+    CHECK(*y.cells[1].yield == 0.0);  // only scrap
+    YieldMetrics y2 = f.shop.yield_metrics(f.t, 2);
+    CHECK(y2.quantity_good == 100);
+    CHECK(*y2.yield == doctest::Approx(100.0 / 110.0).epsilon(0.0001));
+
+    ScrapTrends tr = f.shop.scrap_trends(f.t, 3, TrendInterval::daily);
+    REQUIRE(tr.buckets.size() == 3);
+    CHECK(tr.buckets[0].quantity_produced == 0);
+    CHECK_FALSE(tr.buckets[0].scrap_rate);
+    CHECK(tr.buckets[1].quantity_good == 10);
+    CHECK(*tr.buckets[1].scrap_rate == 0.0);
+    CHECK(tr.buckets[2].quantity_scrap == 10);
+    CHECK(*tr.buckets[2].scrap_rate == 10.0);
+    ScrapTrends wk = f.shop.scrap_trends(f.t, 3, TrendInterval::weekly);
+    REQUIRE(wk.buckets.size() == 1);
+    CHECK(wk.buckets[0].quantity_good == 100);
+
+    // Score: yield 90 -> 0.7 * 90 = 63; open NCRs high (10) + low (2):
+    // ncr_score 88 -> 0.3 * 88 = 26.4; 89.4, grade B. A closed NCR and a
+    // general issue do not count.
+    f.shop.create_ncr(f.t, ncr(f.cut.id, NcrCategory::dimensional, IssueSeverity::high));
+    f.shop.create_ncr(f.t, ncr(f.cut.id, NcrCategory::other, IssueSeverity::low));
+    const Issue closed = f.shop.create_ncr(f.t, ncr(f.cut.id, NcrCategory::other, IssueSeverity::critical));
+    f.shop.update_issue(f.t, closed.id, IssuePatch{.status = IssueStatus::closed});
+    f.shop.create_issue(f.t, standstill(f.bend.id));
+    QualityScore q = f.shop.quality_score(f.t, 1);
+    REQUIRE(q.yield_score);
+    CHECK(*q.yield_score == 90.0);
+    CHECK(q.open_ncrs == 2);
+    CHECK(q.open_ncrs_by_severity[static_cast<std::size_t>(IssueSeverity::high)] == 1);
+    CHECK(q.ncr_penalty == 12.0);
+    CHECK(q.ncr_score == 88.0);
+    CHECK(q.score == doctest::Approx(89.4));
+    CHECK(q.grade == "B");
+
+    CHECK(error_of([&] { f.shop.report_scrap(f.t, f.cut.id, 0); }).code() ==
+          ErrorCode::validation_error);
+    CHECK(error_of([&] { f.shop.yield_metrics(f.t, 366); }).code() == ErrorCode::validation_error);
+  }
+}
+
+TEST_CASE("domain: quality suggestions follow their rules on counts, per focus area") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    QualitySuggestions quiet = f.shop.suggest_quality_improvements(f.t, QualityFocus::all, 30);
+    CHECK(quiet.suggestions.empty());
+
+    const ScrapReason mat = f.shop.create_scrap_reason(f.t, {"MAT", "Material flaw"});
+    f.shop.report_scrap(f.t, f.cut.id, 6, mat.id);
+    f.shop.report_scrap(f.t, f.cut.id, 2);
+    NewQuantity q;
+    q.operation_id = f.cut.id;
+    q.quantity_good = 92;
+    q.quantity_rework = 12;
+    f.shop.record_quantity(f.t, q);
+    for (int i = 0; i < 3; ++i)
+      f.shop.create_ncr(f.t, ncr(f.bend.id, NcrCategory::dimensional, IssueSeverity::medium));
+
+    QualitySuggestions all = f.shop.suggest_quality_improvements(f.t, QualityFocus::all, 30);
+    std::vector<std::string> rules;
+    for (const auto& s : all.suggestions) rules.push_back(s.rule + ":" + s.priority);
+    // scrap 8 / 100 = 8 % (medium); MAT 75 % of scrap; 25 % without a
+    // reason; Laser yield 92 % (no rule); 3 dimensional NCRs; rework
+    // 12 / 112 = 10.71 % (high), all at Cut.
+    CHECK(rules == std::vector<std::string>{
+                       "rework_rate_high:high", "ncr_category_recurring:medium",
+                       "operation_rework_concentrated:medium", "scrap_rate_high:medium",
+                       "scrap_reason_dominant:medium", "scrap_without_reason:low"});
+    CHECK(all.suggestions[0].value == 10.71);
+    CHECK(all.suggestions[0].threshold == 5);
+    CHECK(all.suggestions[1].subject_id == "dimensional");
+    CHECK(all.suggestions[4].subject_id == mat.id);
+    CHECK(all.suggestions[4].value == 75.0);
+
+    QualitySuggestions scrap = f.shop.suggest_quality_improvements(f.t, QualityFocus::scrap, 30);
+    CHECK(scrap.suggestions.size() == 3);
+    for (const auto& s : scrap.suggestions) CHECK(s.area == QualityFocus::scrap);
+    CHECK(f.shop.suggest_quality_improvements(f.t, QualityFocus::ncr, 30).suggestions.size() == 1);
+    // The same data gives the same list.
+    CHECK(nlohmann::json(f.shop.suggest_quality_improvements(f.t, QualityFocus::all, 30)) ==
+          nlohmann::json(all));
+
+    // Standstills and NCRs pending for more than a week.
+    f.shop.create_issue(f.t, standstill(f.bend.id));
+    f.clock.advance_ms(8 * 86'400'000LL);
+    QualitySuggestions later = f.shop.suggest_quality_improvements(f.t, QualityFocus::ncr, 30);
+    REQUIRE(later.suggestions.size() == 3);
+    CHECK(later.suggestions[0].rule == "standstill_open");
+    CHECK(later.suggestions[2].rule == "ncr_pending_old");
+    CHECK(later.suggestions[2].value == 3);
+  }
+}
+
+TEST_CASE("domain: quality analytics inside a batch read the batch's own transaction") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    YieldMetrics inside;
+    f.shop.batch(f.t, "scrap_and_measure", [&] {
+      f.shop.report_scrap(f.t, f.cut.id, 3);
+      inside = f.shop.yield_metrics(f.t, 1);  // sees the scrap not yet committed
+      return std::int64_t{1};
+    });
+    CHECK(inside.quantity_scrap == 3);
+    REQUIRE(inside.yield);
+    CHECK(*inside.yield == 0.0);
+    // A batch that fails takes its scrap with it.
+    CHECK(error_of([&] {
+            f.shop.batch(f.t, "scrap_then_fail", [&]() -> std::int64_t {
+              f.shop.report_scrap(f.t, f.cut.id, 5);
+              CHECK(f.shop.scrap_pareto(f.t, 1, 10).total_scrap == 8);
+              throw Error(ErrorCode::validation_error, "abandon");
+            });
+          }).code() == ErrorCode::validation_error);
+    CHECK(f.shop.scrap_pareto(f.t, 1, 10).total_scrap == 3);
+  }
+}

@@ -366,6 +366,14 @@ TEST_CASE("catalog: every built-in tool, called on the demo shop, answers within
   const std::string new_job =
       e.call(e.key_a, "create_job", {{"job_number", "TOUR-1"}, {"customer", "Tour"}})
           .body["data"]["id"];
+  NewIssue tour_ncr;
+  tour_ncr.operation_id = ops[1].id;
+  tour_ncr.title = "Tour NCR";
+  tour_ncr.ncr_category = NcrCategory::dimensional;
+  const std::string issue = shop.create_ncr(e.a, tour_ncr).id;
+  const std::string step_done = shop.add_substep(e.a, {op, "Deburr"}).id;
+  const std::string step_gone = shop.add_substep(e.a, {op, "Inspect"}).id;
+  const std::string reason = shop.create_scrap_reason(e.a, {"TOUR", "Tour scrap"}).id;
 
   // Each tool with arguments that succeed on the demo shop, in an order
   // where each call's preconditions hold. A tool missing here fails the
@@ -387,6 +395,31 @@ TEST_CASE("catalog: every built-in tool, called on the demo shop, answers within
       {"resume_operation", {{"operation_id", op}}},
       {"complete_operation", {{"operation_id", op}}},
       {"get_dashboard_stats", json::object()},
+      {"fetch_issues", {{"status", "pending"}, {"limit", 5}}},
+      {"create_ncr", {{"operation_id", ops[1].id}, {"title", "Burr on edge"}, {"severity", "high"},
+                      {"ncr_category", "surface_finish"}, {"affected_quantity", 3},
+                      {"root_cause", "Worn die"}}},
+      {"fetch_ncrs", {{"ncr_category", "surface_finish"}}},
+      {"update_issue", {{"issue_id", issue}, {"status", "approved"}, {"disposition", "rework"},
+                        {"root_cause", "Worn die"}}},
+      {"get_issue_analytics", {{"days", 30}, {"group_by", "cell"}}},
+      {"get_issue_trends", {{"days", 14}, {"interval", "weekly"}}},
+      {"get_root_cause_analysis", {{"days", 30}, {"min_occurrences", 1}}},
+      {"fetch_substeps", {{"operation_id", op}}},
+      {"add_substep", {{"operation_id", op}, {"name", "Label"}, {"notes", "tour"}}},
+      {"complete_substep", {{"substep_id", step_done}}},
+      {"update_substep", {{"substep_id", step_gone}, {"status", "blocked"}, {"notes", "waiting"}}},
+      {"delete_substep", {{"substep_id", step_gone}}},
+      {"fetch_scrap_reasons", {{"include_inactive", true}}},
+      {"report_scrap", {{"operation_id", op}, {"quantity_scrap", 2}, {"scrap_reason_id", reason},
+                        {"notes", "tour"}}},
+      {"report_scrap", {{"operation_id", op}, {"quantity_scrap", 1}}},
+      {"get_scrap_analytics", {{"days", 7}, {"group_by", "material"}}},
+      {"get_scrap_trends", {{"days", 7}}},
+      {"get_yield_metrics", {{"days", 7}}},
+      {"get_scrap_pareto", {{"days", 7}, {"top_n", 5}}},
+      {"get_quality_score", json::object()},
+      {"suggest_quality_improvements", {{"focus_area", "all"}}},
   };
   std::set<std::string> called;
   for (const auto& [tool, args] : tour) {
@@ -412,4 +445,235 @@ TEST_CASE("catalog: every built-in tool, called on the demo shop, answers within
   const CallResult liar = e.call(e.key_a, "liar");
   CHECK(liar.status == CallStatus::tool_error);
   CHECK(liar.body["error"]["code"] == "INTERNAL_ERROR");
+}
+
+// --- quality, substep and scrap tools (src/tools/quality_tools.cpp) ------------
+
+TEST_CASE("quality tools: arguments outside their schemas are VALIDATION_ERROR") {
+  Bench e;
+  const std::string id = new_uuid();
+  const std::vector<std::pair<std::string, json>> bad = {
+      {"get_issue_analytics", {{"days", 0}}},
+      {"get_issue_analytics", {{"days", 366}}},
+      {"get_issue_analytics", {{"days", "30"}}},
+      {"get_issue_analytics", {{"group_by", "customer"}}},
+      {"get_issue_trends", {{"interval", "monthly"}}},
+      {"get_root_cause_analysis", {{"min_occurrences", 0}}},
+      {"suggest_quality_improvements", {{"focus_area", "everything"}}},
+      {"get_scrap_pareto", {{"top_n", 0}}},
+      {"get_scrap_pareto", {{"top_n", 51}}},
+      {"get_scrap_analytics", {{"group_by", "shift"}}},
+      {"get_scrap_trends", {{"days", 400}}},
+      {"get_yield_metrics", {{"extra", 1}}},
+      {"get_quality_score", {{"days", 1.5}}},
+      {"report_scrap", {{"operation_id", id}, {"quantity_scrap", 0}}},
+      {"report_scrap", {{"operation_id", id}}},
+      {"report_scrap", {{"operation_id", "op-1"}, {"quantity_scrap", 1}}},
+      {"report_scrap", {{"operation_id", id}, {"quantity_scrap", 1}, {"quantity_good", 5}}},
+      {"create_ncr", {{"operation_id", id}, {"title", "t"}, {"severity", "high"}}},
+      {"create_ncr", {{"operation_id", id}, {"title", "t"}, {"severity", "urgent"},
+                      {"ncr_category", "other"}}},
+      {"create_ncr", {{"operation_id", id}, {"title", ""}, {"severity", "low"},
+                      {"ncr_category", "other"}}},
+      {"create_ncr", {{"operation_id", id}, {"title", "t"}, {"severity", "low"},
+                      {"ncr_category", "other"}, {"affected_quantity", -1}}},
+      {"fetch_issues", {{"issue_type", "bug"}}},
+      {"fetch_issues", {{"limit", 0}}},
+      {"fetch_ncrs", {{"ncr_category", "paint"}}},
+      {"update_issue", {{"issue_id", id}, {"status", "reopened"}}},
+      {"update_issue", {{"status", "closed"}}},
+      {"fetch_substeps", json::object()},
+      {"add_substep", {{"operation_id", id}, {"name", ""}}},
+      {"update_substep", {{"substep_id", id}, {"status", "done"}}},
+      {"update_substep", {{"substep_id", id}, {"sequence", -1}}},
+      {"complete_substep", {{"substep_id", "nope"}}},
+      {"delete_substep", json::object()},
+      {"fetch_scrap_reasons", {{"category", "weather"}}},
+      {"fetch_scrap_reasons", {{"include_inactive", "yes"}}},
+  };
+  for (const auto& [tool, args] : bad) {
+    CAPTURE(tool);
+    CAPTURE(args.dump());
+    const CallResult r = e.call(e.key_a, tool, args);
+    CHECK(r.status == CallStatus::tool_error);
+    CHECK(r.body["error"]["code"] == "VALIDATION_ERROR");
+  }
+}
+
+TEST_CASE("quality tools: issue and substep rules come back as structured errors") {
+  Bench e;
+  Shop& shop = e.engine->shop();
+  const std::string op = shop.fetch_operations(e.a, {}, {1, 0}).items.at(0).id;
+  auto ncr = e.call(e.key_a, "create_ncr",
+                    {{"operation_id", op}, {"title", "Crack"}, {"severity", "critical"},
+                     {"ncr_category", "material_defect"}, {"disposition", "scrap"}});
+  REQUIRE(ncr.status == CallStatus::ok);
+  CHECK(ncr.body["data"]["issue_type"] == "ncr");
+  CHECK(ncr.body["data"]["status"] == "pending");
+  CHECK(ncr.body["data"]["causes_standstill"] == false);
+  const std::string issue = ncr.body["data"]["id"];
+  CHECK(e.call(e.key_a, "update_issue", {{"issue_id", issue}, {"status", "closed"},
+                                         {"resolution_notes", "scrapped"}})
+            .body["data"]["status"] == "closed");
+  auto reopen = e.call(e.key_a, "update_issue", {{"issue_id", issue}, {"status", "pending"}});
+  CHECK(reopen.body["error"]["code"] == "INVALID_STATE_TRANSITION");
+  CHECK(reopen.body["error"]["context"]["current_status"] == "closed");
+
+  const std::string step =
+      e.call(e.key_a, "add_substep", {{"operation_id", op}, {"name", "Deburr"}}).body["data"]["id"];
+  CHECK(e.call(e.key_a, "complete_substep", {{"substep_id", step}}).body["data"]["status"] ==
+        "completed");
+  CHECK(e.call(e.key_a, "complete_substep", {{"substep_id", step}}).body["error"]["code"] ==
+        "INVALID_STATE_TRANSITION");
+  auto deleted = e.call(e.key_a, "delete_substep", {{"substep_id", step}});
+  CHECK(deleted.body["data"]["id"] == step);
+  CHECK(e.call(e.key_a, "delete_substep", {{"substep_id", step}}).body["error"]["code"] ==
+        "NOT_FOUND");
+  CHECK(e.call(e.key_a, "fetch_substeps", {{"operation_id", new_uuid()}}).body["error"]["code"] ==
+        "NOT_FOUND");
+
+  const ScrapReason off = shop.create_scrap_reason(e.a, {"OFF", "Retired", ScrapCategory::other, false});
+  auto inactive = e.call(e.key_a, "report_scrap",
+                         {{"operation_id", op}, {"quantity_scrap", 1}, {"scrap_reason_id", off.id}});
+  CHECK(inactive.body["error"]["code"] == "VALIDATION_ERROR");
+  auto scrap = e.call(e.key_a, "report_scrap", {{"operation_id", op}, {"quantity_scrap", 4}});
+  REQUIRE(scrap.status == CallStatus::ok);
+  CHECK(scrap.body["data"]["quantity_scrap"] == 4);
+  CHECK(scrap.body["data"]["quantity_good"] == 0);
+  CHECK(scrap.body["data"]["quantity_rework"] == 0);
+  CHECK(scrap.body["data"]["quantity_produced"] == 4);
+  auto yield = e.call(e.key_a, "get_yield_metrics");
+  CHECK(yield.body["data"]["period"]["days"] == 30);
+  CHECK(yield.body["data"]["quantity_scrap"] == 4);
+  CHECK(yield.body["data"]["yield"] == 0.0);
+}
+
+TEST_CASE("quality tools: tenant B gets NOT_FOUND for tenant A's issues, substeps, operations and reasons") {
+  Bench e;
+  Shop& shop = e.engine->shop();
+  const std::string op = shop.fetch_operations(e.a, {}, {1, 0}).items.at(0).id;
+  NewIssue in;
+  in.operation_id = op;
+  in.title = "A's NCR";
+  in.ncr_category = NcrCategory::dimensional;
+  const Issue issue = shop.create_ncr(e.a, in);
+  const Substep step = shop.add_substep(e.a, {op, "A's step"});
+  const ScrapReason reason = shop.create_scrap_reason(e.a, {"A-MAT", "A's reason"});
+  shop.report_scrap(e.a, op, 3, reason.id);
+  // B's own operation, to try A's scrap reason on.
+  const Cell b_cell = shop.create_cell(e.b, {"B Laser"});
+  const Job b_job = shop.create_job(e.b, {"B-1"});
+  const Part b_part = shop.create_part(e.b, {b_job.id, "B-P"});
+  const Operation b_op = shop.create_operation(e.b, {b_part.id, b_cell.id, "Cut"});
+
+  const std::vector<std::pair<std::string, json>> foreign = {
+      {"update_issue", {{"issue_id", issue.id}, {"status", "rejected"}}},
+      {"create_ncr", {{"operation_id", op}, {"title", "x"}, {"severity", "low"},
+                      {"ncr_category", "other"}}},
+      {"fetch_substeps", {{"operation_id", op}}},
+      {"add_substep", {{"operation_id", op}, {"name", "x"}}},
+      {"complete_substep", {{"substep_id", step.id}}},
+      {"update_substep", {{"substep_id", step.id}, {"name", "pwned"}}},
+      {"delete_substep", {{"substep_id", step.id}}},
+      {"report_scrap", {{"operation_id", op}, {"quantity_scrap", 1}}},
+      {"report_scrap", {{"operation_id", b_op.id}, {"quantity_scrap", 1},
+                        {"scrap_reason_id", reason.id}}},
+  };
+  for (const auto& [tool, args] : foreign) {
+    CAPTURE(tool);
+    const CallResult r = e.call(e.key_b, tool, args);
+    CHECK(r.status == CallStatus::tool_error);
+    CHECK(r.body["error"]["code"] == "NOT_FOUND");
+  }
+  // B's listings and analyses see nothing of A's.
+  CHECK(e.call(e.key_b, "fetch_issues").body["pagination"]["total"] == 0);
+  CHECK(e.call(e.key_b, "fetch_issues", {{"operation_id", op}}).body["pagination"]["total"] == 0);
+  CHECK(e.call(e.key_b, "fetch_ncrs").body["pagination"]["total"] == 0);
+  CHECK(e.call(e.key_b, "fetch_scrap_reasons", {{"include_inactive", true}})
+            .body["pagination"]["total"] == 0);
+  CHECK(e.call(e.key_b, "get_issue_analytics").body["data"]["total_issues"] == 0);
+  CHECK(e.call(e.key_b, "get_scrap_pareto").body["data"]["total_scrap"] == 0);
+  CHECK(e.call(e.key_b, "get_yield_metrics").body["data"]["yield"].is_null());
+  CHECK(e.call(e.key_b, "get_quality_score").body["data"]["open_ncrs"] == 0);
+  CHECK(e.call(e.key_b, "get_root_cause_analysis").body["data"]["issues_analyzed"] == 0);
+  // A's rows are as they were.
+  CHECK(shop.get_issue(e.a, issue.id).status == IssueStatus::pending);
+  const Substep still = shop.get_substep(e.a, step.id);
+  CHECK(still.name == "A's step");
+  CHECK(still.status == SubstepStatus::not_started);
+  CHECK(shop.list_substeps(e.a, op).size() == 1);
+  QuantityFilter f;
+  f.operation_id = op;
+  CHECK(shop.list_quantities(e.a, f).size() == 1);
+  CHECK(e.call(e.key_a, "get_scrap_pareto").body["data"]["total_scrap"] == 3);
+}
+
+TEST_CASE("quality tools: listings paginate, annotations are truthful, descriptions document the rules") {
+  Bench e;
+  Shop& shop = e.engine->shop();
+  const std::string op = shop.fetch_operations(e.a, {}, {1, 0}).items.at(0).id;
+  for (const char* title : {"one", "two", "three"}) {
+    NewIssue in;
+    in.operation_id = op;
+    in.title = title;
+    in.ncr_category = NcrCategory::other;
+    shop.create_ncr(e.a, in);
+    shop.add_substep(e.a, {op, title});
+  }
+  shop.create_issue(e.a, {op, "general"});
+  auto page = e.call(e.key_a, "fetch_issues", {{"limit", 2}, {"offset", 1}});
+  CHECK(page.body["data"].size() == 2);
+  CHECK(page.body["pagination"] == json{{"offset", 1}, {"limit", 2}, {"total", 4}, {"has_more", true}});
+  CHECK(e.call(e.key_a, "fetch_issues", {{"issue_type", "general"}}).body["pagination"]["total"] == 1);
+  CHECK(e.call(e.key_a, "fetch_ncrs", {{"status", "pending"}}).body["pagination"]["total"] == 3);
+  auto steps = e.call(e.key_a, "fetch_substeps", {{"operation_id", op}, {"limit", 2}, {"offset", 2}});
+  CHECK(steps.body["data"].size() == 1);
+  CHECK(steps.body["data"][0]["name"] == "three");
+  CHECK(steps.body["pagination"] == json{{"offset", 2}, {"limit", 2}, {"total", 3}, {"has_more", false}});
+  shop.create_scrap_reason(e.a, {"M1", "Material", ScrapCategory::material});
+  shop.create_scrap_reason(e.a, {"P1", "Process", ScrapCategory::process});
+  shop.create_scrap_reason(e.a, {"P0", "Old process", ScrapCategory::process, false});
+  CHECK(e.call(e.key_a, "fetch_scrap_reasons", {{"category", "process"}}).body["pagination"]["total"] == 1);
+  CHECK(e.call(e.key_a, "fetch_scrap_reasons", {{"category", "process"}, {"include_inactive", true}})
+            .body["pagination"]["total"] == 2);
+
+  auto ann = [&](const char* tool) {
+    return ToolRegistry::describe(*e.engine->tools().find(tool))["annotations"];
+  };
+  for (const char* reader : {"fetch_issues", "fetch_ncrs", "get_issue_analytics", "get_issue_trends",
+                             "get_root_cause_analysis", "suggest_quality_improvements",
+                             "fetch_substeps", "fetch_scrap_reasons", "get_scrap_analytics",
+                             "get_scrap_trends", "get_yield_metrics", "get_scrap_pareto",
+                             "get_quality_score"}) {
+    CAPTURE(reader);
+    CHECK(ann(reader)["readOnlyHint"] == true);
+  }
+  CHECK(ann("delete_substep")["readOnlyHint"] == false);
+  CHECK(ann("delete_substep")["destructiveHint"] == true);
+  for (const char* writer : {"create_ncr", "update_issue", "add_substep", "complete_substep",
+                             "update_substep", "report_scrap"}) {
+    CAPTURE(writer);
+    CHECK(ann(writer)["readOnlyHint"] == false);
+    CHECK(ann(writer)["destructiveHint"] == false);
+  }
+  CHECK(ann("create_ncr")["idempotentHint"] == false);
+  CHECK(ann("report_scrap")["idempotentHint"] == false);
+  CHECK(ann("add_substep")["idempotentHint"] == false);
+  CHECK(ann("update_issue")["idempotentHint"] == true);
+
+  const auto schema = [&](const char* tool) {
+    return ToolRegistry::describe(*e.engine->tools().find(tool))["inputSchema"];
+  };
+  CHECK(schema("get_issue_analytics")["properties"]["group_by"]["enum"] ==
+        json({"severity", "status", "ncr_category", "cell", "operation"}));
+  CHECK(schema("get_scrap_analytics")["properties"]["group_by"]["enum"] ==
+        json({"reason", "cell", "operation", "material"}));
+  CHECK(schema("get_scrap_pareto")["properties"]["top_n"]["maximum"] == 50);
+  CHECK(schema("report_scrap")["required"] == json({"operation_id", "quantity_scrap"}));
+  CHECK(schema("create_ncr")["required"] ==
+        json({"operation_id", "title", "severity", "ncr_category"}));
+  const std::string suggest = e.engine->tools().find("suggest_quality_improvements")->description;
+  CHECK(suggest.find("no AI") != std::string::npos);
+  const std::string score = e.engine->tools().find("get_quality_score")->description;
+  CHECK(score.find("0.7 * yield_score + 0.3 * ncr_score") != std::string::npos);
 }

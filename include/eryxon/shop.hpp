@@ -365,6 +365,273 @@ struct ProductionMetrics {
 ERYXON_EXPORT void to_json(nlohmann::json& out, const CellCapacity& value);
 ERYXON_EXPORT void to_json(nlohmann::json& out, const ProductionMetrics& value);
 
+// --- quality, scrap and yield analytics (Shop "Quality analytics") ----------
+//
+// Every analysis covers a period of `days` (1..365) ending at the Shop
+// clock's now: from midnight UTC of the day `days - 1` days before today up
+// to and including now, so daily buckets are exactly `days` UTC calendar
+// days (today's is partial). Weekly buckets are ISO weeks starting Monday
+// 00:00 UTC; the first may start before the period, and then only the part
+// inside the period counts. Every bucket of the range is present, zeros
+// included. Issues count by created_at, production by recorded_at.
+// Soft-deleted issues, and issues and production quantities of deleted
+// operations, are left out (as in production_metrics). Rates and percents
+// are rounded to 2 decimals.
+
+/// How get_issue_analytics groups issues.
+enum class IssueGroupBy { severity, status, ncr_category, cell, operation };
+template <>
+struct enum_traits<IssueGroupBy> {
+  static constexpr std::array<std::string_view, 5> names{"severity", "status", "ncr_category",
+                                                         "cell", "operation"};
+};
+
+/// How get_scrap_analytics groups scrap.
+enum class ScrapGroupBy { reason, cell, operation, material };
+template <>
+struct enum_traits<ScrapGroupBy> {
+  static constexpr std::array<std::string_view, 4> names{"reason", "cell", "operation",
+                                                         "material"};
+};
+
+/// Bucket size of the trend analyses.
+enum class TrendInterval { daily, weekly };
+template <>
+struct enum_traits<TrendInterval> {
+  static constexpr std::array<std::string_view, 2> names{"daily", "weekly"};
+};
+
+/// Which rules suggest_quality_improvements runs.
+enum class QualityFocus { scrap, ncr, rework, all };
+template <>
+struct enum_traits<QualityFocus> {
+  static constexpr std::array<std::string_view, 4> names{"scrap", "ncr", "rework", "all"};
+};
+
+/// The period an analysis covers.
+struct QualityPeriod {
+  std::string from;  ///< ISO 8601 UTC, inclusive: midnight UTC, days - 1 days before today
+  std::string to;    ///< ISO 8601 UTC, inclusive: the clock's now
+  std::int64_t days = 0;
+};
+
+/// One group of get_issue_analytics. `key` is the enum wire name (severity,
+/// status, ncr_category), the cell id or the operation id; null for general
+/// issues under ncr_category, and for issues whose cell no longer exists.
+struct IssueGroup {
+  std::optional<std::string> key;
+  std::string label;  ///< wire name, cell name, or operation name
+  std::int64_t issues = 0;
+  std::int64_t pending = 0;  ///< of which still pending
+  std::int64_t ncrs = 0;     ///< of which NCRs
+  std::int64_t affected_quantity = 0;  ///< sum, pieces (unset counts 0)
+};
+
+/// Issues of a period by one dimension. For severity and status every enum
+/// value has a group, in enum order (zeros included); for ncr_category
+/// every category in enum order, then general issues (key null, label
+/// "none"); for cell and operation only groups with issues, by issues
+/// descending, then label, then key.
+struct IssueAnalytics {
+  QualityPeriod period;
+  IssueGroupBy group_by = IssueGroupBy::severity;
+  std::int64_t total_issues = 0;
+  std::int64_t pending = 0;
+  std::int64_t ncrs = 0;
+  std::vector<IssueGroup> groups;
+};
+
+/// One bucket of a trend: `start` is the UTC day or the ISO week's Monday
+/// ("YYYY-MM-DD"); `label` the day again or the ISO week ("2026-W48").
+struct IssueTrendBucket {
+  std::string start;
+  std::string label;
+  std::int64_t created = 0;   ///< issues created in the bucket
+  std::int64_t ncrs = 0;      ///< of which NCRs
+  std::int64_t critical = 0;  ///< of which severity critical
+  std::int64_t resolved = 0;  ///< issues whose resolved_at lies in the bucket
+};
+
+struct IssueTrends {
+  QualityPeriod period;
+  TrendInterval interval = TrendInterval::daily;
+  std::int64_t total_created = 0;
+  std::int64_t total_resolved = 0;
+  std::vector<IssueTrendBucket> buckets;  ///< oldest first, no holes
+};
+
+/// Issues sharing one root cause. Root causes match after trimming,
+/// collapsing runs of white space and ignoring ASCII case; `root_cause`
+/// is the text of the newest of them.
+struct RootCause {
+  std::string root_cause;
+  std::int64_t occurrences = 0;
+  std::int64_t ncrs = 0;
+  std::int64_t affected_quantity = 0;
+  std::vector<NcrCategory> ncr_categories;  ///< distinct, in enum order
+  std::string last_seen;                    ///< newest created_at
+  std::vector<std::string> issue_ids;       ///< newest first
+};
+
+/// Root causes of the period's issues occurring at least min_occurrences
+/// times, by occurrences descending, then root_cause.
+struct RootCauseAnalysis {
+  QualityPeriod period;
+  std::int64_t min_occurrences = 1;
+  std::int64_t issues_analyzed = 0;     ///< issues of the period
+  std::int64_t without_root_cause = 0;  ///< of which with no (or blank) root_cause
+  std::vector<RootCause> root_causes;
+};
+
+/// One rule-based suggestion (rules in docs/quality.md). `value` is what
+/// the rule measured and `threshold` what it compares against; `metric`
+/// names them. `subject_*` name the cell, reason, category or operation the
+/// suggestion is about, when any.
+struct QualitySuggestion {
+  std::string rule;
+  QualityFocus area = QualityFocus::all;
+  std::string priority;  ///< "high" | "medium" | "low"
+  std::string title;
+  std::string detail;
+  std::string metric;
+  double value = 0;
+  double threshold = 0;
+  std::optional<std::string> subject_id;
+  std::optional<std::string> subject_label;
+};
+
+/// Suggestions by priority (high, medium, low), then rule, then subject.
+struct QualitySuggestions {
+  QualityPeriod period;
+  QualityFocus focus_area = QualityFocus::all;
+  std::vector<QualitySuggestion> suggestions;
+};
+
+/// One group of get_scrap_analytics.
+struct ScrapGroup {
+  std::optional<std::string> key;  ///< reason id, cell id, operation id or material; null = none
+  std::string label;               ///< reason code, cell name, operation name, material
+  std::int64_t quantity_scrap = 0;
+  std::int64_t reports = 0;        ///< production reports with scrap in the group
+  double percent_of_scrap = 0;     ///< share of the period's scrap, 0..100
+};
+
+/// Scrap of a period by one dimension: only groups with scrap, by
+/// quantity_scrap descending, then label, then key. Scrap without a reason
+/// (reason grouping) and parts without a material (material grouping) form
+/// a group with key null and label "unspecified". The totals are the
+/// period's production (pieces); scrap_rate is scrap / (good + scrap) in
+/// percent, unset when neither was recorded.
+struct ScrapAnalytics {
+  QualityPeriod period;
+  ScrapGroupBy group_by = ScrapGroupBy::reason;
+  std::int64_t quantity_produced = 0;
+  std::int64_t quantity_good = 0;
+  std::int64_t quantity_scrap = 0;
+  std::int64_t quantity_rework = 0;
+  std::optional<double> scrap_rate;  ///< percent, scrap / (good + scrap)
+  std::vector<ScrapGroup> groups;
+};
+
+/// One bucket of get_scrap_trends (start/label as IssueTrendBucket).
+struct ScrapTrendBucket {
+  std::string start;
+  std::string label;
+  std::int64_t quantity_produced = 0;
+  std::int64_t quantity_good = 0;
+  std::int64_t quantity_scrap = 0;
+  std::int64_t quantity_rework = 0;
+  std::optional<double> scrap_rate;  ///< percent; unset when nothing good or scrap
+};
+
+struct ScrapTrends {
+  QualityPeriod period;
+  TrendInterval interval = TrendInterval::daily;
+  std::vector<ScrapTrendBucket> buckets;  ///< oldest first, no holes
+};
+
+/// Yield of one cell: good / (good + scrap), 0..1 rounded to 4 decimals;
+/// unset when the cell recorded nothing good or scrap.
+struct CellYield {
+  std::string cell_id;
+  std::string cell_name;
+  std::int64_t quantity_produced = 0;
+  std::int64_t quantity_good = 0;
+  std::int64_t quantity_scrap = 0;
+  std::int64_t quantity_rework = 0;
+  std::optional<double> yield;
+};
+
+/// Overall yield and one entry per cell (list_cells order, every cell
+/// present). Production of operations whose cell is gone counts overall
+/// only.
+struct YieldMetrics {
+  QualityPeriod period;
+  std::int64_t quantity_produced = 0;
+  std::int64_t quantity_good = 0;
+  std::int64_t quantity_scrap = 0;
+  std::int64_t quantity_rework = 0;
+  std::optional<double> yield;
+  std::vector<CellYield> cells;
+};
+
+/// One bar of the scrap Pareto chart. Scrap recorded without a reason is
+/// an entry with scrap_reason_id, code, description and category null.
+struct ParetoEntry {
+  std::optional<std::string> scrap_reason_id;
+  std::optional<std::string> code;
+  std::optional<std::string> description;
+  std::optional<ScrapCategory> category;
+  std::int64_t quantity_scrap = 0;
+  double percent = 0;             ///< of total_scrap, 0..100
+  double cumulative_percent = 0;  ///< this entry and all before it
+};
+
+/// Scrap reasons by quantity descending (then code, unspecified last among
+/// equals), the first top_n of them; the rest are summed in other_quantity.
+/// Percents come from quantities (cumulative from the running sum), so the
+/// last entry of a complete chart is exactly 100.
+struct ScrapPareto {
+  QualityPeriod period;
+  std::int64_t top_n = 10;
+  std::int64_t total_scrap = 0;
+  std::int64_t reasons = 0;  ///< entries before the top_n cut
+  std::vector<ParetoEntry> entries;
+  std::int64_t other_quantity = 0;
+  double other_percent = 0;
+};
+
+/// The quality score (docs/quality.md), 0..100:
+///   yield_score = 100 * yield of the period (unset when no good or scrap)
+///   ncr_penalty = sum over NCRs pending now (any age) of the weight of
+///                 their severity: low 2, medium 5, high 10, critical 20
+///   ncr_score   = max(0, 100 - ncr_penalty)
+///   score       = 0.7 * yield_score + 0.3 * ncr_score, or ncr_score alone
+///                 when yield_score is unset; rounded to 1 decimal
+///   grade       = A >= 90, B >= 80, C >= 70, D >= 60, else F
+struct QualityScore {
+  QualityPeriod period;
+  double score = 0;
+  std::string grade;
+  std::optional<double> yield;        ///< 0..1, 4 decimals
+  std::optional<double> yield_score;  ///< 0..100, 2 decimals
+  std::int64_t open_ncrs = 0;
+  std::array<std::int64_t, 4> open_ncrs_by_severity{};  ///< indexed by IssueSeverity
+  double ncr_penalty = 0;
+  double ncr_score = 0;
+};
+
+ERYXON_EXPORT void to_json(nlohmann::json& out, const QualityPeriod& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const IssueAnalytics& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const IssueTrends& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const RootCauseAnalysis& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const QualitySuggestions& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const ScrapAnalytics& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const ScrapTrends& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const YieldMetrics& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const ScrapPareto& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const QualityScore& value);
+
 class ERYXON_EXPORT Shop {
  public:
   /// `storage` is not owned and must outlive the Shop. `clock` stamps rows.
@@ -529,6 +796,37 @@ class ERYXON_EXPORT Shop {
   void delete_time_entry(std::string_view tenant, std::string_view entry_id);
   std::vector<TimeEntry> list_time_entries(std::string_view tenant,
                                            const TimeEntryFilter& filter);
+
+  /// Quality analytics (SPEC.md "MCP tools", Issues/NCR and Scrap; period,
+  /// bucket and deletion rules above IssueGroupBy). Every method reads one
+  /// consistent snapshot of `tenant` (one read transaction; inside a batch
+  /// on this thread, the batch's transaction), writes nothing and emits no
+  /// events. `days` must be 1..365, `min_occurrences` >= 1, `top_n` 1..50:
+  /// VALIDATION_ERROR (context field) otherwise. Quantities are pieces,
+  /// rates and percents 0..100, yields 0..1. Suggestions are derived from
+  /// counts by fixed rules (docs/quality.md), never by a model. Thread
+  /// safety as for every Shop method: safe from many threads when the
+  /// Storage is.
+  IssueAnalytics issue_analytics(std::string_view tenant, std::int64_t days,
+                                 IssueGroupBy group_by);
+  IssueTrends issue_trends(std::string_view tenant, std::int64_t days, TrendInterval interval);
+  RootCauseAnalysis root_cause_analysis(std::string_view tenant, std::int64_t days,
+                                        std::int64_t min_occurrences);
+  QualitySuggestions suggest_quality_improvements(std::string_view tenant, QualityFocus focus,
+                                                  std::int64_t days);
+  ScrapAnalytics scrap_analytics(std::string_view tenant, std::int64_t days,
+                                 ScrapGroupBy group_by);
+  ScrapTrends scrap_trends(std::string_view tenant, std::int64_t days, TrendInterval interval);
+  YieldMetrics yield_metrics(std::string_view tenant, std::int64_t days);
+  ScrapPareto scrap_pareto(std::string_view tenant, std::int64_t days, std::int64_t top_n);
+  QualityScore quality_score(std::string_view tenant, std::int64_t days);
+  /// Records scrap only (report_scrap): record_quantity with good 0, rework
+  /// 0 and `quantity_scrap` >= 1 (VALIDATION_ERROR otherwise); its rules,
+  /// errors and events.
+  OperationQuantity report_scrap(std::string_view tenant, std::string_view operation_id,
+                                 std::int64_t quantity_scrap,
+                                 const std::optional<std::string>& scrap_reason_id = std::nullopt,
+                                 const std::optional<std::string>& notes = std::nullopt);
 
   /// Assignments of work to operators (the original's "tasks"; backs
   /// fetch_tasks/update_task). create: the operation or part of this tenant

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/sodium_init.hpp"
+#include "domain/batch_tx.hpp"
 #include "eryxon/error.hpp"
 #include "eryxon/events.hpp"
 #include "eryxon/quota.hpp"
@@ -1600,5 +1601,13 @@ ProductionMetrics Shop::production_metrics(std::string_view tenant,
               static_cast<double>(m.quantity_good + m.quantity_scrap);
   return m;
 }
+
+namespace detail {
+
+TenantTx* batch_transaction(Storage& storage, std::string_view tenant) {
+  return batch_tx(storage, tenant);
+}
+
+}  // namespace detail
 
 }  // namespace eryxon

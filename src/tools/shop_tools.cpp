@@ -235,6 +235,9 @@ void register_shop_tools(ToolRegistry& r) {
                         {"active_cells", s.active_cells}}};
          },
          dashboard_schema()});
+
+  // --- quality, substeps, scrap (quality_tools.cpp) ---
+  register_quality_tools(r);
 }
 
 }  // namespace eryxon

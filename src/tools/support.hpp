@@ -117,6 +117,12 @@ ToolOutput listing_of(const std::vector<Row>& rows, const PageRequest& page) {
 ToolAnnotations reader(const char* title);
 ToolAnnotations writer(const char* title, bool idempotent, bool destructive = false);
 
+// --- modules -------------------------------------------------------------------------
+
+/// Registers the quality, scrap and substep tools (quality_tools.cpp);
+/// called at the end of register_shop_tools.
+void register_quality_tools(ToolRegistry& registry);
+
 // --- row_schema --------------------------------------------------------------------
 
 namespace detail {
