@@ -235,6 +235,8 @@ void register_shop_tools(ToolRegistry& r) {
                         {"active_cells", s.active_cells}}};
          },
          dashboard_schema()});
+
+  tools::register_planning_tools(r);
 }
 
 }  // namespace eryxon
