@@ -1548,9 +1548,11 @@ TEST_CASE("planning: cell load compares capacity hours with remaining planned wo
     CHECK(*l.backlog_days == doctest::Approx(735.0 / 60 / 8));
     CHECK(l.wip.current_wip == 1);
     CHECK(l.wip.status == CapacityStatus::no_limit);
-    // A 30-day window reaches the polish: 12.25 h planned of 240 h.
-    CHECK(f.shop.cell_loads(f.t, f.laser.id, 30).at(0).planned_hours ==
-          doctest::Approx(735.0 / 60));
+    // A 30-day window reaches the polish: 12 h planned of 240 h (the cut
+    // has no planned_start, so it is backlog but not planned).
+    const CellLoad month = f.shop.cell_loads(f.t, f.laser.id, 30).at(0);
+    CHECK(month.planned_hours == doctest::Approx(12.0));
+    CHECK(month.capacity_hours == 240);
 
     // A one-hour-a-day cell with two hours planned tomorrow is overloaded.
     NewCell tiny{"Tiny", 2};
