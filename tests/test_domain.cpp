@@ -1623,7 +1623,12 @@ TEST_CASE("planning: job overview, prioritize_job and overdue suggestions") {
     CHECK(names_of(events_of(*f.fixture.storage, f.t, mark)) ==
           std::vector<std::string>{"batch.started", "part.updated", "job.updated",
                                    "batch.completed"});
-    CHECK(f.shop.prioritize_job(f.t, f.job.id, {true, "2026-11-20"}).flagged_parts.empty());
+    const std::int64_t mark2 = events_of(*f.fixture.storage, f.t).back().seq;
+    const JobPriority repeat = f.shop.prioritize_job(f.t, f.job.id, {true, "2026-11-20"});
+    CHECK(repeat.flagged_parts.empty());
+    CHECK(repeat.open_parts == 1);
+    CHECK(repeat.job.due_date_override == "2026-11-20");
+    CHECK(events_of(*f.fixture.storage, f.t, mark2).empty());
     CHECK(error_of([&] { f.shop.prioritize_job(f.t, f.job.id, {false}); }).code() ==
           ErrorCode::validation_error);
 

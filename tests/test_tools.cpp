@@ -810,7 +810,12 @@ TEST_CASE("planning tools: tasks, resources, overview, priority and suggestions 
   const json& ov = overview.body["data"];
   CHECK(ov["parts"].size() == 2);
   CHECK(ov["operations_total"] == 7);
-  CHECK(ov["operations_completed"] == 3);
+  // 3 completed by the demo, 4 when the resource step above completed one of
+  // this job's operations (operation order across parts follows random ids).
+  std::int64_t completed = 0;
+  for (const auto& op : ov["operations"]) completed += op["status"] == "completed" ? 1 : 0;
+  CHECK(completed >= 3);
+  CHECK(ov["operations_completed"] == completed);
   CHECK(ov["overdue"] == false);
   double sum = 0;
   for (const auto& op : ov["operations"]) sum += op["completion_percentage"].get<double>();

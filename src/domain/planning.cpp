@@ -328,6 +328,27 @@ JobPriority Shop::prioritize_job(std::string_view tenant, std::string_view job_i
                         *request.due_date_override),
             "due_date_override");
   JobPriority out;
+  // Nothing left to change (a repeat): answer without a batch, so a repeat
+  // emits no events at all.
+  {
+    const Job job = get_job(tenant, job_id);
+    bool pending = request.due_date_override && job.due_date_override != request.due_date_override;
+    if (job.status != Status::completed && !pending) {
+      const auto parts = all_pages<Part>([&](const PageRequest& p) {
+        return fetch_parts(tenant, PartFilter{job.id, std::nullopt}, p);
+      });
+      for (const Part& part : parts) {
+        if (part.status == Status::completed) continue;
+        ++out.open_parts;
+        if (request.bullet_cards && !part.is_bullet_card) pending = true;
+      }
+      if (!pending) {
+        out.job = job;
+        return out;
+      }
+      out.open_parts = 0;
+    }
+  }
   batch(tenant, "prioritize_job", [&] {
     Job job = get_job(tenant, job_id);
     if (job.status == Status::completed)
