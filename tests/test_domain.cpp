@@ -1799,3 +1799,267 @@ TEST_CASE("domain: quality analytics inside a batch read the batch's own transac
     CHECK(f.shop.scrap_pareto(f.t, 1, 10).total_scrap == 3);
   }
 }
+
+// --- planning and agent batches (src/domain/planning.cpp) --------------------
+
+TEST_CASE("planning: reschedule shifts or sets planned dates, all or nothing") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    NewOperation planned{f.part.id, f.laser.id, "Deburr", 30, 120.0};
+    planned.planned_start = "2026-11-26T08:00:00Z";
+    planned.planned_end = "2026-11-26T10:30:00+00:00";
+    const Operation deburr = f.shop.create_operation(f.t, planned);
+    const std::int64_t mark = events_of(*f.fixture.storage, f.t).back().seq;
+
+    // Shift: one day and two hours later, then three hours earlier.
+    RescheduleRequest later{{deburr.id}, 26 * 60};
+    const auto moved = f.shop.reschedule_operations(f.t, later);
+    REQUIRE(moved.size() == 1);
+    CHECK(moved[0].planned_start == "2026-11-27T10:00:00.000Z");
+    CHECK(moved[0].planned_end == "2026-11-27T12:30:00.000Z");
+    CHECK(names_of(events_of(*f.fixture.storage, f.t, mark)) ==
+          std::vector<std::string>{"batch.started", "operation.updated", "batch.completed"});
+    RescheduleRequest earlier{{deburr.id}, -3 * 60};
+    const Operation back = f.shop.reschedule_operations(f.t, earlier).at(0);
+    CHECK(back.planned_start == "2026-11-27T07:00:00.000Z");
+    CHECK(back.planned_end == "2026-11-27T09:30:00.000Z");
+
+    // Set: only the dates given change; offsets are normalised to UTC. A
+    // start alone would put deburr's start after its end: refused, and the
+    // cut (item 0) keeps its plan.
+    RescheduleRequest set{{f.cut.id, deburr.id}};
+    set.planned_start = "2026-12-01T09:00:00+01:00";
+    Error inverted = error_of([&] { f.shop.reschedule_operations(f.t, set); });
+    CHECK(inverted.code() == ErrorCode::validation_error);
+    CHECK(inverted.context()["item_index"] == 1);
+    CHECK(inverted.context()["item_id"] == deburr.id);
+    CHECK_FALSE(f.shop.get_operation(f.t, f.cut.id).planned_start);
+    set.planned_end = "2026-12-02T16:00:00Z";
+    const auto both = f.shop.reschedule_operations(f.t, set);
+    REQUIRE(both.size() == 2);
+    CHECK(both[0].id == f.cut.id);
+    CHECK(both[0].planned_start == "2026-12-01T08:00:00.000Z");
+    CHECK(both[0].planned_end == "2026-12-02T16:00:00.000Z");
+    CHECK(both[1].planned_start == "2026-12-01T08:00:00.000Z");
+    CHECK(f.shop.get_operation(f.t, deburr.id).planned_end == "2026-12-02T16:00:00.000Z");
+
+    // A failing item rolls back the items before it, events included.
+    const std::int64_t mark2 = events_of(*f.fixture.storage, f.t).back().seq;
+    RescheduleRequest mixed{{deburr.id, f.bend.id}, 60};
+    Error none = error_of([&] { f.shop.reschedule_operations(f.t, mixed); });
+    CHECK(none.code() == ErrorCode::validation_error);
+    CHECK(none.context()["reason"] == "no_planned_dates");
+    CHECK(none.context()["item_index"] == 1);
+    CHECK(none.context()["item_id"] == f.bend.id);
+    CHECK(f.shop.get_operation(f.t, deburr.id).planned_start == "2026-12-01T08:00:00.000Z");
+    CHECK(events_of(*f.fixture.storage, f.t, mark2).empty());
+
+    // Exactly one mode; no completed operations; no unknown ids.
+    f.shop.start_operation(f.t, f.bend.id);
+    f.shop.complete_operation(f.t, f.bend.id);
+    const std::int64_t mark3 = events_of(*f.fixture.storage, f.t).back().seq;
+    RescheduleRequest no_mode{{deburr.id}};
+    CHECK(error_of([&] { f.shop.reschedule_operations(f.t, no_mode); }).context()["reason"] ==
+          "no_mode");
+    RescheduleRequest two_modes{{deburr.id}, 60, "2026-12-01T08:00:00Z"};
+    CHECK(error_of([&] { f.shop.reschedule_operations(f.t, two_modes); }).context()["reason"] ==
+          "both_modes");
+    RescheduleRequest done{{f.bend.id}, 60};
+    CHECK(error_of([&] { f.shop.reschedule_operations(f.t, done); }).code() ==
+          ErrorCode::invalid_state_transition);
+    RescheduleRequest done_set{{f.bend.id}};
+    done_set.planned_end = "2026-12-09T08:00:00Z";
+    CHECK(error_of([&] { f.shop.reschedule_operations(f.t, done_set); }).code() ==
+          ErrorCode::invalid_state_transition);
+    RescheduleRequest ghost{{new_uuid()}, 60};
+    CHECK(error_of([&] { f.shop.reschedule_operations(f.t, ghost); }).code() ==
+          ErrorCode::not_found);
+    CHECK(events_of(*f.fixture.storage, f.t, mark3).empty());
+  }
+}
+
+TEST_CASE("planning: parts due soon follow the tenant's calendar and due_date_override") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);  // now 2026-11-25T12:00Z; Europe/Amsterdam; J-100 due 2026-12-01
+    const Job late = f.shop.create_job(f.t, {"J-200", "Globex", "2026-11-24"});
+    const Part late_part = f.shop.create_part(f.t, {late.id, "L-1"});
+    const Part late_done = f.shop.create_part(f.t, {late.id, "L-2"});
+    f.shop.update_part(f.t, late_done.id, {.status = Status::in_progress});
+    f.shop.update_part(f.t, late_done.id, {.status = Status::completed});
+    const Job rushed = f.shop.create_job(f.t, {"J-300", "Initech", "2026-12-20"});
+    f.shop.update_job(f.t, rushed.id, {.due_date_override = "2026-11-27"});
+    const Part rushed_part = f.shop.create_part(f.t, {rushed.id, "R-1"});
+    const Job far = f.shop.create_job(f.t, {"J-400", "Initech", "2026-12-03"});
+    f.shop.create_part(f.t, {far.id, "F-1"});
+    const Job undated = f.shop.create_job(f.t, {"J-500", "Initech"});
+    f.shop.create_part(f.t, {undated.id, "U-1"});
+
+    const Page<DuePart> week = f.shop.parts_due_soon(f.t, 7);
+    REQUIRE(week.total == 3);
+    CHECK(week.items[0].part.id == late_part.id);
+    CHECK(week.items[0].overdue);
+    CHECK(week.items[0].days_until_due == -1);
+    CHECK(week.items[1].part.id == rushed_part.id);
+    CHECK(week.items[1].due_date == "2026-11-27");
+    CHECK(week.items[1].due_date_overridden);
+    CHECK(week.items[1].days_until_due == 2);
+    CHECK_FALSE(week.items[1].overdue);
+    CHECK(week.items[2].part.id == f.part.id);
+    CHECK(week.items[2].days_until_due == 6);
+    CHECK(week.items[2].job_number == "J-100");
+    CHECK(week.items[2].customer == "ACME");
+    // J-400 is 8 days away: in an 8-day window, not in a 7-day one.
+    CHECK(f.shop.parts_due_soon(f.t, 8).total == 4);
+    CHECK(f.shop.parts_due_soon(f.t, 1).total == 1);
+    // Paging keeps the total.
+    const Page<DuePart> second = f.shop.parts_due_soon(f.t, 7, {1, 1});
+    CHECK(second.total == 3);
+    REQUIRE(second.items.size() == 1);
+    CHECK(second.items[0].part.id == rushed_part.id);
+    CHECK(second.has_more());
+    // 23:30 UTC is already tomorrow in Amsterdam: every distance shrinks.
+    f.clock.advance_ms((11 * 60 + 30) * 60 * 1000);
+    const Page<DuePart> tomorrow = f.shop.parts_due_soon(f.t, 7);
+    CHECK(tomorrow.total == 4);
+    CHECK(tomorrow.items[0].days_until_due == -2);
+    CHECK(tomorrow.items.back().job_number == "J-400");
+    CHECK(tomorrow.items.back().days_until_due == 7);
+    for (std::int64_t bad : {0, 91, -1})
+      CHECK(error_of([&] { f.shop.parts_due_soon(f.t, bad); }).code() ==
+            ErrorCode::validation_error);
+  }
+}
+
+TEST_CASE("planning: cell load compares capacity hours with remaining planned work") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);  // Laser: 8 h a day; cut 30 min estimated, bend unestimated
+    f.shop.update_operation(f.t, f.cut.id, {.completion_percentage = 50});  // 15 min left
+    NewOperation soon{f.part.id, f.laser.id, "Engrave", 30, 120.0};
+    soon.planned_start = "2026-11-26T08:00:00Z";
+    const Operation engrave = f.shop.create_operation(f.t, soon);
+    NewOperation later{f.part.id, f.laser.id, "Polish", 40, 600.0};
+    later.planned_start = "2026-12-20T08:00:00Z";  // after the 7-day window
+    f.shop.create_operation(f.t, later);
+    const Operation done = f.shop.create_operation(f.t, {f.part.id, f.laser.id, "Mark", 50, 60.0});
+    f.shop.start_operation(f.t, done.id);
+    f.shop.complete_operation(f.t, done.id);
+    f.shop.start_operation(f.t, engrave.id);  // in progress: counts for WIP
+
+    const auto loads = f.shop.cell_loads(f.t, std::nullopt, 7);
+    REQUIRE(loads.size() == 1);
+    const CellLoad& l = loads[0];
+    CHECK(l.cell_id == f.laser.id);
+    CHECK(l.window_start == "2026-11-25T12:00:00.000Z");
+    CHECK(l.window_end == "2026-12-02T12:00:00.000Z");
+    CHECK(l.capacity_hours == 56);
+    CHECK(l.open_operations == 4);  // cut, bend, engrave, polish
+    CHECK(l.unestimated_operations == 1);
+    CHECK(l.remaining_hours == doctest::Approx((15.0 + 120 + 600) / 60));
+    CHECK(l.planned_hours == doctest::Approx(2.0));
+    REQUIRE(l.load_percent);
+    CHECK(*l.load_percent == doctest::Approx(2.0 / 56 * 100));
+    CHECK_FALSE(l.overloaded);
+    REQUIRE(l.backlog_days);
+    CHECK(*l.backlog_days == doctest::Approx(735.0 / 60 / 8));
+    CHECK(l.wip.current_wip == 1);
+    CHECK(l.wip.status == CapacityStatus::no_limit);
+    // A 30-day window reaches the polish: 12 h planned of 240 h (the cut
+    // has no planned_start, so it is backlog but not planned).
+    const CellLoad month = f.shop.cell_loads(f.t, f.laser.id, 30).at(0);
+    CHECK(month.planned_hours == doctest::Approx(12.0));
+    CHECK(month.capacity_hours == 240);
+
+    // A one-hour-a-day cell with two hours planned tomorrow is overloaded.
+    NewCell tiny{"Tiny", 2};
+    tiny.capacity_hours_per_day = 1;
+    const Cell small = f.shop.create_cell(f.t, tiny);
+    NewOperation two{f.part.id, small.id, "Hand finish", 60, 120.0};
+    two.planned_start = "2026-11-26T08:00:00Z";
+    f.shop.create_operation(f.t, two);
+    const CellLoad over = f.shop.cell_loads(f.t, small.id, 1).at(0);
+    CHECK(over.capacity_hours == 1);
+    CHECK(over.planned_hours == 2);
+    CHECK(*over.load_percent == doctest::Approx(200));
+    CHECK(over.overloaded);
+    // A cell with no capacity has no load percentage or backlog days.
+    NewCell none{"Closed", 3};
+    none.capacity_hours_per_day = 0;
+    const Cell closed = f.shop.create_cell(f.t, none);
+    const CellLoad zero = f.shop.cell_loads(f.t, closed.id, 7).at(0);
+    CHECK_FALSE(zero.load_percent);
+    CHECK_FALSE(zero.backlog_days);
+    CHECK_FALSE(zero.overloaded);
+    CHECK(f.shop.cell_loads(f.t, std::nullopt, 7).size() == 3);
+
+    // The overloaded cell yields a reschedule suggestion naming its operation.
+    const auto suggestions = f.shop.suggest_reschedule(f.t, 1);
+    bool saw = false;
+    for (const auto& s : suggestions)
+      if (s.kind == "overloaded_cell" && s.cell_id == small.id) {
+        saw = true;
+        CHECK(s.suggested_tool == "batch_reschedule_operations");
+        CHECK(s.operation_ids.size() == 1);
+        CHECK(s.suggested_arguments["shift_days"] == 1);
+      }
+    CHECK(saw);
+
+    CHECK(error_of([&] { f.shop.cell_loads(f.t, std::nullopt, 0); }).code() ==
+          ErrorCode::validation_error);
+    CHECK(error_of([&] { f.shop.cell_loads(f.t, std::string(new_uuid()), 7); }).code() ==
+          ErrorCode::not_found);
+  }
+}
+
+TEST_CASE("planning: job overview, prioritize_job and overdue suggestions") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    f.shop.start_operation(f.t, f.cut.id);
+    f.shop.update_operation(f.t, f.cut.id, {.completion_percentage = 50});
+    f.shop.create_issue(f.t, {f.cut.id, "Dull nozzle"});
+    const Issue closed = f.shop.create_issue(f.t, {f.cut.id, "Wrong sheet"});
+    f.shop.update_issue(f.t, closed.id, {.status = IssueStatus::closed});
+
+    JobOverview ov = f.shop.job_overview(f.t, f.job.id);
+    CHECK(ov.parts.size() == 1);
+    CHECK(ov.operations_total == 2);
+    CHECK(ov.operations_completed == 0);
+    CHECK(ov.progress_percent == doctest::Approx(25));
+    CHECK(ov.open_issues == 1);
+    CHECK(ov.due_date == "2026-12-01");
+    CHECK_FALSE(ov.overdue);
+    f.shop.complete_operation(f.t, f.cut.id);
+    CHECK(f.shop.job_overview(f.t, f.job.id).progress_percent == doctest::Approx(50));
+
+    // Rush it: flag the open part, move the override; a repeat does nothing.
+    const std::int64_t mark = events_of(*f.fixture.storage, f.t).back().seq;
+    const JobPriority p = f.shop.prioritize_job(f.t, f.job.id, {true, "2026-11-20"});
+    CHECK(p.flagged_parts.size() == 1);
+    CHECK(p.job.due_date_override == "2026-11-20");
+    CHECK(names_of(events_of(*f.fixture.storage, f.t, mark)) ==
+          std::vector<std::string>{"batch.started", "part.updated", "job.updated",
+                                   "batch.completed"});
+    const std::int64_t mark2 = events_of(*f.fixture.storage, f.t).back().seq;
+    const JobPriority repeat = f.shop.prioritize_job(f.t, f.job.id, {true, "2026-11-20"});
+    CHECK(repeat.flagged_parts.empty());
+    CHECK(repeat.open_parts == 1);
+    CHECK(repeat.job.due_date_override == "2026-11-20");
+    CHECK(events_of(*f.fixture.storage, f.t, mark2).empty());
+    CHECK(error_of([&] { f.shop.prioritize_job(f.t, f.job.id, {false}); }).code() ==
+          ErrorCode::validation_error);
+
+    // Now overdue (2026-11-20 < 2026-11-25): the overview says so and the
+    // first suggestion is to rush it.
+    ov = f.shop.job_overview(f.t, f.job.id);
+    CHECK(ov.due_date == "2026-11-20");
+    CHECK(ov.overdue);
+    const auto s = f.shop.suggest_reschedule(f.t, 14);
+    REQUIRE_FALSE(s.empty());
+    CHECK(s[0].kind == "overdue_job");
+    CHECK(s[0].severity == "high");
+    CHECK(s[0].job_id == f.job.id);
+    CHECK(s[0].operation_ids == std::vector<std::string>{f.bend.id});
+    CHECK(s[0].suggested_arguments["job_id"] == f.job.id);
+    CHECK(f.shop.suggest_reschedule(f.t, 14).size() == s.size());
+    CHECK(error_of([&] { f.shop.job_overview(f.t, new_uuid()); }).code() == ErrorCode::not_found);
+  }
+}

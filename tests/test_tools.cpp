@@ -374,6 +374,19 @@ TEST_CASE("catalog: every built-in tool, called on the demo shop, answers within
   const std::string step_done = shop.add_substep(e.a, {op, "Deburr"}).id;
   const std::string step_gone = shop.add_substep(e.a, {op, "Inspect"}).id;
   const std::string reason = shop.create_scrap_reason(e.a, {"TOUR", "Tour scrap"}).id;
+  // For the planning tools: a resource, a task, work in progress and a job
+  // that is not completed.
+  const Resource res = shop.create_resource(e.a, {"Laser head", "tool"});
+  NewAssignment task;
+  task.operation_id = ops[1].id;
+  task.operator_id = "op-7";
+  const Assignment asg = shop.create_assignment(e.a, task);
+  OperationFilter running;
+  running.status = Status::in_progress;
+  const Operation busy = shop.fetch_operations(e.a, running, {1, 0}).items.at(0);
+  JobFilter open_jobs;
+  open_jobs.status = Status::in_progress;
+  const Job open_job = shop.fetch_jobs(e.a, open_jobs, {1, 0}).items.at(0);
 
   // Each tool with arguments that succeed on the demo shop, in an order
   // where each call's preconditions hold. A tool missing here fails the
@@ -420,6 +433,26 @@ TEST_CASE("catalog: every built-in tool, called on the demo shop, answers within
       {"get_scrap_pareto", {{"days", 7}, {"top_n", 5}}},
       {"get_quality_score", json::object()},
       {"suggest_quality_improvements", {{"focus_area", "all"}}},
+      {"get_qrm_data", json::object()},
+      {"get_production_metrics", {{"start_date", "2020-01-01"}}},
+      {"fetch_tasks", {{"operator", "op-7"}}},
+      {"update_task", {{"task_id", asg.id}, {"status", "in_progress"}}},
+      {"check_resource_availability", {{"type", "tool"}}},
+      {"assign_resource_to_operations",
+       {{"resource_id", res.id}, {"operation_ids", {ops[1].id, ops[2].id}}}},
+      {"get_cell_capacity", {{"days", 7}}},
+      {"batch_update_parts", {{"part_ids", {part.id}}, {"notes", "batch"}}},
+      {"batch_reschedule_operations",
+       {{"operation_ids", {ops[1].id}},
+        {"planned_start", "2026-12-01T08:00:00Z"},
+        {"planned_end", "2026-12-01T12:00:00Z"}}},
+      {"batch_reschedule_operations", {{"operation_ids", {ops[1].id}}, {"shift_days", 1}}},
+      {"prioritize_job", {{"job_id", open_job.id}}},
+      {"fetch_parts_by_customer", {{"customer", "Nordic Cranes"}}},
+      {"batch_complete_operations", {{"operation_ids", {busy.id}}}},
+      {"get_job_overview", {{"job_id", open_job.id}}},
+      {"get_parts_due_soon", {{"days", 7}}},
+      {"suggest_reschedule", json::object()},
   };
   std::set<std::string> called;
   for (const auto& [tool, args] : tour) {
@@ -676,4 +709,398 @@ TEST_CASE("quality tools: listings paginate, annotations are truthful, descripti
   CHECK(suggest.find("no AI") != std::string::npos);
   const std::string score = e.engine->tools().find("get_quality_score")->description;
   CHECK(score.find("0.7 * yield_score + 0.3 * ncr_score") != std::string::npos);
+}
+
+// --- planning, resource, task and agent batch tools --------------------------
+
+namespace {
+
+std::int64_t last_event(Engine& engine, const std::string& tenant) {
+  return engine.shop().storage().begin_read(tenant)->last_event_seq();
+}
+
+std::vector<std::string> ids_of(const json& rows) {
+  std::vector<std::string> out;
+  for (const auto& r : rows) out.push_back(r["id"]);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("planning tools: arguments that break the schema or the rules are VALIDATION_ERROR") {
+  Bench e;
+  Shop& shop = e.engine->shop();
+  const auto ops = shop.fetch_operations(e.a, {}, {3, 0}).items;
+  const auto parts = shop.fetch_parts(e.a, {}, {2, 0}).items;
+  const std::string op = ops.at(0).id, op2 = ops.at(1).id, part = parts.at(0).id;
+  const std::string job = shop.fetch_jobs(e.a, {}, {1, 0}).items.at(0).id;
+  const std::int64_t mark = last_event(*e.engine, e.a);
+  const std::vector<std::pair<std::string, json>> refused = {
+      {"get_cell_capacity", {{"days", 0}}},
+      {"get_cell_capacity", {{"days", 91}}},
+      {"get_cell_capacity", {{"days", "7"}}},
+      {"get_cell_capacity", {{"cell_id", "laser"}}},
+      {"get_qrm_data", {{"extra", 1}}},
+      {"get_production_metrics", {{"start_date", "yesterday"}}},
+      {"get_parts_due_soon", {{"days", 0}}},
+      {"get_parts_due_soon", {{"days", 91}}},
+      {"get_parts_due_soon", {{"limit", 0}}},
+      {"fetch_parts_by_customer", json::object()},
+      {"fetch_parts_by_customer", {{"customer", ""}}},
+      {"fetch_parts_by_customer", {{"customer", "X"}, {"status", "done"}}},
+      {"fetch_tasks", {{"status", "bogus"}}},
+      {"fetch_tasks", {{"offset", -1}}},
+      {"update_task", {{"status", "completed"}}},
+      {"update_task", {{"task_id", new_uuid()}, {"status", "done"}}},
+      {"check_resource_availability", {{"resource_id", new_uuid()}, {"type", "tool"}}},
+      {"check_resource_availability", {{"status", "broken"}}},
+      {"assign_resource_to_operations", {{"resource_id", new_uuid()}, {"operation_ids", {op}}, {"quantity", 0}}},
+      {"assign_resource_to_operations", {{"resource_id", new_uuid()}, {"operation_ids", json::array()}}},
+      {"batch_reschedule_operations", {{"operation_ids", {op}}}},
+      {"batch_reschedule_operations",
+       {{"operation_ids", {op}}, {"shift_days", 1}, {"planned_start", "2026-12-01T08:00:00Z"}}},
+      {"batch_reschedule_operations", {{"operation_ids", {op}}, {"shift_days", 366}}},
+      {"batch_reschedule_operations", {{"operation_ids", {op, op}}, {"shift_hours", 1}}},
+      {"batch_reschedule_operations", {{"operation_ids", {"x"}}, {"shift_hours", 1}}},
+      {"batch_reschedule_operations", {{"operation_ids", {op}}, {"planned_end", "2026-12-01"}}},
+      {"batch_update_parts", {{"notes", "x"}}},
+      {"batch_update_parts",
+       {{"part_ids", {part}}, {"updates", {{{"part_id", part}, {"notes", "x"}}}}}},
+      {"batch_update_parts", {{"part_ids", {part}}}},
+      {"batch_update_parts", {{"updates", {{{"notes", "x"}}}}}},
+      {"batch_update_parts", {{"updates", {{{"part_id", part}}}}}},
+      {"batch_update_parts", {{"updates", {{{"part_id", part}, {"colour", "red"}}}}}},
+      {"batch_update_parts", {{"updates", {{{"part_id", part}, {"notes", "x"}}}}, {"notes", "y"}}},
+      {"batch_update_parts", {{"part_ids", {part}}, {"status", "finished"}}},
+      {"batch_complete_operations", {{"operation_ids", json::array()}}},
+      {"batch_complete_operations", {{"operation_ids", {op2, op2}}}},
+      {"prioritize_job", {{"job_id", job}, {"bullet_cards", false}}},
+      {"prioritize_job", {{"job_id", job}, {"due_date_override", "2026-02-30"}}},
+      {"get_job_overview", json::object()},
+      {"suggest_reschedule", {{"days", 100}}},
+  };
+  for (const auto& [tool, args] : refused) {
+    CAPTURE(tool);
+    CAPTURE(args.dump());
+    const CallResult r = e.call(e.key_a, tool, args);
+    CHECK(r.status == CallStatus::tool_error);
+    CHECK(r.body["error"]["code"] == "VALIDATION_ERROR");
+  }
+  CHECK(last_event(*e.engine, e.a) == mark);
+  // The mode rule names its reason.
+  auto both = e.call(e.key_a, "batch_reschedule_operations",
+                     {{"operation_ids", {op}}, {"shift_hours", 2}, {"planned_end", "2026-12-01T08:00:00Z"}});
+  CHECK(both.body["error"]["context"]["reason"] == "both_modes");
+  // The inputSchemas are exact: enums, ranges, required, no extra members.
+  const json due = ToolRegistry::describe(*e.engine->tools().find("get_parts_due_soon"))["inputSchema"];
+  CHECK(due["properties"]["days"]["minimum"] == 1);
+  CHECK(due["properties"]["days"]["maximum"] == 90);
+  CHECK(due["properties"]["days"]["default"] == 7);
+  const json tasks = ToolRegistry::describe(*e.engine->tools().find("fetch_tasks"))["inputSchema"];
+  CHECK(tasks["properties"]["status"]["enum"] ==
+        json({"assigned", "in_progress", "completed", "cancelled"}));
+  const json upd = ToolRegistry::describe(*e.engine->tools().find("batch_update_parts"))["inputSchema"];
+  CHECK(upd["properties"]["updates"]["items"]["additionalProperties"] == false);
+  CHECK(upd["properties"]["updates"]["items"]["required"] == json{"part_id"});
+  for (const char* reader_tool : {"get_qrm_data", "get_cell_capacity", "suggest_reschedule",
+                                  "get_job_overview", "check_resource_availability"}) {
+    CAPTURE(reader_tool);
+    CHECK(e.engine->tools().find(reader_tool)->annotations.read_only);
+  }
+  for (const char* writer_tool : {"batch_update_parts", "batch_reschedule_operations",
+                                  "batch_complete_operations", "prioritize_job",
+                                  "assign_resource_to_operations", "update_task"}) {
+    CAPTURE(writer_tool);
+    CHECK_FALSE(e.engine->tools().find(writer_tool)->annotations.read_only);
+  }
+  CHECK_FALSE(e.engine->tools().find("batch_complete_operations")->annotations.idempotent);
+  CHECK_FALSE(e.engine->tools().find("assign_resource_to_operations")->annotations.destructive);
+}
+
+TEST_CASE("planning tools: another tenant's ids are NOT_FOUND and nothing of theirs changes") {
+  Bench e;
+  Shop& shop = e.engine->shop();
+  const Resource res = shop.create_resource(e.a, {"Press tool", "tool"});
+  const auto a_ops = shop.fetch_operations(e.a, {}, {1000, 0}).items;
+  OperationFilter running;
+  running.status = Status::in_progress;
+  const Operation busy = shop.fetch_operations(e.a, running, {1, 0}).items.at(0);
+  const Part a_part = shop.fetch_parts(e.a, {}, {1, 0}).items.at(0);
+  const Job a_job = shop.fetch_jobs(e.a, {}, {1, 0}).items.at(0);
+  const Cell a_cell = shop.list_cells(e.a).at(0);
+  NewAssignment task;
+  task.operation_id = busy.id;
+  task.operator_id = "op-1";
+  const Assignment asg = shop.create_assignment(e.a, task);
+  // B has rows of its own, so a batch can mix B's id with A's.
+  const Job b_job = shop.create_job(e.b, {"B-1", "Nordic Cranes", "2026-11-26"});
+  const Part b_part = shop.create_part(e.b, {b_job.id, "B-P1"});
+
+  const json a_parts_before = json(shop.fetch_parts(e.a, {}, {1000, 0}).items);
+  const json a_ops_before = json(a_ops);
+  const json a_jobs_before = json(shop.fetch_jobs(e.a, {}, {1000, 0}).items);
+  const std::int64_t a_mark = last_event(*e.engine, e.a);
+  const std::int64_t b_mark = last_event(*e.engine, e.b);
+
+  const std::vector<std::pair<std::string, json>> foreign = {
+      {"get_qrm_data", {{"cell_id", a_cell.id}}},
+      {"get_cell_capacity", {{"cell_id", a_cell.id}}},
+      {"get_job_overview", {{"job_id", a_job.id}}},
+      {"prioritize_job", {{"job_id", a_job.id}}},
+      {"update_task", {{"task_id", asg.id}, {"status", "cancelled"}}},
+      {"check_resource_availability", {{"resource_id", res.id}}},
+      {"assign_resource_to_operations", {{"resource_id", res.id}, {"operation_ids", {busy.id}}}},
+      {"batch_update_parts", {{"part_ids", {a_part.id}}, {"is_bullet_card", true}}},
+      {"batch_update_parts", {{"part_ids", {b_part.id, a_part.id}}, {"notes", "mixed"}}},
+      {"batch_reschedule_operations",
+       {{"operation_ids", {busy.id}}, {"planned_start", "2026-12-01T08:00:00Z"}}},
+      {"batch_complete_operations", {{"operation_ids", {busy.id}}}},
+  };
+  for (const auto& [tool, args] : foreign) {
+    CAPTURE(tool);
+    const CallResult r = e.call(e.key_b, tool, args);
+    CHECK(r.status == CallStatus::tool_error);
+    CHECK(r.body["error"]["code"] == "NOT_FOUND");
+  }
+  // The mixed batch names A's part as the failing item and left B's alone.
+  auto mixed = e.call(e.key_b, "batch_update_parts",
+                      {{"part_ids", {b_part.id, a_part.id}}, {"notes", "mixed"}});
+  CHECK(mixed.body["error"]["context"]["item_index"] == 1);
+  CHECK(mixed.body["error"]["context"]["item_id"] == a_part.id);
+  CHECK_FALSE(shop.get_part(e.b, b_part.id).notes);
+
+  // B's listings see none of A's rows.
+  CHECK(e.call(e.key_b, "fetch_parts_by_customer", {{"customer", "Nordic Cranes"}})
+            .body["pagination"]["total"] == 1);
+  CHECK(e.call(e.key_a, "fetch_parts_by_customer", {{"customer", "Nordic Cranes"}})
+            .body["pagination"]["total"] == 2);
+  CHECK(e.call(e.key_b, "fetch_tasks").body["pagination"]["total"] == 0);
+  CHECK(e.call(e.key_b, "check_resource_availability").body["pagination"]["total"] == 0);
+  const json b_due = e.call(e.key_b, "get_parts_due_soon").body;
+  CHECK(b_due["pagination"]["total"] == 1);
+  CHECK(b_due["data"][0]["part"]["id"] == b_part.id);
+  CHECK(e.call(e.key_b, "get_qrm_data").body["data"].empty());
+  CHECK(e.call(e.key_b, "get_cell_capacity").body["data"].empty());
+  for (const auto& s : e.call(e.key_b, "suggest_reschedule").body["data"])
+    CHECK(s["job_id"] == b_job.id);
+
+  // Nothing of A's changed and A got no event; B's failed batches left no event either.
+  CHECK(json(shop.fetch_parts(e.a, {}, {1000, 0}).items) == a_parts_before);
+  CHECK(json(shop.fetch_operations(e.a, {}, {1000, 0}).items) == a_ops_before);
+  CHECK(json(shop.fetch_jobs(e.a, {}, {1000, 0}).items) == a_jobs_before);
+  CHECK(shop.get_assignment(e.a, asg.id).status == AssignmentStatus::assigned);
+  CHECK(shop.list_operation_resources(e.a, {}).empty());
+  CHECK(last_event(*e.engine, e.a) == a_mark);
+  CHECK(last_event(*e.engine, e.b) == b_mark);
+}
+
+TEST_CASE("planning tools: a batch with one bad item changes nothing and emits no event") {
+  Bench e;
+  Shop& shop = e.engine->shop();
+  OperationFilter running;
+  running.status = Status::in_progress;
+  const auto busy = shop.fetch_operations(e.a, running, {2, 0}).items;
+  REQUIRE(busy.size() == 2);
+  OperationFilter waiting;
+  waiting.status = Status::not_started;
+  const auto idle = shop.fetch_operations(e.a, waiting, {2, 0}).items;
+  REQUIRE(idle.size() == 2);
+  const std::int64_t mark = last_event(*e.engine, e.a);
+
+  // Completing a not-started operation fails item 2; items 0 and 1 roll back.
+  auto done = e.call(e.key_a, "batch_complete_operations",
+                     {{"operation_ids", {busy[0].id, busy[1].id, idle[0].id}}});
+  CHECK(done.body["error"]["code"] == "INVALID_STATE_TRANSITION");
+  CHECK(done.body["error"]["context"]["item_index"] == 2);
+  CHECK(done.body["error"]["context"]["item_id"] == idle[0].id);
+  CHECK(done.body["error"]["context"]["current_status"] == "not_started");
+  CHECK(done.body["error"]["message"].get<std::string>().find(idle[0].id) != std::string::npos);
+  CHECK(shop.get_operation(e.a, busy[0].id).status == Status::in_progress);
+  CHECK(shop.get_operation(e.a, busy[1].id).status == Status::in_progress);
+
+  // Shifting an operation without planned dates fails; the planned one stays.
+  auto planned = e.call(e.key_a, "batch_reschedule_operations",
+                        {{"operation_ids", {idle[0].id}},
+                         {"planned_start", "2026-12-01T08:00:00Z"},
+                         {"planned_end", "2026-12-01T10:00:00Z"}});
+  REQUIRE(planned.status == CallStatus::ok);
+  const std::int64_t mark2 = last_event(*e.engine, e.a);
+  CHECK(mark2 > mark);
+  auto shift = e.call(e.key_a, "batch_reschedule_operations",
+                      {{"operation_ids", {idle[0].id, idle[1].id}}, {"shift_hours", 4}});
+  CHECK(shift.body["error"]["code"] == "VALIDATION_ERROR");
+  CHECK(shift.body["error"]["context"]["reason"] == "no_planned_dates");
+  CHECK(shift.body["error"]["context"]["item_index"] == 1);
+  CHECK(shop.get_operation(e.a, idle[0].id).planned_start == "2026-12-01T08:00:00.000Z");
+
+  // An unknown part in the middle of an update list.
+  const auto parts = shop.fetch_parts(e.a, {}, {2, 0}).items;
+  auto upd = e.call(e.key_a, "batch_update_parts",
+                    {{"updates", {{{"part_id", parts[0].id}, {"notes", "one"}},
+                                  {{"part_id", new_uuid()}, {"notes", "two"}},
+                                  {{"part_id", parts[1].id}, {"notes", "three"}}}}});
+  CHECK(upd.body["error"]["code"] == "NOT_FOUND");
+  CHECK(upd.body["error"]["context"]["item_index"] == 1);
+  CHECK(shop.get_part(e.a, parts[0].id).notes == parts[0].notes);
+
+  // A pair already assigned fails the whole assignment batch.
+  const Resource res = shop.create_resource(e.a, {"Crane", "machine"});
+  shop.assign_resource(e.a, {idle[1].id, res.id});
+  const std::int64_t mark3 = last_event(*e.engine, e.a);
+  auto assign = e.call(e.key_a, "assign_resource_to_operations",
+                       {{"resource_id", res.id}, {"operation_ids", {idle[0].id, idle[1].id}}});
+  CHECK(assign.body["error"]["code"] == "DUPLICATE_ENTRY");
+  CHECK(assign.body["error"]["context"]["item_id"] == idle[1].id);
+  CHECK(shop.list_operation_resources(e.a, {}).size() == 1);
+  CHECK(last_event(*e.engine, e.a) == mark3);
+
+  // The same batches with good items succeed as one unit, events and all.
+  auto ok = e.call(e.key_a, "batch_complete_operations",
+                   {{"operation_ids", {busy[0].id, busy[1].id}}});
+  REQUIRE(ok.status == CallStatus::ok);
+  CHECK(ids_of(ok.body["data"]) == std::vector<std::string>{busy[0].id, busy[1].id});
+  for (const auto& row : ok.body["data"]) CHECK(row["status"] == "completed");
+  const auto events = shop.storage().begin_read(e.a)->list_events_after(mark3, 100);
+  REQUIRE(events.size() >= 4);
+  CHECK(events.front().name == "batch.started");
+  CHECK(events.back().name == "batch.completed");
+  CHECK(events.back().data["operation"] == "batch_complete_operations");
+  CHECK(events.back().data["items"] == 2);
+}
+
+TEST_CASE("planning tools: batches report progress to a CallControl; cancelling rolls back") {
+  Bench e;
+  Shop& shop = e.engine->shop();
+  const auto parts = shop.fetch_parts(e.a, {}, {3, 0}).items;
+  REQUIRE(parts.size() == 3);
+  const json ids = {parts[0].id, parts[1].id, parts[2].id};
+  std::vector<std::pair<double, std::optional<double>>> reports;
+  std::atomic<bool> cancel{false};
+  CallControl control;
+  control.cancelled = &cancel;
+  control.on_progress = [&](double p, std::optional<double> total, std::string_view) {
+    reports.emplace_back(p, total);
+  };
+  auto r = e.engine->call_tool(e.key_a, "batch_update_parts",
+                               {{"part_ids", ids}, {"notes", "first"}}, "live,test", {}, &control);
+  REQUIRE(r.status == CallStatus::ok);
+  CHECK(reports == std::vector<std::pair<double, std::optional<double>>>{{1, 3}, {2, 3}, {3, 3}});
+
+  // Cancel once the first item is done: the batch stops before the second
+  // and rolls the first back.
+  reports.clear();
+  control.on_progress = [&](double p, std::optional<double> total, std::string_view) {
+    reports.emplace_back(p, total);
+    cancel = true;
+  };
+  const std::int64_t mark = last_event(*e.engine, e.a);
+  auto cancelled = e.engine->call_tool(e.key_a, "batch_update_parts",
+                                       {{"part_ids", ids}, {"notes", "second"}}, "live,test", {},
+                                       &control);
+  CHECK(cancelled.status == CallStatus::tool_error);
+  CHECK(cancelled.body["error"]["context"]["reason"] == "cancelled");
+  CHECK(cancelled.body["error"]["context"]["done"] == 1);
+  CHECK(reports.size() == 1);
+  for (const auto& p : parts) CHECK(shop.get_part(e.a, p.id).notes == "first");
+  CHECK(last_event(*e.engine, e.a) == mark);
+
+  // A caller that cancelled before the call starts gets nothing done.
+  auto early = e.engine->call_tool(e.key_a, "batch_complete_operations",
+                                   {{"operation_ids", {shop.fetch_operations(e.a, {}, {1, 0}).items.at(0).id}}},
+                                   "live,test", {}, &control);
+  CHECK(early.body["error"]["context"]["done"] == 0);
+  CHECK(last_event(*e.engine, e.a) == mark);
+}
+
+TEST_CASE("planning tools: tasks, resources, overview, priority and suggestions on the demo shop") {
+  Bench e;
+  Shop& shop = e.engine->shop();
+  // Tasks: fetch by operator and status, then update.
+  const auto ops = shop.fetch_operations(e.a, {}, {2, 0}).items;
+  NewAssignment t1;
+  t1.operation_id = ops[0].id;
+  t1.operator_id = "op-1";
+  const Assignment a1 = shop.create_assignment(e.a, t1);
+  NewAssignment t2;
+  t2.operation_id = ops[1].id;
+  t2.operator_id = "op-2";
+  shop.create_assignment(e.a, t2);
+  auto mine = e.call(e.key_a, "fetch_tasks", {{"operator", "op-1"}});
+  CHECK(mine.body["pagination"]["total"] == 1);
+  CHECK(mine.body["data"][0]["id"] == a1.id);
+  auto moved = e.call(e.key_a, "update_task", {{"task_id", a1.id}, {"operator", "op-2"}, {"status", "in_progress"}});
+  CHECK(moved.body["data"]["operator_id"] == "op-2");
+  CHECK(e.call(e.key_a, "fetch_tasks", {{"operator", "op-2"}, {"status", "in_progress"}})
+            .body["pagination"]["total"] == 1);
+  CHECK(e.call(e.key_a, "update_task", {{"task_id", a1.id}, {"status", "completed"}}).status ==
+        CallStatus::ok);
+  CHECK(e.call(e.key_a, "update_task", {{"task_id", a1.id}, {"status", "in_progress"}})
+            .body["error"]["code"] == "INVALID_STATE_TRANSITION");
+
+  // Resources: availability lists open operations only.
+  ResourcePatch broken;
+  broken.status = ResourceStatus::maintenance;
+  const Resource brake = shop.create_resource(e.a, {"Brake tool", "tool"});
+  const Resource old = shop.create_resource(e.a, {"Old tool", "tool"});
+  shop.update_resource(e.a, old.id, {.active = false});
+  OperationFilter running;
+  running.status = Status::in_progress;
+  const auto busy = shop.fetch_operations(e.a, running, {2, 0}).items;
+  auto assigned = e.call(e.key_a, "assign_resource_to_operations",
+                         {{"resource_id", brake.id}, {"operation_ids", {busy[0].id, busy[1].id}}, {"quantity", 2}});
+  REQUIRE(assigned.status == CallStatus::ok);
+  CHECK(assigned.body["data"].size() == 2);
+  CHECK(assigned.body["data"][1]["quantity"] == 2);
+  shop.complete_operation(e.a, busy[1].id);
+  shop.update_resource(e.a, brake.id, broken);
+  auto avail = e.call(e.key_a, "check_resource_availability", {{"resource_id", brake.id}});
+  REQUIRE(avail.body["data"].size() == 1);
+  CHECK(avail.body["data"][0]["available"] == false);
+  CHECK(avail.body["data"][0]["resource"]["status"] == "maintenance");
+  REQUIRE(avail.body["data"][0]["open_operations"].size() == 1);
+  CHECK(avail.body["data"][0]["open_operations"][0]["operation_id"] == busy[0].id);
+  CHECK(e.call(e.key_a, "check_resource_availability", {{"type", "tool"}}).body["pagination"]["total"] == 1);
+  CHECK(e.call(e.key_a, "check_resource_availability", {{"type", "tool"}, {"include_inactive", true}})
+            .body["pagination"]["total"] == 2);
+  CHECK(e.call(e.key_a, "check_resource_availability", {{"status", "available"}})
+            .body["pagination"]["total"] == 0);
+
+  // Overview and priority of a job in progress.
+  JobFilter open_jobs;
+  open_jobs.customer = "Nordic Cranes";
+  const Job job = shop.fetch_jobs(e.a, open_jobs, {1, 0}).items.at(0);
+  auto overview = e.call(e.key_a, "get_job_overview", {{"job_id", job.id}});
+  REQUIRE(overview.status == CallStatus::ok);
+  const json& ov = overview.body["data"];
+  CHECK(ov["parts"].size() == 2);
+  CHECK(ov["operations_total"] == 7);
+  // 3 completed by the demo, 4 when the resource step above completed one of
+  // this job's operations (operation order across parts follows random ids).
+  std::int64_t completed = 0;
+  for (const auto& op : ov["operations"]) completed += op["status"] == "completed" ? 1 : 0;
+  CHECK(completed >= 3);
+  CHECK(ov["operations_completed"] == completed);
+  CHECK(ov["overdue"] == false);
+  double sum = 0;
+  for (const auto& op : ov["operations"]) sum += op["completion_percentage"].get<double>();
+  CHECK(ov["progress_percent"].get<double>() == doctest::Approx(sum / 7));
+  auto rush = e.call(e.key_a, "prioritize_job", {{"job_id", job.id}, {"due_date_override", "2026-11-30"}});
+  REQUIRE(rush.status == CallStatus::ok);
+  CHECK(rush.body["data"]["flagged_parts"].size() == 2);
+  CHECK(rush.body["data"]["job"]["due_date_override"] == "2026-11-30");
+  for (const auto& p : shop.fetch_parts(e.a, {job.id, std::nullopt}, {10, 0}).items) CHECK(p.is_bullet_card);
+  auto again = e.call(e.key_a, "prioritize_job", {{"job_id", job.id}});
+  CHECK(again.body["data"]["flagged_parts"].empty());
+  CHECK(again.body["data"]["open_parts"] == 2);
+  JobFilter done_jobs;
+  done_jobs.status = Status::completed;
+  const Job finished = shop.fetch_jobs(e.a, done_jobs, {1, 0}).items.at(0);
+  CHECK(e.call(e.key_a, "prioritize_job", {{"job_id", finished.id}}).body["error"]["code"] ==
+        "INVALID_STATE_TRANSITION");
+
+  // Suggestions are deterministic and rule-based; none point at completed jobs.
+  const json s1 = e.call(e.key_a, "suggest_reschedule").body["data"];
+  const json s2 = e.call(e.key_a, "suggest_reschedule").body["data"];
+  CHECK(s1 == s2);
+  for (const auto& s : s1) CHECK(s["job_id"] != finished.id);
 }

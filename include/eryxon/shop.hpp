@@ -131,6 +131,8 @@ struct NewOperation {
 struct OperationPatch {
   std::optional<std::int64_t> completion_percentage;  ///< 0..100
   std::optional<std::string> notes;
+  std::optional<std::string> planned_start;  ///< RFC 3339, <= planned_end when both are set
+  std::optional<std::string> planned_end;    ///< RFC 3339
 };
 
 struct NewCell {
@@ -631,6 +633,177 @@ ERYXON_EXPORT void to_json(nlohmann::json& out, const ScrapTrends& value);
 ERYXON_EXPORT void to_json(nlohmann::json& out, const YieldMetrics& value);
 ERYXON_EXPORT void to_json(nlohmann::json& out, const ScrapPareto& value);
 ERYXON_EXPORT void to_json(nlohmann::json& out, const QualityScore& value);
+// --- planning and agent batches (Shop section "Planning and agent
+// batches"; src/domain/planning.cpp). Times of day are ISO 8601 UTC; hours
+// and days are plain numbers; work is measured in hours of estimated_time.
+
+/// Progress and cancellation of a long batch. The agent batch tools pass
+/// ToolContext::progress and ToolContext::cancelled; both may be empty.
+/// `progress` runs after each item with (items done, items in the batch);
+/// `cancelled` is asked before each item.
+struct BatchControl {
+  std::function<void(std::int64_t done, std::int64_t total)> progress;
+  std::function<bool()> cancelled;
+};
+
+/// One item of update_parts: a part and the fields to change on it.
+struct PartUpdate {
+  std::string part_id;
+  PartPatch patch;
+};
+
+/// What reschedule_operations does to every listed operation: exactly one
+/// mode. Shift mode (`shift_minutes` set): planned_start and planned_end
+/// move by that many minutes (negative = earlier), each only when set.
+/// Set mode (`planned_start` and/or `planned_end` set, RFC 3339): the given
+/// dates replace the stored ones.
+struct RescheduleRequest {
+  std::vector<std::string> operation_ids;
+  std::optional<std::int64_t> shift_minutes;
+  std::optional<std::string> planned_start;
+  std::optional<std::string> planned_end;
+};
+
+/// What prioritize_job does: flag the job's open parts as bullet cards
+/// and/or set the job's due_date_override ("YYYY-MM-DD"). At least one.
+struct PrioritizeRequest {
+  bool bullet_cards = true;
+  std::optional<std::string> due_date_override;
+};
+
+/// The outcome of prioritize_job: the job as written and the parts whose
+/// bullet-card flag this call switched on (parts already flagged and
+/// completed parts are left alone).
+struct JobPriority {
+  Job job;
+  std::vector<Part> flagged_parts;
+  std::int64_t open_parts = 0;  ///< the job's parts that are not completed
+};
+
+/// A job with everything under it (get_job_overview).
+///   progress_percent = mean completion_percentage of the job's operations
+///                      (a completed operation counts 100), 0..100; 0 when
+///                      the job has no operations
+///   open_issues      = non-deleted issues in status pending or approved on
+///                      the job's operations
+///   due_date         = due_date_override when set, else due_date
+///   overdue          = due_date before the tenant's local today and the job
+///                      not completed
+struct JobOverview {
+  Job job;
+  std::vector<Part> parts;
+  std::vector<Operation> operations;
+  std::int64_t operations_total = 0;
+  std::int64_t operations_completed = 0;
+  double progress_percent = 0;
+  std::int64_t open_issues = 0;
+  std::optional<std::string> due_date;
+  bool overdue = false;
+};
+
+/// A part due soon (parts_due_soon): its job's effective due date
+/// (due_date_override wins over due_date) and how far away it is in the
+/// tenant's local calendar days (negative when overdue).
+struct DuePart {
+  Part part;
+  std::string job_number;
+  std::optional<std::string> customer;
+  std::string due_date;
+  bool due_date_overridden = false;
+  std::int64_t days_until_due = 0;
+  bool overdue = false;
+};
+
+/// Which resources check_resource_availability reports; unset members
+/// match all. Inactive resources only with include_inactive.
+struct ResourceQuery {
+  std::optional<std::string> resource_id;
+  std::optional<std::string> type;
+  std::optional<ResourceStatus> status;
+  bool include_inactive = false;
+};
+
+/// An open (not completed, not deleted) operation a resource is assigned to.
+struct ResourceUse {
+  std::string operation_id;
+  std::string operation_name;
+  Status status = Status::not_started;
+  std::string part_id;
+  std::string cell_id;
+  std::int64_t quantity = 1;
+  std::optional<std::string> planned_start;
+  std::optional<std::string> planned_end;
+};
+
+/// A resource with its availability: `available` when it is active and its
+/// status is available; `open_operations` lists its assignments to open
+/// operations (by planned_start, unplanned last, then operation id).
+struct ResourceAvailability {
+  Resource resource;
+  bool available = false;
+  std::vector<ResourceUse> open_operations;
+};
+
+/// Planned load of one cell over a window of `days` calendar days from now
+/// (get_cell_capacity). Remaining work of an open operation (not completed,
+/// not deleted) = estimated_time * (100 - completion_percentage) / 100
+/// minutes; operations without an estimate add 0 and are counted in
+/// unestimated_operations.
+///   capacity_hours = capacity_hours_per_day * days
+///   remaining_hours = remaining work of all open operations of the cell
+///   planned_hours  = remaining work of the open operations whose
+///                    planned_start lies before window_end (scheduled into
+///                    the window, or earlier and still not done)
+///   load_percent   = planned_hours / capacity_hours * 100; unset when
+///                    capacity_hours is 0
+///   overloaded     = planned_hours > capacity_hours
+///   backlog_days   = remaining_hours / capacity_hours_per_day; unset when
+///                    capacity_hours_per_day is 0
+/// `wip` is the cell's QRM figure (docs/qrm.md).
+struct CellLoad {
+  std::string cell_id;
+  std::string cell_name;
+  bool active = true;
+  std::int64_t days = 7;
+  std::string window_start;
+  std::string window_end;
+  double capacity_hours_per_day = 8;
+  double capacity_hours = 0;
+  std::int64_t open_operations = 0;
+  std::int64_t unestimated_operations = 0;
+  double remaining_hours = 0;
+  double planned_hours = 0;
+  std::optional<double> load_percent;
+  bool overloaded = false;
+  std::optional<double> backlog_days;
+  CellCapacity wip;
+};
+
+/// One rule-based reschedule suggestion (suggest_reschedule). `kind`:
+/// overdue_job, at_risk_job, overloaded_cell or wip_at_capacity;
+/// `severity`: high, medium or low. `suggested_tool` and
+/// `suggested_arguments` name a tool call that would act on it (arguments
+/// valid for that tool's inputSchema).
+struct RescheduleSuggestion {
+  std::string kind;
+  std::string severity;
+  std::optional<std::string> job_id;
+  std::optional<std::string> cell_id;
+  std::vector<std::string> operation_ids;
+  std::string reason;
+  std::string suggested_tool;
+  nlohmann::json suggested_arguments = nlohmann::json::object();
+};
+
+/// JSON objects of the planning results: members under the same names,
+/// rows as their own JSON, enums by wire name, unset optionals as null.
+ERYXON_EXPORT void to_json(nlohmann::json& out, const JobPriority& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const JobOverview& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const DuePart& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const ResourceUse& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const ResourceAvailability& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const CellLoad& value);
+ERYXON_EXPORT void to_json(nlohmann::json& out, const RescheduleSuggestion& value);
 
 class ERYXON_EXPORT Shop {
  public:
@@ -672,7 +845,10 @@ class ERYXON_EXPORT Shop {
   /// start_operation also starts the part and job when not_started;
   /// pause = stop; complete sets completion_percentage to 100;
   /// update_operation: completion_percentage 0..100, and a completed
-  /// operation stays at 100.
+  /// operation stays at 100; planned_start/planned_end RFC 3339 with
+  /// planned_start <= planned_end after the change (VALIDATION_ERROR), and
+  /// a completed operation keeps its plan (INVALID_STATE_TRANSITION, action
+  /// "reschedule"); event operation.updated.
   Operation create_operation(std::string_view tenant, const NewOperation& input);
   Operation get_operation(std::string_view tenant, std::string_view operation_id);
   Operation start_operation(std::string_view tenant, std::string_view operation_id);
@@ -851,6 +1027,116 @@ class ERYXON_EXPORT Shop {
   ProductionMetrics production_metrics(std::string_view tenant,
                                        const std::optional<std::string>& from = std::nullopt,
                                        const std::optional<std::string>& to = std::nullopt);
+
+  // --- Planning and agent batches (src/domain/planning.cpp) ---------------
+  //
+  // Reads run in one tenant transaction (the batch's when called inside
+  // Shop::batch). Writing methods run as one Shop::batch named after their
+  // tool: every item or none, with batch.started/batch.completed around the
+  // items' own events. A failing item rolls back all items and the error
+  // (its own code, e.g. NOT_FOUND or INVALID_STATE_TRANSITION) gets
+  // context item_index (0-based) and item_id and a message naming both. A
+  // BatchControl that reports cancelled() before an item rolls the batch
+  // back with CONFLICT (context reason "cancelled", done, total). Another
+  // tenant's ids are NOT_FOUND. Thread safety: as every Shop call; a batch
+  // belongs to the calling thread.
+
+  /// Applies each PartUpdate as update_part would (status through the
+  /// status machine). Returns the parts as written, in input order.
+  /// VALIDATION_ERROR for an empty list or a part listed twice. Batch
+  /// "batch_update_parts".
+  std::vector<Part> update_parts(std::string_view tenant, const std::vector<PartUpdate>& updates,
+                                 const BatchControl& control = {});
+
+  /// Moves the planned dates of operations (modes at RescheduleRequest).
+  /// VALIDATION_ERROR for no ids, duplicate ids, no mode or both modes, a
+  /// bad date, a shift of an operation with neither planned date (nothing
+  /// to move: reason "no_planned_dates"), or a result with planned_start
+  /// after planned_end. INVALID_STATE_TRANSITION for a completed operation.
+  /// Each write emits operation.updated. Batch
+  /// "batch_reschedule_operations". Returns the operations as written.
+  std::vector<Operation> reschedule_operations(std::string_view tenant,
+                                               const RescheduleRequest& request,
+                                               const BatchControl& control = {});
+
+  /// complete_operation on each id (in_progress -> completed). Batch
+  /// "batch_complete_operations". VALIDATION_ERROR for an empty or
+  /// duplicate list.
+  std::vector<Operation> complete_operations(std::string_view tenant,
+                                             const std::vector<std::string>& operation_ids,
+                                             const BatchControl& control = {});
+
+  /// assign_resource of one resource to each operation with `quantity`
+  /// (>= 1). Batch "assign_resource_to_operations"; the rules and errors of
+  /// assign_resource per item (DUPLICATE_ENTRY for a pair already
+  /// assigned). Returns the new assignments in input order.
+  std::vector<OperationResource> assign_resource_to_operations(
+      std::string_view tenant, std::string_view resource_id,
+      const std::vector<std::string>& operation_ids, std::int64_t quantity = 1,
+      const std::optional<std::string>& notes = std::nullopt, const BatchControl& control = {});
+
+  /// Rushes a job: with bullet_cards, every part of the job that is not
+  /// completed and not yet flagged gets is_bullet_card = true
+  /// (part.updated each); with due_date_override, the job's override is set
+  /// (job.updated). Batch "prioritize_job". VALIDATION_ERROR when the
+  /// request asks for nothing or the date is bad; INVALID_STATE_TRANSITION
+  /// for a completed job; NOT_FOUND for an unknown job. Repeating it
+  /// changes nothing more.
+  JobPriority prioritize_job(std::string_view tenant, std::string_view job_id,
+                             const PrioritizeRequest& request);
+
+  /// Parts of the jobs whose customer equals `customer` exactly
+  /// (case-sensitive, like JobFilter::customer), optionally only in
+  /// `status`; ordered like fetch_jobs (due date, job number), then part
+  /// number. VALIDATION_ERROR for an empty customer.
+  Page<Part> fetch_parts_by_customer(std::string_view tenant, std::string_view customer,
+                                     std::optional<Status> status, const PageRequest& page = {});
+
+  /// The job, its parts and operations (definitions at JobOverview).
+  /// NOT_FOUND for an unknown job.
+  JobOverview job_overview(std::string_view tenant, std::string_view job_id);
+
+  /// Parts that are not completed whose job's effective due date is at most
+  /// `days` (1..90, else VALIDATION_ERROR) local calendar days after the
+  /// tenant's today (its timezone at now()): due today counts 0 days;
+  /// overdue parts (due before today) are included and flagged. Jobs
+  /// without a due date are left out. Ordered by due date, job number,
+  /// part number.
+  Page<DuePart> parts_due_soon(std::string_view tenant, std::int64_t days,
+                               const PageRequest& page = {});
+
+  /// Resources matching `query` (by name then id) with their open
+  /// operations. NOT_FOUND when query.resource_id names no resource of
+  /// this tenant.
+  Page<ResourceAvailability> resource_availability(std::string_view tenant,
+                                                   const ResourceQuery& query,
+                                                   const PageRequest& page = {});
+
+  /// Load of one cell (NOT_FOUND when absent) or of every cell in
+  /// list_cells order over [now, now + days), days 1..90 (VALIDATION_ERROR
+  /// otherwise). Formula at CellLoad.
+  std::vector<CellLoad> cell_loads(std::string_view tenant,
+                                   const std::optional<std::string>& cell_id, std::int64_t days);
+
+  /// Deterministic, rule-based suggestions (no AI, no randomness; the same
+  /// shop gives the same list), looking `days` (1..90) ahead:
+  ///   overdue_job (high): a job not completed whose due date is before
+  ///     today; suggests prioritize_job.
+  ///   at_risk_job (medium): a job due within `days` with an open
+  ///     operation whose planned_end falls after the end of the due day,
+  ///     or whose remaining work in one cell exceeds that cell's
+  ///     capacity_hours_per_day * (days until due + 1); suggests
+  ///     prioritize_job.
+  ///   overloaded_cell (medium): a cell whose CellLoad over `days` is
+  ///     overloaded; suggests batch_reschedule_operations moving its
+  ///     not-started, non-bullet-card planned operations of the latest-due
+  ///     jobs later by ceil(excess hours / capacity_hours_per_day) days,
+  ///     taking operations until their remaining work covers the excess.
+  ///   wip_at_capacity (low): a cell at its QRM WIP limit; suggests
+  ///     get_qrm_data.
+  /// Ordered by severity, then kind, then due date or cell name, then id.
+  std::vector<RescheduleSuggestion> suggest_reschedule(std::string_view tenant,
+                                                       std::int64_t days = 14);
 
   /// Runs `body` as one all-or-nothing unit of work on `tenant` (the agent
   /// batch tools, bulk import). Every Shop action `body` makes on the calling

@@ -13,6 +13,7 @@
 #include "eryxon/error.hpp"
 #include "eryxon/events.hpp"
 #include "eryxon/quota.hpp"
+#include "domain/batch_tx.hpp"
 
 namespace eryxon {
 namespace {
@@ -279,6 +280,12 @@ void emit(TenantTx& tx, std::string_view what, const std::optional<Row>& before,
 }
 
 }  // namespace
+
+namespace detail {
+TenantTx* batch_transaction(Storage& storage, std::string_view tenant) {
+  return batch_tx(storage, tenant);
+}
+}  // namespace detail
 
 std::string new_uuid() {
   ensure_sodium();
@@ -564,6 +571,8 @@ Operation Shop::update_operation(std::string_view tenant, std::string_view id,
                                  const OperationPatch& p) {
   if (p.completion_percentage && (*p.completion_percentage < 0 || *p.completion_percentage > 100))
     invalid("completion_percentage must be between 0 and 100", "completion_percentage");
+  check_timestamp(p.planned_start, "planned_start");
+  check_timestamp(p.planned_end, "planned_end");
   auto tx = open_write(storage_, tenant);
   Operation op = require<Operation>(*tx, id);
   const Operation old = op;
@@ -577,6 +586,21 @@ Operation Shop::update_operation(std::string_view tenant, std::string_view id,
     op.completion_percentage = *p.completion_percentage;
   }
   if (p.notes) op.notes = *p.notes;
+  if (p.planned_start || p.planned_end) {
+    if (op.status == Status::completed)
+      throw Error(ErrorCode::invalid_state_transition,
+                  fmt::format("Operation {} is completed; its plan is history", op.id),
+                  {{"current_status", "completed"}, {"attempted_status", "completed"},
+                   {"action", "reschedule"}, {"id", op.id}});
+    if (p.planned_start) op.planned_start = format_timestamp(*parse_timestamp(*p.planned_start));
+    if (p.planned_end) op.planned_end = format_timestamp(*parse_timestamp(*p.planned_end));
+    if (op.planned_start && op.planned_end &&
+        *parse_timestamp(*op.planned_start) > *parse_timestamp(*op.planned_end))
+      throw Error(ErrorCode::validation_error,
+                  fmt::format("planned_start {} is after planned_end {}", *op.planned_start,
+                              *op.planned_end),
+                  {{"field", "planned_start"}, {"id", op.id}});
+  }
   const std::int64_t now_ms = clock_();
   op.updated_at = format_timestamp(now_ms);
   save(*tx, op, before);
@@ -1601,13 +1625,5 @@ ProductionMetrics Shop::production_metrics(std::string_view tenant,
               static_cast<double>(m.quantity_good + m.quantity_scrap);
   return m;
 }
-
-namespace detail {
-
-TenantTx* batch_transaction(Storage& storage, std::string_view tenant) {
-  return batch_tx(storage, tenant);
-}
-
-}  // namespace detail
 
 }  // namespace eryxon

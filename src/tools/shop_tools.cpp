@@ -238,6 +238,9 @@ void register_shop_tools(ToolRegistry& r) {
 
   // --- quality, substeps, scrap (quality_tools.cpp) ---
   register_quality_tools(r);
+
+  // --- planning, tasks, resources, agent batches (planning_tools.cpp) ---
+  tools::register_planning_tools(r);
 }
 
 }  // namespace eryxon

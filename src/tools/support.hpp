@@ -113,6 +113,10 @@ ToolOutput listing_of(const std::vector<Row>& rows, const PageRequest& page) {
                {"has_more", end < total}}};
 }
 
+/// Registers the planning, resource, task and agent batch tools
+/// (src/tools/planning_tools.cpp); called by register_shop_tools.
+void register_planning_tools(ToolRegistry& registry);
+
 /// Annotations of a read-only tool, and of a tool that changes rows.
 ToolAnnotations reader(const char* title);
 ToolAnnotations writer(const char* title, bool idempotent, bool destructive = false);
