@@ -31,6 +31,9 @@ eryxon_status eryxon_export_json(eryxon_store_t* store, const char* tenant_id, c
   if (path == nullptr) return null_argument("path");
   return guard([&]() -> eryxon_status {
     if (*path == '\0') return fail(ERYXON_EINVALID, "path must not be empty");
+    // An unknown tenant fails before the file is created or truncated.
+    if (!store->rep->storage().find_tenant(tenant_id))
+      return fail(ERYXON_ENOTFOUND, "tenant not found");
     std::ofstream file(path, std::ios::binary | std::ios::trunc);
     if (!file) return fail(ERYXON_EDATABASE, "cannot open the export file for writing");
     eryxon::export_tenant_json(store->rep->storage(), tenant_id, file,

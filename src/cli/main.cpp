@@ -528,6 +528,7 @@ int run(const Args& a) {
     const std::string tenant = a.need("tenant");
     const std::string format = a.get("format", "json");
     const std::string out = a.need("out");
+    shop.get_tenant(tenant);  // NOT_FOUND before the output file is touched
     eryxon::ExportOptions opts;
     opts.include_events = a.options.count("events") > 0;
     eryxon::ExportMetadata meta;

@@ -41,13 +41,19 @@ std::vector<std::string> table_columns(DataTable table) {
   return {};
 }
 
+// Compact JSON text; invalid UTF-8 in a stored string becomes U+FFFD rather
+// than failing the export half-way.
+std::string dump(const nlohmann::json& v) {
+  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // A JSON value as CSV text: null empty, strings as they are, booleans
 // true/false, numbers and JSON columns as JSON text.
 std::string cell_text(const nlohmann::json& v) {
   if (v.is_null()) return {};
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-  return v.dump();
+  return dump(v);
 }
 
 std::string opt_text(const std::optional<std::string>& v) { return v ? *v : std::string(); }
@@ -110,7 +116,7 @@ void write_events_json(TenantTx& tx, std::ostream& out, std::int64_t& count) {
     if (page.empty()) break;
     for (const Event& e : page) {
       if (count++) out << ',';
-      out << nlohmann::json(e).dump();
+      out << dump(nlohmann::json(e));
       after = e.seq;
     }
   }
@@ -124,7 +130,7 @@ std::int64_t write_events_csv(TenantTx& tx, const std::function<void(std::string
     auto page = tx.list_events_after(after, 1000);
     if (page.empty()) break;
     for (const Event& e : page) {
-      append_csv_record(w.buffer(), {std::to_string(e.seq), nlohmann::json(e).dump()});
+      append_csv_record(w.buffer(), {std::to_string(e.seq), dump(nlohmann::json(e))});
       w.maybe_flush();
       after = e.seq;
       ++count;
@@ -222,11 +228,11 @@ ExportMetadata export_tenant_json(Storage& storage, std::string_view tenant, std
     const std::string name(data_table_name(table));
     if (!first_table) out << ',';
     first_table = false;
-    out << nlohmann::json(name).dump() << ":[";
+    out << dump(nlohmann::json(name)) << ":[";
     std::int64_t count = 0;
     tx->scan(table, [&](const nlohmann::json& row) {
       if (count++) out << ',';
-      out << row.dump();
+      out << dump(row);
     });
     out << ']';
     check_stream(out);
@@ -240,7 +246,7 @@ ExportMetadata export_tenant_json(Storage& storage, std::string_view tenant, std
     meta.tables.push_back({"events", count});
   }
   tx->commit();
-  out << ",\"_metadata\":" << nlohmann::json(meta).dump() << '}';
+  out << ",\"_metadata\":" << dump(nlohmann::json(meta)) << '}';
   out.flush();
   check_stream(out);
   return meta;

@@ -122,6 +122,15 @@ std::string_view trim(std::string_view v) {
   return v;
 }
 
+// A value quoted in a message: at most 60 bytes (cut at a UTF-8 character
+// boundary), so a huge field does not make a huge error.
+std::string shown(std::string_view v) {
+  if (v.size() <= 60) return std::string(v);
+  std::size_t n = 60;
+  while (n > 0 && (static_cast<unsigned char>(v[n]) & 0xC0) == 0x80) --n;
+  return std::string(v.substr(0, n)) + "...";
+}
+
 struct RowError {
   std::optional<std::string> column;
   std::string message;
@@ -152,7 +161,7 @@ struct Values {
     std::int64_t out = 0;
     auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
     if (ec != std::errc() || p != t.data() + t.size() || t.empty()) {
-      fail(name, fmt::format("{} must be a whole number, got '{}'", name, *v));
+      fail(name, fmt::format("{} must be a whole number, got '{}'", name, shown(*v)));
       return std::nullopt;
     }
     return out;
@@ -164,7 +173,7 @@ struct Values {
     double out = 0;
     auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
     if (ec != std::errc() || p != t.data() + t.size() || t.empty() || !std::isfinite(out)) {
-      fail(name, fmt::format("{} must be a number, got '{}'", name, *v));
+      fail(name, fmt::format("{} must be a number, got '{}'", name, shown(*v)));
       return std::nullopt;
     }
     return out;
@@ -175,7 +184,7 @@ struct Values {
     const std::string t = normalize(trim(*v));
     if (t == "true" || t == "1" || t == "yes" || t == "y") return true;
     if (t == "false" || t == "0" || t == "no" || t == "n") return false;
-    fail(name, fmt::format("{} must be true or false, got '{}'", name, *v));
+    fail(name, fmt::format("{} must be true or false, got '{}'", name, shown(*v)));
     return std::nullopt;
   }
   std::optional<std::string> date(std::string_view name) {
@@ -183,7 +192,7 @@ struct Values {
     if (!v) return std::nullopt;
     const std::string t(trim(*v));
     if (!is_valid_date(t)) {
-      fail(name, fmt::format("{} must be a date YYYY-MM-DD, got '{}'", name, *v));
+      fail(name, fmt::format("{} must be a date YYYY-MM-DD, got '{}'", name, shown(*v)));
       return std::nullopt;
     }
     return t;
@@ -195,7 +204,7 @@ struct Values {
     if (!s)
       fail(name, fmt::format("{} must be one of available, in_use, maintenance, unavailable; "
                              "got '{}'",
-                             name, *v));
+                             name, shown(*v)));
     return s;
   }
 };
@@ -496,7 +505,7 @@ class Run {
     const auto src = v.str("external_source");
     if (ext) {
       if (!first_in_file(v, line, "x" + ext_key(src, *ext), "external_id",
-                         fmt::format("external_id '{}'", *ext)))
+                         fmt::format("external_id '{}'", shown(*ext))))
         return std::nullopt;
       if (auto id = index.ext(src, *ext)) return id;
     }
@@ -514,9 +523,9 @@ class Run {
     auto it = index.by_ext_any.find(ext);
     if (it != index.by_ext_any.end() && it->second.size() == 1) return it->second.front();
     if (it != index.by_ext_any.end())
-      v.fail(column, fmt::format("{} external_id '{}' is ambiguous across sources", what, ext));
+      v.fail(column, fmt::format("{} external_id '{}' is ambiguous across sources", what, shown(ext)));
     else
-      v.fail(column, fmt::format("no {} with external_id '{}'", what, ext));
+      v.fail(column, fmt::format("no {} with external_id '{}'", what, shown(ext)));
     return std::nullopt;
   }
 
@@ -524,7 +533,7 @@ class Run {
     if (auto ext = v.str("job_external_id")) return ref_ext(ix_.jobs, v, "job_external_id", *ext, "job");
     if (auto number = v.str("job_number")) {
       if (auto it = ix_.jobs.by_key.find(*number); it != ix_.jobs.by_key.end()) return it->second;
-      v.fail("job_number", fmt::format("no job with job_number '{}'", *number));
+      v.fail("job_number", fmt::format("no job with job_number '{}'", shown(*number)));
     }
     return std::nullopt;
   }
@@ -544,7 +553,7 @@ class Run {
     const std::string number = *v.str("job_number");
     auto due = v.date("due_date");
     if (!v.errors.empty()) return Outcome::failed;
-    auto existing = match(ix_.jobs, v, line, number, "job_number", fmt::format("job_number '{}'", number));
+    auto existing = match(ix_.jobs, v, line, number, "job_number", fmt::format("job_number '{}'", shown(number)));
     if (!v.errors.empty()) return Outcome::failed;
     if (!existing) {
       NewJob in;
@@ -682,7 +691,7 @@ class Run {
     if (auto it = ix_.cells.by_key.find(cell_name); it != ix_.cells.by_key.end())
       cell_id = it->second;
     else
-      v.fail("cell_name", fmt::format("no cell named '{}'", cell_name));
+      v.fail("cell_name", fmt::format("no cell named '{}'", shown(cell_name)));
     if (!v.errors.empty() || !part_id || !cell_id) return Outcome::failed;
     auto existing = match(ix_.operations, v, line, op_key(*part_id, name, sequence.value_or(0)),
                           "operation_name", fmt::format("operation '{}' (sequence {}) of this part", name,
@@ -735,7 +744,7 @@ class Run {
     auto sequence = v.integer("sequence");
     auto active = v.boolean("active");
     if (!v.errors.empty()) return Outcome::failed;
-    auto existing = match(ix_.cells, v, line, name, "name", fmt::format("name '{}'", name));
+    auto existing = match(ix_.cells, v, line, name, "name", fmt::format("name '{}'", shown(name)));
     if (!v.errors.empty()) return Outcome::failed;
     if (!existing) {
       NewCell in;
