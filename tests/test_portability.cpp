@@ -466,6 +466,39 @@ TEST_CASE("portability: ZIP export, then import into an empty tenant, yields the
   }
 }
 
+TEST_CASE("portability: table CSV is streamed in bounded chunks with reference columns") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Env env(backend);
+    env.import(ImportTable::cells, kCells);
+    env.import(ImportTable::jobs, kJobs, false, false, "erp");
+    env.import(ImportTable::parts, "part_number,job_number,external_id\nP-1,J-1,PX\n", false,
+               false, "erp");
+    std::string ops = "operation_name,part_external_id,cell_name,sequence,notes\n";
+    for (int i = 0; i < 3000; ++i)
+      ops += "Op " + std::to_string(i) + ",PX,Laser," + std::to_string(i) + "," +
+             std::string(60, 'n') + "\n";
+    auto r = env.import(ImportTable::operations, ops, false, false, "erp");
+    REQUIRE(r.committed);
+    auto tx = env.fixture.storage->begin_read(env.t);
+    std::vector<std::size_t> chunks;
+    std::string all;
+    const auto n = export_table_csv(*tx, DataTable::operations, [&](std::string_view c) {
+      chunks.push_back(c.size());
+      all.append(c);
+    });
+    CHECK(n == 3000);
+    CHECK(chunks.size() > 3);
+    for (auto size : chunks) CHECK(size < (128u << 10));
+    auto rows = parse_all(all);
+    REQUIRE(rows.size() == 3001);
+    const auto& header = rows[0];
+    CHECK(header.back() == "cell_name");
+    CHECK(rows[1].back() == "Laser");
+    CHECK(rows[1][header.size() - 2] == "J-1");
+    CHECK(rows[1][header.size() - 3] == "PX");
+  }
+}
+
 TEST_CASE("portability: an unknown tenant is NOT_FOUND for export and import") {
   ERYXON_FOR_EACH_BACKEND(backend) {
     Env env(backend);
