@@ -165,6 +165,23 @@ class ERYXON_EXPORT Engine {
                           const nlohmann::json& arguments, const CallOrigin& origin = {},
                           const CallControl* control = nullptr);
 
+  /// The host actions (register_host_actions): domain actions for the host
+  /// application, never listed to MCP clients or reachable with a key.
+  ToolRegistry& host_actions() { return host_actions_; }
+
+  /// Runs a domain action on the host application's own authority: `action`
+  /// names a host action (host_actions()) or a tool (tools(), built-in or
+  /// registered by the host), in that order. The arguments are validated
+  /// against its inputSchema exactly as for call_tool (VALIDATION_ERROR
+  /// results), and the handler acts on `tenant_id` only. No key, rate limit,
+  /// quota or audit entry is involved: this is the trusted in-process path
+  /// (the C ABI's eryxon_shop_action); never expose it to untrusted callers.
+  /// Returns ok or tool_error (body as for call_tool), or unknown_tool.
+  /// NOT_FOUND (tool_error) when the tenant does not exist. Never throws.
+  /// Thread-safe.
+  CallResult run_action(std::string_view tenant_id, std::string_view action,
+                        const nlohmann::json& arguments, const CallControl* control = nullptr);
+
   /// Applies the key's and then the tenant's GCRA limit to one request of
   /// `identity`. Returns status ok with `limit` and `rate` (the key's) set
   /// for RateLimit headers, or the rate_limited refusal (body as for
@@ -195,6 +212,7 @@ class ERYXON_EXPORT Engine {
   Shop shop_;
   KeyService keys_;
   ToolRegistry tools_;
+  ToolRegistry host_actions_;
   RateLimiter limiter_;
   QuotaTracker quota_;
 

@@ -206,4 +206,15 @@ class ERYXON_EXPORT ToolRegistry {
 /// inputSchema, an outputSchema and annotations.
 ERYXON_EXPORT void register_shop_tools(ToolRegistry& registry);
 
+/// Registers the host actions: domain actions a host application runs on
+/// its own authority (Engine::run_action) that are not offered to agents:
+/// create_cell, list_cells, get_job, delete_job, create_part, get_part,
+/// delete_part, create_operation, get_operation, delete_operation,
+/// create_resource, update_resource, assign_resource, unassign_resource,
+/// create_issue, delete_issue, create_scrap_reason, record_quantity,
+/// start_time_entry, stop_time_entry, add_time_entry, delete_time_entry,
+/// create_assignment. Same shape as the tools: inputSchema, outputSchema,
+/// annotations (docs/tools.md lists them).
+ERYXON_EXPORT void register_host_actions(ToolRegistry& registry);
+
 }  // namespace eryxon

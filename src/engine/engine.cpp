@@ -114,6 +114,7 @@ Engine::Engine(std::unique_ptr<Storage> storage, PepperSet pepper, Clock clock,
       limiter_(clock),
       quota_(*storage_, clock) {
   register_shop_tools(tools_);
+  register_host_actions(host_actions_);
   if (audit) audit_ = std::make_unique<AuditLog>(*storage_, clock, *audit);
 }
 
@@ -247,6 +248,28 @@ CallResult Engine::gate_and_run(const KeyIdentity& identity, std::string_view to
   result.rate = gate.rate;
   result.quota = gate.quota;
   return result;
+}
+
+CallResult Engine::run_action(std::string_view tenant_id, std::string_view action,
+                              const nlohmann::json& arguments, const CallControl* control) {
+  ToolPtr def = host_actions_.find(action);
+  if (!def) def = tools_.find(action);
+  if (!def)
+    return {CallStatus::unknown_tool, {{"message", fmt::format("Unknown action: {}", action)}}};
+  try {
+    shop_.get_tenant(tenant_id);  // NOT_FOUND for a tenant that does not exist
+  } catch (const Error& e) {
+    return failure(e);
+  } catch (const std::exception& e) {
+    return failure(Error(ErrorCode::internal_error, "Internal error", {{"detail", e.what()}}));
+  }
+  KeyIdentity host;
+  host.key_row_id = "host";
+  host.tenant_id = std::string(tenant_id);
+  host.name = "host";
+  host.environment = "live";
+  host.allowed_tools = {"*"};
+  return run_tool(*def, host, arguments, control);
 }
 
 CallResult Engine::run_tool(const ToolDefinition& def, const KeyIdentity& identity,

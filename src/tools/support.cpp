@@ -4,6 +4,7 @@
 namespace eryxon::tools {
 
 json object_schema(json properties, std::vector<std::string> required) {
+  if (properties.is_null()) properties = json::object();  // object_schema({})
   json s = {{"type", "object"}, {"properties", std::move(properties)},
             {"additionalProperties", false}};
   if (!required.empty()) s["required"] = required;

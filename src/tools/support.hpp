@@ -54,9 +54,10 @@ json choice_prop(const char* what, std::vector<std::string> names);
 
 // --- output schema builders ---------------------------------------------------
 
-/// The JSON Schema of Row's public JSON (to_json of the row): one property
-/// per column of Row::describe, all required, nullable where the column is
-/// optional, enums by wire name, additionalProperties false.
+/// The JSON Schema of Row's public JSON (to_json of the row): title the row
+/// type ("Job"), one property per column of Row::describe, all required,
+/// nullable where the column is optional, enums by wire name,
+/// additionalProperties false.
 template <class Row>
 json row_schema();
 /// {"type":"array","items":item}.
@@ -161,12 +162,31 @@ struct SchemaVisitor {
 }  // namespace detail
 
 template <class Row>
+constexpr const char* row_title() {
+  if constexpr (std::is_same_v<Row, Job>) return "Job";
+  else if constexpr (std::is_same_v<Row, Part>) return "Part";
+  else if constexpr (std::is_same_v<Row, Operation>) return "Operation";
+  else if constexpr (std::is_same_v<Row, Cell>) return "Cell";
+  else if constexpr (std::is_same_v<Row, Resource>) return "Resource";
+  else if constexpr (std::is_same_v<Row, OperationResource>) return "OperationResource";
+  else if constexpr (std::is_same_v<Row, Issue>) return "Issue";
+  else if constexpr (std::is_same_v<Row, Substep>) return "Substep";
+  else if constexpr (std::is_same_v<Row, ScrapReason>) return "ScrapReason";
+  else if constexpr (std::is_same_v<Row, OperationQuantity>) return "OperationQuantity";
+  else if constexpr (std::is_same_v<Row, TimeEntry>) return "TimeEntry";
+  else if constexpr (std::is_same_v<Row, Assignment>) return "Assignment";
+  else if constexpr (std::is_same_v<Row, Tenant>) return "Tenant";
+  else return "Row";
+}
+
+template <class Row>
 json row_schema() {
   json properties = json::object();
   json required = json::array();
   const Row row{};
   Row::describe(row, detail::SchemaVisitor{properties, required});
-  return {{"type", "object"},
+  return {{"title", row_title<Row>()},
+          {"type", "object"},
           {"properties", std::move(properties)},
           {"required", std::move(required)},
           {"additionalProperties", false}};
