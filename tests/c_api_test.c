@@ -1223,6 +1223,85 @@ static void test_host_tools(void) {
   pthread_mutex_destroy(&st.mutex);
 }
 
+/* Data portability: CSV import (result JSON, dry run, per-row errors),
+ * export to JSON and ZIP files, bad arguments. */
+static void test_portability(void) {
+  static const char cells[] = "name,sequence\r\nLaser,1\r\nPaint,2\r\n";
+  static const char bad_jobs[] = "job_number,due_date\nA-1,2026-01-01\nA-2,2026-02-30\n";
+  static const char *const json_file = "eryxon_c_api_test_export.json";
+  static const char *const zip_file = "eryxon_c_api_test_export.zip";
+  eryxon_store_t *store = NULL;
+  char *tenant_json = NULL;
+  char *out = NULL;
+  char tenant_id[64] = "";
+  FILE *f;
+  CHECK_STATUS(eryxon_store_open(&store, ":memory:"), ERYXON_OK);
+  if (store == NULL) return;
+  CHECK_STATUS(eryxon_tenant_create(&tenant_json, store, "Portable", NULL), ERYXON_OK);
+  CHECK(json_string_field(tenant_json, "id", tenant_id, sizeof tenant_id));
+  eryxon_free(tenant_json);
+
+  CHECK_STATUS(eryxon_import_csv(&out, store, tenant_id, "cells", cells, sizeof cells - 1, NULL),
+               ERYXON_OK);
+  CHECK(json_int_field(out, "created") == 2);
+  CHECK(contains(out, "\"committed\":true"));
+  eryxon_free(out);
+  out = NULL;
+  CHECK_STATUS(eryxon_import_csv(&out, store, tenant_id, "jobs", bad_jobs, sizeof bad_jobs - 1,
+                                 "{\"dry_run\":true}"),
+               ERYXON_OK);
+  CHECK(contains(out, "\"line\":3"));
+  CHECK(contains(out, "\"column\":\"due_date\""));
+  CHECK(contains(out, "\"committed\":false"));
+  eryxon_free(out);
+  out = NULL;
+  CHECK_STATUS(eryxon_import_csv(&out, store, tenant_id, "jobs", bad_jobs, sizeof bad_jobs - 1,
+                                 "{\"partial\":true,\"source\":\"erp\"}"),
+               ERYXON_OK);
+  CHECK(json_int_field(out, "created") == 1);
+  CHECK(json_int_field(out, "failed") == 1);
+  eryxon_free(out);
+  out = NULL;
+  CHECK_STATUS(eryxon_import_csv(&out, store, tenant_id, "widgets", cells, sizeof cells - 1, NULL),
+               ERYXON_EINVALID);
+  CHECK(out == NULL);
+  CHECK_STATUS(eryxon_import_csv(&out, store, tenant_id, "jobs", cells, sizeof cells - 1,
+                                 "{\"dry_run\":1}"),
+               ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_import_csv(&out, store, tenant_id, "jobs", NULL, 5, NULL), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_import_csv(NULL, store, tenant_id, "jobs", cells, 1, NULL), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_import_csv(&out, store, "00000000-0000-4000-8000-000000000000", "jobs",
+                                 cells, sizeof cells - 1, NULL),
+               ERYXON_ENOTFOUND);
+
+  CHECK_STATUS(eryxon_export_json(store, tenant_id, json_file, 1), ERYXON_OK);
+  f = fopen(json_file, "rb");
+  CHECK(f != NULL);
+  if (f != NULL) {
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    CHECK(contains(buf, "\"_metadata\""));
+    CHECK(contains(buf, "\"Laser\""));
+    CHECK(contains(buf, "\"events\""));
+  }
+  CHECK_STATUS(eryxon_export_zip(store, tenant_id, zip_file, 0), ERYXON_OK);
+  f = fopen(zip_file, "rb");
+  CHECK(f != NULL);
+  if (f != NULL) {
+    char magic[2] = {0, 0};
+    CHECK(fread(magic, 1, 2, f) == 2 && magic[0] == 'P' && magic[1] == 'K');
+    fclose(f);
+  }
+  CHECK_STATUS(eryxon_export_json(store, "00000000-0000-4000-8000-000000000000", json_file, 0),
+               ERYXON_ENOTFOUND);
+  CHECK_STATUS(eryxon_export_json(store, tenant_id, NULL, 0), ERYXON_EINVALID);
+  CHECK_STATUS(eryxon_export_zip(NULL, tenant_id, zip_file, 0), ERYXON_EINVALID);
+  remove(json_file);
+  remove(zip_file);
+  eryxon_store_free(&store);
+}
 
 /* ---- domain actions, limits, REST and MCP sessions from C ---- */
 
@@ -1519,6 +1598,7 @@ int main(void) {
   test_subscriptions();
   test_endpoints();
   test_host_tools();
+  test_portability();
   test_host_surface();
   test_key_lifecycle();
 

@@ -821,6 +821,59 @@ ERYXON_EXPORT int eryxon_tool_run_cancelled(const eryxon_tool_run_t *run);
 ERYXON_EXPORT eryxon_status eryxon_tool_run_progress(eryxon_tool_run_t *run, double progress,
                                                      double total, const char *message);
 
+/* ------------------------------------------------------------------------
+ * Data portability: tenant export and bulk CSV import (docs/portability.md)
+ * ------------------------------------------------------------------------ */
+
+/**
+ * Writes all of one tenant's data as one JSON document to the file `path`
+ * (bytes, handed to the OS as is; replaced if it exists):
+ * {"<table>":[rows], ..., "_metadata":{"exported_at","tenant_id",
+ * "schema_version","tables":[{"name","count"}]}} for jobs, parts,
+ * operations, cells, resources, operation_resources, issues, substeps,
+ * scrap_reasons, operation_quantities, time_entries and assignments
+ * (soft-deleted rows included), plus "events" (the outbox) when
+ * include_events is non-zero. Rows are streamed, so memory stays flat. No
+ * secret is written: API keys and their hashes, webhook secrets and the
+ * pepper are never read. Reads one consistent snapshot.
+ * Errors: ERYXON_EINVALID (NULL or empty argument), ERYXON_ENOTFOUND (no
+ * such tenant), ERYXON_EDATABASE (storage failure, file not writable).
+ */
+ERYXON_EXPORT eryxon_status eryxon_export_json(eryxon_store_t *store, const char *tenant_id,
+                                               const char *path, int include_events);
+
+/**
+ * Writes the same data as eryxon_export_json as a ZIP archive at `path`:
+ * one "<table>.csv" per table (RFC 4180, CRLF, a header of column names;
+ * null is an empty field) and "_metadata.json". parts.csv and
+ * operations.csv carry reference columns (job_number, part_number,
+ * cell_name, ...) so they can be fed back to eryxon_import_csv. Tables are
+ * staged in temporary files next to `path`, removed afterwards.
+ * Errors: as eryxon_export_json.
+ */
+ERYXON_EXPORT eryxon_status eryxon_export_zip(eryxon_store_t *store, const char *tenant_id,
+                                              const char *path, int include_events);
+
+/**
+ * Bulk CSV import: upserts rows of `table` ("jobs", "parts", "operations",
+ * "cells" or "resources") from `csv`, `csv_len` bytes of RFC 4180 text
+ * (UTF-8, optional BOM, CRLF or LF; csv may be NULL only when csv_len is 0).
+ * Rows go through the domain actions in one all-or-nothing batch, so the
+ * outbox gets the same events as those actions plus batch.started/
+ * batch.completed. options_json (NULL = {}): {"dry_run": bool (validate,
+ * write nothing), "partial": bool (commit the good rows, report the bad),
+ * "source": string (external_source for rows without one)}; other members
+ * are ERYXON_EINVALID. Problems in the file are not failures: out_json
+ * receives {"created","updated","unchanged","failed","errors":[{"line",
+ * "column"?, "message"}],"committed","dry_run","batch_id"}; without
+ * "partial", any error means nothing was written ("committed": false).
+ * Errors: ERYXON_EINVALID (NULL argument, unknown table, bad options),
+ * ERYXON_ENOTFOUND (no such tenant), ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_import_csv(char **out_json, eryxon_store_t *store,
+                                              const char *tenant_id, const char *table,
+                                              const char *csv, size_t csv_len,
+                                              const char *options_json);
 
 /* ------------------------------------------------------------------------
  * Domain actions on the host's own authority

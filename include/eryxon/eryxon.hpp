@@ -12,6 +12,7 @@
 #include "eryxon/mcp.hpp"
 #include "eryxon/mcp_http.hpp"
 #include "eryxon/model.hpp"
+#include "eryxon/portability.hpp"
 #include "eryxon/mqtt_sink.hpp"
 #include "eryxon/quota.hpp"
 #include "eryxon/rest.hpp"

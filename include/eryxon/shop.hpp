@@ -94,6 +94,8 @@ struct JobPatch {
   std::optional<std::string> notes;
   std::optional<nlohmann::json> metadata;
   std::optional<Status> status;  ///< through the status machine
+  std::optional<std::string> external_id;
+  std::optional<std::string> external_source;
 };
 
 struct NewPart {
@@ -106,6 +108,8 @@ struct NewPart {
   std::optional<std::string> cnc_program_name;
   bool is_bullet_card = false;
   std::optional<std::string> notes;
+  std::optional<std::string> external_id;      ///< id in the system of record (ERP)
+  std::optional<std::string> external_source;  ///< which system that is
 };
 
 struct PartPatch {
@@ -126,6 +130,8 @@ struct NewOperation {
   std::optional<std::string> notes;
   std::optional<std::string> planned_start;
   std::optional<std::string> planned_end;
+  std::optional<std::string> external_id;
+  std::optional<std::string> external_source;
 };
 
 struct OperationPatch {
@@ -143,6 +149,9 @@ struct NewCell {
   std::optional<std::int64_t> wip_warning_threshold;
   bool enforce_wip_limit = false;
   double capacity_hours_per_day = 8;
+  bool active = true;
+  std::optional<std::string> external_id;
+  std::optional<std::string> external_source;
 };
 
 /// Counts for get_dashboard_stats (SPEC.md "Dashboard stats"): non-deleted
@@ -805,6 +814,44 @@ ERYXON_EXPORT void to_json(nlohmann::json& out, const ResourceAvailability& valu
 ERYXON_EXPORT void to_json(nlohmann::json& out, const CellLoad& value);
 ERYXON_EXPORT void to_json(nlohmann::json& out, const RescheduleSuggestion& value);
 
+// --- master data edits (bulk CSV import, portability.hpp) -----------------
+
+/// Fields of a cell to change; unset members stay. Same limits as NewCell.
+struct CellPatch {
+  std::optional<std::string> name;  ///< 1..100 characters, unique per tenant
+  std::optional<std::int64_t> sequence;
+  std::optional<bool> active;
+  std::optional<std::string> color;
+  std::optional<std::string> external_id;
+  std::optional<std::string> external_source;
+};
+
+/// Master data of a part to change (not its status); unset members stay.
+struct PartDataPatch {
+  std::optional<std::string> job_id;  ///< move the part to another job of this tenant
+  std::optional<std::string> part_number;  ///< 1..100 characters
+  std::optional<std::string> material;
+  std::optional<std::int64_t> quantity;  ///< >= 1
+  std::optional<std::string> drawing_no;
+  std::optional<std::string> cnc_program_name;
+  std::optional<std::string> notes;
+  std::optional<std::string> external_id;
+  std::optional<std::string> external_source;
+};
+
+/// Routing data of an operation to change (not its status); unset members
+/// stay.
+struct OperationDataPatch {
+  std::optional<std::string> part_id;  ///< a part of this tenant
+  std::optional<std::string> cell_id;  ///< a cell of this tenant
+  std::optional<std::string> operation_name;  ///< 1..200 characters
+  std::optional<std::int64_t> sequence;
+  std::optional<double> estimated_time;  ///< minutes, >= 0
+  std::optional<std::string> notes;
+  std::optional<std::string> external_id;
+  std::optional<std::string> external_source;
+};
+
 class ERYXON_EXPORT Shop {
  public:
   /// `storage` is not owned and must outlive the Shop. `clock` stamps rows.
@@ -1156,6 +1203,24 @@ class ERYXON_EXPORT Shop {
   /// "batch_update_parts".
   std::string batch(std::string_view tenant, std::string_view operation,
                     const std::function<std::int64_t()>& body);
+
+  // --- master data edits and reads (bulk CSV import, portability.hpp) -----
+
+  /// Updates a cell's master data (rules at CellPatch; VALIDATION_ERROR,
+  /// NOT_FOUND, DUPLICATE_ENTRY for a name taken). Event cell.updated.
+  Cell update_cell(std::string_view tenant, std::string_view cell_id, const CellPatch& patch);
+  /// Updates a part's master data (PartDataPatch). Event part.updated.
+  Part update_part_data(std::string_view tenant, std::string_view part_id,
+                        const PartDataPatch& patch);
+  /// Updates an operation's routing data (OperationDataPatch). Event
+  /// operation.updated.
+  Operation update_operation_data(std::string_view tenant, std::string_view operation_id,
+                                  const OperationDataPatch& patch);
+  /// Runs `body` with a transaction on `tenant` for reading: inside batch()
+  /// on this thread the batch's own transaction (so it sees the batch's
+  /// uncommitted rows), else a fresh read-only one. `body` must not write
+  /// through it. Exceptions from `body` propagate.
+  void read(std::string_view tenant, const std::function<void(TenantTx&)>& body);
 
   /// The storage this shop writes to, and the time its clock reads (epoch ms).
 

@@ -28,6 +28,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -122,6 +123,36 @@ using IssueStatusCounts = std::array<std::int64_t, 4>;
 
 /// Which status-bearing table to count.
 enum class StatusTable { jobs, parts, operations };
+
+/// The tenant domain tables, for TenantTx::scan (data portability, SPEC.md
+/// "Data portability"). Secret-bearing tables (API keys, webhook endpoint
+/// state) are deliberately not in this list.
+enum class DataTable {
+  jobs,
+  parts,
+  operations,
+  cells,
+  resources,
+  operation_resources,
+  issues,
+  substeps,
+  scrap_reasons,
+  operation_quantities,
+  time_entries,
+  assignments
+};
+/// Table names of DataTable, in declaration order ("jobs", ...,
+/// "assignments"); the SQL table names and the export's table keys.
+ERYXON_EXPORT std::string_view data_table_name(DataTable table) noexcept;
+/// Every DataTable, in declaration order (references point backwards only
+/// across jobs -> parts -> operations, so importing in this order works).
+inline constexpr std::array<DataTable, 12> kDataTables{
+    DataTable::jobs,          DataTable::parts,
+    DataTable::operations,    DataTable::cells,
+    DataTable::resources,     DataTable::operation_resources,
+    DataTable::issues,        DataTable::substeps,
+    DataTable::scrap_reasons, DataTable::operation_quantities,
+    DataTable::time_entries,  DataTable::assignments};
 
 /// Stored form of an API key: an MCP key (`mcp_live_`/`mcp_test_`, family
 /// "mcp") or a REST key (`ery_live_`/`ery_test_`, family "rest"); see
@@ -342,6 +373,17 @@ class ERYXON_EXPORT TenantTx {
 
   /// Counts non-deleted rows per status.
   virtual StatusCounts count_by_status(StatusTable table) = 0;
+
+  /// Streams every row of `table` that belongs to this tenant, soft-deleted
+  /// rows included, ordered by id, to `visit` as the row's JSON object (the
+  /// model.hpp codec: every describe() column by name). Rows are read one at
+  /// a time (SQLite steps one statement; memory walks its map), so memory
+  /// stays flat however large the table. `visit` may call the find_* methods
+  /// of this transaction but must not write through it or start another
+  /// scan; an exception from `visit` stops the scan and propagates.
+  /// Returns the number of rows visited. Tenant-scoped like every query.
+  virtual std::int64_t scan(DataTable table,
+                            const std::function<void(const nlohmann::json& row)>& visit) = 0;
 
   // --- the rest of the domain model (schema v6) ----------------------------
   //

@@ -98,6 +98,17 @@ Commands (every command takes --db FILE; default $ERYXON_DB or ./eryxon.db):
                                         dead deliveries pending again; with --from-seq
                                         every delivery from SEQ, and with --events also
                                         the matching events the endpoint never had
+  export --tenant ID --format json|zip --out PATH [--events]
+                                        every table of the tenant (no secrets):
+                                        one JSON document, or a ZIP of one CSV per
+                                        table plus _metadata.json (docs/portability.md);
+                                        --out - writes JSON to stdout
+  import --tenant ID --table jobs|parts|operations|cells|resources --file F.csv
+             [--dry-run] [--partial] [--source NAME]
+                                        upsert rows from a CSV file; prints
+                                        {created, updated, unchanged, failed,
+                                        errors:[{line, column, message}], ...};
+                                        exits 1 when errors left nothing imported
   version                               print the library version
 )";
 
@@ -125,7 +136,8 @@ Args parse(int argc, char** argv) {
     if (w.rfind("--", 0) == 0) {
       std::string name = w.substr(2);
       std::string value;
-      if (name == "once" || name == "help") {  // flags: no value
+      if (name == "once" || name == "help" || name == "dry-run" || name == "partial" ||
+          name == "events") {  // flags: no value
         a.options[name] = "1";
         continue;
       }
@@ -524,6 +536,59 @@ int run(const Args& a) {
     return 0;
   }
   if (cmd == "events") return run_events(*engine, a, sub);
+  if (cmd == "export") {
+    const std::string tenant = a.need("tenant");
+    const std::string format = a.get("format", "json");
+    const std::string out = a.need("out");
+    shop.get_tenant(tenant);  // NOT_FOUND before the output file is touched
+    eryxon::ExportOptions opts;
+    opts.include_events = a.options.count("events") > 0;
+    eryxon::ExportMetadata meta;
+    if (format == "zip") {
+      if (out == "-")
+        throw eryxon::Error(eryxon::ErrorCode::validation_error, "--format zip needs a file --out");
+      meta = eryxon::export_tenant_zip(engine->storage(), tenant, out, opts);
+    } else if (format == "json") {
+      if (out == "-") {
+        meta = eryxon::export_tenant_json(engine->storage(), tenant, std::cout, opts);
+        std::cout << "\n";
+      } else {
+        std::ofstream file(out, std::ios::binary | std::ios::trunc);
+        if (!file)
+          throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                              fmt::format("cannot write {}", out));
+        meta = eryxon::export_tenant_json(engine->storage(), tenant, file, opts);
+      }
+    } else {
+      throw eryxon::Error(eryxon::ErrorCode::validation_error, "--format must be json or zip");
+    }
+    std::int64_t rows = 0;
+    for (const auto& t : meta.tables) rows += t.count;
+    std::cerr << fmt::format("eryxon: exported {} rows in {} tables to {}\n", rows,
+                             meta.tables.size(), out);
+    return 0;
+  }
+  if (cmd == "import") {
+    eryxon::ImportOptions opts;
+    auto table = eryxon::parse_enum<eryxon::ImportTable>(a.need("table"));
+    if (!table)
+      throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                          "--table must be jobs, parts, operations, cells or resources");
+    opts.table = *table;
+    opts.dry_run = a.options.count("dry-run") > 0;
+    opts.partial = a.options.count("partial") > 0;
+    if (a.options.count("source")) opts.source = a.need("source");
+    const std::string path = a.need("file");
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+      throw eryxon::Error(eryxon::ErrorCode::validation_error, fmt::format("cannot read {}", path));
+    std::ostringstream text;
+    text << file.rdbuf();
+    const auto result = eryxon::import_csv(shop, a.need("tenant"), text.str(), opts);
+    std::cout << nlohmann::json(result).dump(2) << "\n";
+    const bool nothing = !result.committed || result.created + result.updated == 0;
+    return !result.errors.empty() && nothing ? 1 : 0;
+  }
   if (cmd == "call") {
     auto args = nlohmann::json::parse(a.get("args", "{}"), nullptr, false);
     if (args.is_discarded())

@@ -412,6 +412,8 @@ Job Shop::update_job(std::string_view tenant, std::string_view id, const JobPatc
   if (p.due_date_override) job.due_date_override = *p.due_date_override;
   if (p.notes) job.notes = *p.notes;
   if (p.metadata) job.metadata = *p.metadata;
+  if (p.external_id) job.external_id = *p.external_id;
+  if (p.external_source) job.external_source = *p.external_source;
   if (p.status && (action = action_for(job.status, *p.status))) apply(job, *action, now);
   job.updated_at = now;
   save(*tx, job, before);
@@ -474,6 +476,8 @@ Part Shop::create_part(std::string_view tenant, const NewPart& in) {
   part.cnc_program_name = in.cnc_program_name;
   part.is_bullet_card = in.is_bullet_card;
   part.notes = in.notes;
+  part.external_id = in.external_id;
+  part.external_source = in.external_source;
   part.created_at = part.updated_at = now;
   tx->insert(part);
   emit<Part>(*tx, "created", std::nullopt, part, now_ms);
@@ -540,6 +544,8 @@ Operation Shop::create_operation(std::string_view tenant, const NewOperation& in
   op.notes = in.notes;
   op.planned_start = in.planned_start;
   op.planned_end = in.planned_end;
+  op.external_id = in.external_id;
+  op.external_source = in.external_source;
   op.created_at = op.updated_at = now;
   tx->insert(op);
   emit<Operation>(*tx, "created", std::nullopt, op, now_ms);
@@ -636,6 +642,9 @@ Cell Shop::create_cell(std::string_view tenant, const NewCell& in) {
   cell.wip_warning_threshold = in.wip_warning_threshold;
   cell.enforce_wip_limit = in.enforce_wip_limit;
   cell.capacity_hours_per_day = in.capacity_hours_per_day;
+  cell.active = in.active;
+  cell.external_id = in.external_id;
+  cell.external_source = in.external_source;
   cell.created_at = cell.updated_at = now;
   try {
     tx->insert(cell);
@@ -1624,6 +1633,100 @@ ProductionMetrics Shop::production_metrics(std::string_view tenant,
     m.yield = static_cast<double>(m.quantity_good) /
               static_cast<double>(m.quantity_good + m.quantity_scrap);
   return m;
+}
+
+}  // namespace eryxon
+
+namespace eryxon {
+
+// --- master data edits (bulk CSV import) -------------------------------------
+
+Cell Shop::update_cell(std::string_view tenant, std::string_view id, const CellPatch& p) {
+  if (p.name) require_text(*p.name, "name", 100);
+  auto tx = open_write(storage_, tenant);
+  Cell cell = require<Cell>(*tx, id);
+  const Cell old = cell;
+  if (p.name) cell.name = *p.name;
+  if (p.sequence) cell.sequence = *p.sequence;
+  if (p.active) cell.active = *p.active;
+  if (p.color) cell.color = *p.color;
+  if (p.external_id) cell.external_id = *p.external_id;
+  if (p.external_source) cell.external_source = *p.external_source;
+  const std::int64_t now_ms = clock_();
+  cell.updated_at = format_timestamp(now_ms);
+  try {
+    if (!tx->update(cell)) throw Error(ErrorCode::not_found, fmt::format("Cell {} not found", id));
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::duplicate_entry) throw;
+    throw Error(ErrorCode::duplicate_entry, fmt::format("Cell {} already exists", cell.name),
+                {{"field", "name"}, {"value", cell.name}});
+  }
+  emit<Cell>(*tx, "updated", old, cell, now_ms);
+  tx.commit();
+  return cell;
+}
+
+Part Shop::update_part_data(std::string_view tenant, std::string_view id,
+                            const PartDataPatch& p) {
+  if (p.part_number) require_text(*p.part_number, "part_number", 100);
+  if (p.quantity && *p.quantity < 1) invalid("quantity must be at least 1", "quantity");
+  auto tx = open_write(storage_, tenant);
+  Part part = require<Part>(*tx, id);
+  const Part old = part;
+  if (p.job_id) {
+    require<Job>(*tx, *p.job_id);
+    part.job_id = *p.job_id;
+  }
+  if (p.part_number) part.part_number = *p.part_number;
+  if (p.material) part.material = *p.material;
+  if (p.quantity) part.quantity = *p.quantity;
+  if (p.drawing_no) part.drawing_no = *p.drawing_no;
+  if (p.cnc_program_name) part.cnc_program_name = *p.cnc_program_name;
+  if (p.notes) part.notes = *p.notes;
+  if (p.external_id) part.external_id = *p.external_id;
+  if (p.external_source) part.external_source = *p.external_source;
+  const std::int64_t now_ms = clock_();
+  part.updated_at = format_timestamp(now_ms);
+  save(*tx, part, old.status);
+  emit<Part>(*tx, "updated", old, part, now_ms);
+  tx.commit();
+  return part;
+}
+
+Operation Shop::update_operation_data(std::string_view tenant, std::string_view id,
+                                      const OperationDataPatch& p) {
+  if (p.operation_name) require_text(*p.operation_name, "operation_name", 200);
+  if (p.estimated_time && *p.estimated_time < 0)
+    invalid("estimated_time must not be negative", "estimated_time");
+  auto tx = open_write(storage_, tenant);
+  Operation op = require<Operation>(*tx, id);
+  const Operation old = op;
+  if (p.part_id) {
+    require<Part>(*tx, *p.part_id);
+    op.part_id = *p.part_id;
+  }
+  if (p.cell_id) {
+    require<Cell>(*tx, *p.cell_id);
+    op.cell_id = *p.cell_id;
+  }
+  if (p.operation_name) op.operation_name = *p.operation_name;
+  if (p.sequence) op.sequence = *p.sequence;
+  if (p.estimated_time) op.estimated_time = *p.estimated_time;
+  if (p.notes) op.notes = *p.notes;
+  if (p.external_id) op.external_id = *p.external_id;
+  if (p.external_source) op.external_source = *p.external_source;
+  const std::int64_t now_ms = clock_();
+  op.updated_at = format_timestamp(now_ms);
+  save(*tx, op, old.status);
+  emit<Operation>(*tx, "updated", old, op, now_ms);
+  tx.commit();
+  return op;
+}
+
+void Shop::read(std::string_view tenant, const std::function<void(TenantTx&)>& body) {
+  auto tx = open_read(storage_, tenant);
+  body(*tx);
+  tx.commit();
 }
 
 }  // namespace eryxon

@@ -229,6 +229,37 @@ class MemoryTx final : public TenantTx {
         },
         page);
   }
+  std::int64_t scan(DataTable table,
+                    const std::function<void(const nlohmann::json&)>& visit) override {
+    switch (table) {
+      case DataTable::jobs: return scan_map(data_->jobs, visit);
+      case DataTable::parts: return scan_map(data_->parts, visit);
+      case DataTable::operations: return scan_map(data_->operations, visit);
+      case DataTable::cells: return scan_map(data_->cells, visit);
+      case DataTable::resources: return scan_map(data_->resources, visit);
+      case DataTable::operation_resources: return scan_map(data_->operation_resources, visit);
+      case DataTable::issues: return scan_map(data_->issues, visit);
+      case DataTable::substeps: return scan_map(data_->substeps, visit);
+      case DataTable::scrap_reasons: return scan_map(data_->scrap_reasons, visit);
+      case DataTable::operation_quantities: return scan_map(data_->quantities, visit);
+      case DataTable::time_entries: return scan_map(data_->time_entries, visit);
+      case DataTable::assignments: return scan_map(data_->assignments, visit);
+    }
+    throw Error(ErrorCode::internal_error, "Unknown table");
+  }
+  template <class Row>
+  std::int64_t scan_map(const std::map<std::string, Row, std::less<>>& rows,
+                        const std::function<void(const nlohmann::json&)>& visit) {
+    std::int64_t n = 0;
+    for (const auto& [id, row] : rows) {
+      Row copy = row;
+      copy.tenant_id = tenant_;
+      visit(nlohmann::json(copy));
+      ++n;
+    }
+    return n;
+  }
+
   std::vector<Cell> list_cells() override {
     auto page = page_of(
         data_->cells, [](const Cell&) { return true; },

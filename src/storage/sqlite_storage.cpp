@@ -372,6 +372,25 @@ class SqliteTx final : public TenantTx {
   std::vector<Cell> list_cells() override {
     return select<Cell>("cells", {}, "sequence, name", -1, 0);
   }
+
+  std::int64_t scan(DataTable table,
+                    const std::function<void(const nlohmann::json&)>& visit) override {
+    switch (table) {
+      case DataTable::jobs: return scan_rows<Job>(table, visit);
+      case DataTable::parts: return scan_rows<Part>(table, visit);
+      case DataTable::operations: return scan_rows<Operation>(table, visit);
+      case DataTable::cells: return scan_rows<Cell>(table, visit);
+      case DataTable::resources: return scan_rows<Resource>(table, visit);
+      case DataTable::operation_resources: return scan_rows<OperationResource>(table, visit);
+      case DataTable::issues: return scan_rows<Issue>(table, visit);
+      case DataTable::substeps: return scan_rows<Substep>(table, visit);
+      case DataTable::scrap_reasons: return scan_rows<ScrapReason>(table, visit);
+      case DataTable::operation_quantities: return scan_rows<OperationQuantity>(table, visit);
+      case DataTable::time_entries: return scan_rows<TimeEntry>(table, visit);
+      case DataTable::assignments: return scan_rows<Assignment>(table, visit);
+    }
+    throw Error(ErrorCode::internal_error, "Unknown table");
+  }
   std::vector<ApiKeyRecord> list_api_keys() override {
     Query q(db_, fmt::format("SELECT {} FROM api_keys WHERE tenant_id=?1 ORDER BY created_at, name",
                              select_list<ApiKeyRecord>()));
@@ -921,6 +940,32 @@ class SqliteTx final : public TenantTx {
     q.bind(2, id);
     q.run();
     return q.changes() > 0;
+  }
+
+  // One statement stepped row by row (soft-deleted rows included); the
+  // statement is this scan's own (not the statement cache's), so `visit`
+  // may run other queries meanwhile.
+  template <class Row>
+  std::int64_t scan_rows(DataTable table,
+                         const std::function<void(const nlohmann::json&)>& visit) {
+    const std::string sql = fmt::format("SELECT {} FROM {} WHERE tenant_id=?1 ORDER BY id",
+                                        select_list<Row>(), data_table_name(table));
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_.handle(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK)
+      throw Error(ErrorCode::database_error, sqlite3_errmsg(db_.handle()));
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+    sqlite3_bind_text(raw, 1, tenant_.data(), static_cast<int>(tenant_.size()), SQLITE_TRANSIENT);
+    std::int64_t n = 0;
+    for (;;) {
+      const int rc = sqlite3_step(raw);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) throw Error(ErrorCode::database_error, sqlite3_errmsg(db_.handle()));
+      Row row = read_row<Row>(raw);
+      row.tenant_id = tenant_;
+      visit(nlohmann::json(row));
+      ++n;
+    }
+    return n;
   }
 
   template <class Row>

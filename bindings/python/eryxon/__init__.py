@@ -334,6 +334,63 @@ class Store(HandleLease):
         if status != _native.ERYXON_OK:
             raise error_for_status(status, message)
 
+    # -- data portability (docs/portability.md) ----------------------------
+
+    def _export(self, fn: Any, tenant_id: str, path: PathArg, include_events: bool) -> None:
+        cpath = os.fsencode(path)
+        if b"\0" in cpath:
+            raise InvalidArgument("path must not contain NUL characters")
+        with self._handle() as ptr:
+            status = fn(ptr, _text(tenant_id, "tenant_id"), cpath, 1 if include_events else 0)
+            message = _last_error() if status != _native.ERYXON_OK else ""
+        if status != _native.ERYXON_OK:
+            raise error_for_status(status, message)
+
+    def export_json(self, tenant_id: str, path: PathArg, include_events: bool = False) -> None:
+        """Writes all of the tenant's data as one JSON document to ``path``:
+        ``{table: [rows], ..., "_metadata": {exported_at, tenant_id,
+        schema_version, tables: [{name, count}]}}``; ``include_events`` adds
+        the event outbox as ``events``. Never writes secrets (key hashes,
+        webhook secrets, peppers). Raises NotFound for an unknown tenant."""
+        self._export(_native.eryxon_export_json, tenant_id, path, include_events)
+
+    def export_zip(self, tenant_id: str, path: PathArg, include_events: bool = False) -> None:
+        """Writes the same data as :meth:`export_json` as a ZIP at ``path``:
+        one ``<table>.csv`` per table plus ``_metadata.json``."""
+        self._export(_native.eryxon_export_zip, tenant_id, path, include_events)
+
+    def import_csv(
+        self,
+        tenant_id: str,
+        table: str,
+        csv: Union[str, bytes],
+        dry_run: bool = False,
+        partial: bool = False,
+        source: Optional[str] = None,
+    ) -> Json:
+        """Upserts rows of ``table`` ("jobs", "parts", "operations", "cells"
+        or "resources") from CSV text (str, or bytes as read from a file).
+
+        Returns ``{created, updated, unchanged, failed, errors: [{line,
+        column?, message}], committed, dry_run, batch_id}``. Problems in the
+        file are reported there, not raised; without ``partial`` any error
+        means nothing was written. ``dry_run`` validates and writes nothing.
+        ``source`` is the external_source of rows that name none.
+        """
+        data = csv.encode("utf-8") if isinstance(csv, str) else bytes(csv)
+        options: Json = {"dry_run": bool(dry_run), "partial": bool(partial)}
+        if source is not None:
+            options["source"] = source
+        text = self._call_string(
+            _native.eryxon_import_csv,
+            _text(tenant_id, "tenant_id"),
+            _text(table, "table"),
+            data,
+            len(data),
+            json.dumps(options).encode("utf-8"),
+        )
+        return json.loads(text)
+
     def call_tool(
         self,
         api_key: str,

@@ -28,7 +28,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
-from ctypes import POINTER, c_char_p, c_int, c_void_p
+from ctypes import POINTER, c_char_p, c_int, c_size_t, c_void_p
 
 __all__ = [
     "lib",
@@ -164,6 +164,19 @@ _PROTOTYPES = {
     "eryxon_server_health": ([_out_str, _store_p], c_int),
     # eryxon_status eryxon_seed_demo(eryxon_store_t *store, const char *tenant_id);
     "eryxon_seed_demo": ([_store_p, c_char_p], c_int),
+    # eryxon_status eryxon_export_json(eryxon_store_t *store, const char *tenant_id,
+    #     const char *path, int include_events);
+    "eryxon_export_json": ([_store_p, c_char_p, c_char_p, c_int], c_int),
+    # eryxon_status eryxon_export_zip(eryxon_store_t *store, const char *tenant_id,
+    #     const char *path, int include_events);
+    "eryxon_export_zip": ([_store_p, c_char_p, c_char_p, c_int], c_int),
+    # eryxon_status eryxon_import_csv(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id, const char *table, const char *csv, size_t csv_len,
+    #     const char *options_json);
+    "eryxon_import_csv": (
+        [_out_str, _store_p, c_char_p, c_char_p, c_char_p, c_size_t, c_char_p],
+        c_int,
+    ),
 }
 
 def _declare(prototypes):
@@ -219,7 +232,7 @@ __all__.append("take_string")
 
 
 # Webhook signatures (Standard Webhooks v1), the last section of eryxon.h.
-from ctypes import c_int64, c_size_t  # noqa: E402
+from ctypes import c_int64  # noqa: E402
 
 _WEBHOOK_PROTOTYPES = {
     # eryxon_status eryxon_webhook_secret_generate(char **out_secret, size_t bytes);
