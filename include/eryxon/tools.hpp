@@ -61,6 +61,11 @@ struct CallControl {
   /// thread. Empty: progress is dropped (the client sent no progressToken).
   std::function<void(double progress, std::optional<double> total, std::string_view message)>
       on_progress;
+  /// Receives ToolContext::log messages: an RFC 5424 level name ("debug" ...
+  /// "emergency"), a logger name ("" for the caller's default) and the data.
+  /// Called on the handler's thread. Empty: log messages are dropped.
+  std::function<void(std::string_view level, std::string_view logger, const nlohmann::json& data)>
+      on_log;
 };
 
 /// What a handler gets besides its arguments.
@@ -87,13 +92,34 @@ struct ToolContext {
                 std::string_view message = {}) const {
     if (control != nullptr && control->on_progress) control->on_progress(done, total, message);
   }
+  /// Sends a log message about this call to the caller: over MCP a
+  /// notifications/message {level, logger, data} (MCP "Utilities / Logging"),
+  /// sent only when `level` is at or above the session's logging level.
+  /// `level` is an RFC 5424 name (debug, info, notice, warning, error,
+  /// critical, alert, emergency; anything else is dropped); `logger` ""
+  /// means the session's logger "eryxon.mcp". Never put secrets in `data`.
+  /// Without a caller that listens (REST, the C ABI's eryxon_tool_call)
+  /// nothing happens.
+  void log(std::string_view level, nlohmann::json data, std::string_view logger = {}) const {
+    if (control != nullptr && control->on_log) control->on_log(level, logger, data);
+  }
 };
 
 /// A handler's successful answer: `data` and, for listings, a pagination
 /// object {offset, limit, total, has_more}.
+///
+/// `content`, when set, is the MCP result's `content` array as the handler
+/// built it (content blocks such as those of eryxon/mcp_resources.hpp: text,
+/// image, audio, embedded resource, resource_link), sent instead of the
+/// default single text block holding the JSON result. `data` is then still
+/// sent as structuredContent's "data" unless it is null, in which case the
+/// MCP result has no structuredContent. REST and the C ABI see only `data`.
+/// The Engine checks that `content` is an array of objects with a string
+/// "type" (else the call fails with INTERNAL_ERROR).
 struct ToolOutput {
   nlohmann::json data;
   std::optional<nlohmann::json> pagination = std::nullopt;
+  std::optional<nlohmann::json> content = std::nullopt;
 };
 
 /// Runs a tool. Arguments have passed the inputSchema. Throw eryxon::Error

@@ -228,6 +228,12 @@ struct McpHttpServer::Impl {
       return std::nullopt;
     }
     const std::string auth = req.get_header_value("Authorization");
+    if (auth.empty() && !req.has_header("Authorization") && !options.unauthenticated_key.empty()) {
+      // The host's fixed identity (McpHttpOptions::unauthenticated_key);
+      // the key is still validated like a bearer key.
+      if (!version_ok(req, res)) return std::nullopt;
+      return options.unauthenticated_key;
+    }
     if (auth.empty()) {
       send_unauthorized(res, false);
       return std::nullopt;
@@ -243,16 +249,18 @@ struct McpHttpServer::Impl {
       send_unauthorized(res, true);
       return std::nullopt;
     }
-    if (req.has_header("MCP-Protocol-Version")) {
-      const std::string v = req.get_header_value("MCP-Protocol-Version");
-      bool known = false;
-      for (const char* const* p = mcp_supported_protocol_versions(); *p; ++p) known |= v == *p;
-      if (!known) {
-        send_error(res, 400, -32600, "Bad Request: unsupported MCP-Protocol-Version " + v);
-        return std::nullopt;
-      }
-    }
+    if (!version_ok(req, res)) return std::nullopt;
     return token;
+  }
+
+  // MCP-Protocol-Version, when present, must be one we speak (else 400).
+  static bool version_ok(const httplib::Request& req, httplib::Response& res) {
+    if (!req.has_header("MCP-Protocol-Version")) return true;
+    const std::string v = req.get_header_value("MCP-Protocol-Version");
+    for (const char* const* p = mcp_supported_protocol_versions(); *p; ++p)
+      if (v == *p) return true;
+    send_error(res, 400, -32600, "Bad Request: unsupported MCP-Protocol-Version " + v);
+    return false;
   }
 
   // Validates the key (counts one use). False with 401 in `res` when refused.
