@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 
+#include <condition_variable>
 #include <mutex>
 #include <vector>
 
@@ -377,4 +378,94 @@ TEST_CASE("mcp http: unauthenticated_key serves requests without Authorization; 
   REQUIRE(no_auth);
   CHECK(no_auth->status == 401);
   strict.stop();
+}
+
+TEST_CASE("mcp: a tool asks the client (sampling, elicitation) and gets its answer") {
+  auto engine = Engine::in_memory({system_now_ms, std::nullopt});
+  const std::string tenant = engine->shop().create_tenant({"A"}).id;
+  const std::string key = engine->keys().create_mcp_key(tenant, {"agent"}).plaintext;
+  ToolDefinition ask{"ask", "", {{"type", "object"}}, {}, [](ToolContext& ctx, const json& args) {
+                       const std::string method = args.value("method", "sampling/createMessage");
+                       ToolOutput out;
+                       out.data = ctx.request_client(method, {{"q", "why?"}});
+                       return out;
+                     }};
+  engine->tools().add(ask);
+
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<json> out;
+  McpServerOptions o;
+  o.default_api_key = key;
+  o.log_level = std::nullopt;
+  o.client_request_timeout_ms = 300;
+  McpSession s(*engine, o, [&](std::string_view msg) {
+    std::lock_guard lock(m);
+    out.push_back(json::parse(msg));
+    cv.notify_all();
+  });
+  s.receive(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"sampling":{}},"clientInfo":{"name":"t","version":"1"}}})");
+  s.receive(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  auto wait_for = [&](auto pred) {
+    std::unique_lock lock(m);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] {
+      for (const auto& j : out)
+        if (pred(j)) return true;
+      return false;
+    });
+  };
+  auto find = [&](auto pred) {
+    std::lock_guard lock(m);
+    for (const auto& j : out)
+      if (pred(j)) return j;
+    return json();
+  };
+
+  // The request goes out with a string id; the answer comes back in.
+  s.receive(rpc(2, "tools/call", {{"name", "ask"}}).dump());
+  auto is_request = [](const json& j) { return j.contains("method") && j.contains("id"); };
+  REQUIRE(wait_for(is_request));
+  const json request = find(is_request);
+  CHECK(request["method"] == "sampling/createMessage");
+  CHECK(request["params"]["q"] == "why?");
+  REQUIRE(request["id"].is_string());
+  s.receive(json{{"jsonrpc", "2.0"}, {"id", request["id"]}, {"result", {{"answer", 42}}}}.dump());
+  auto reply_to = [](int id) { return [id](const json& j) { return j.value("id", json()) == id && j.contains("result"); }; };
+  REQUIRE(wait_for(reply_to(2)));
+  json r = find(reply_to(2))["result"];
+  CHECK(r["isError"] == false);
+  CHECK(r["structuredContent"]["data"] == json{{"answer", 42}});
+
+  // A client error reply becomes a tool error.
+  s.receive(rpc(3, "tools/call", {{"name", "ask"}}).dump());
+  auto second = [&](const json& j) { return is_request(j) && j["id"] != request["id"]; };
+  REQUIRE(wait_for(second));
+  s.receive(json{{"jsonrpc", "2.0"}, {"id", find(second)["id"]}, {"error", {{"code", -1}, {"message", "User rejected"}}}}.dump());
+  REQUIRE(wait_for(reply_to(3)));
+  json refused = find(reply_to(3))["result"];
+  CHECK(refused["isError"] == true);
+  CHECK(refused["structuredContent"]["error"]["code"] == "VALIDATION_ERROR");
+  CHECK(refused["structuredContent"]["error"]["message"].get<std::string>().find("User rejected") != std::string::npos);
+
+  // No elicitation capability: refused without sending anything.
+  const std::size_t before = [&] { std::lock_guard lock(m); return out.size(); }();
+  json no_cap = json::parse(*s.handle_message(rpc(4, "tools/call", {{"name", "ask"}, {"arguments", {{"method", "elicitation/create"}}}}).dump()));
+  CHECK(no_cap["result"]["isError"] == true);
+  CHECK(no_cap["result"]["structuredContent"]["error"]["code"] == "VALIDATION_ERROR");
+  {
+    std::lock_guard lock(m);
+    CHECK(out.size() == before);
+  }
+
+  // No answer: the call gives up after client_request_timeout_ms.
+  json late = json::parse(*s.handle_message(rpc(5, "tools/call", {{"name", "ask"}}).dump()));
+  CHECK(late["result"]["isError"] == true);
+  CHECK(late["result"]["structuredContent"]["error"]["code"] == "CONFLICT");
+  // A response nobody waits for any more is ignored.
+  s.receive(R"({"jsonrpc":"2.0","id":"eryxon-999","result":{}})");
+  s.drain();
+
+  // Outside MCP (the C ABI, REST) there is no client to ask.
+  CallResult direct = engine->call_tool(key, "ask", json::object());
+  CHECK(direct.status == CallStatus::tool_error);
 }

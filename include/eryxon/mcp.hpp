@@ -25,7 +25,11 @@
 // Tool results: a handler's ToolOutput::content (image, audio, embedded
 // resource, resource_link blocks...) is sent as the result's content; else
 // the content is one text block with the JSON result. ToolContext::log
-// sends notifications/message from inside a call.
+// sends notifications/message from inside a call. ToolContext::request_client
+// sends a request to the client (sampling/createMessage, elicitation/create,
+// roots/list) with a string id "eryxon-N" and waits for the response the
+// client sends back as an incoming message; a method whose client
+// capability was not declared in initialize is refused without sending.
 //
 // Authentication (SPEC.md "MCP authentication"): tools/call reads the MCP key
 // from params._meta.apiKey, falling back to McpServerOptions::default_api_key
@@ -101,6 +105,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -145,6 +150,9 @@ struct McpServerOptions {
   /// "resources", "prompts" and "completions" capabilities are not declared.
   /// Shared, not copied: changes to the catalog reach live sessions.
   std::shared_ptr<McpCatalog> catalog;
+  /// How long ToolContext::request_client waits for the client's answer, in
+  /// ms.
+  std::int64_t client_request_timeout_ms = 60000;
 };
 
 /// MCP revisions this server speaks, newest first.

@@ -12,8 +12,10 @@
 //          the reply. The stream is written once the call has ended (not
 //          live). Notifications and responses are answered 202 with no body.
 //   GET    (Accept: text/event-stream) opens the session's stream for
-//          messages the server sends unasked: notifications/tools/list_changed
-//          and log messages not caused by a POST. One per session (a second
+//          messages the server sends unasked: notifications/tools/list_changed,
+//          log messages not caused by a POST, and requests to the client
+//          (ToolContext::request_client: sampling, elicitation), which wait
+//          for the next GET stream when none is open. One per session (a second
 //          one is 409). Comment lines keep it alive every
 //          McpHttpOptions::keepalive_ms.
 //   DELETE ends the session (204).

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "eryxon/error.hpp"
 #include "eryxon/export.h"
 #include "eryxon/keys.hpp"
 #include "eryxon/shop.hpp"
@@ -66,6 +67,10 @@ struct CallControl {
   /// Called on the handler's thread. Empty: log messages are dropped.
   std::function<void(std::string_view level, std::string_view logger, const nlohmann::json& data)>
       on_log;
+  /// Sends a request to the client and returns its result
+  /// (ToolContext::request_client); blocks the handler's thread until the
+  /// client answers. Empty: the caller cannot reach the client.
+  std::function<nlohmann::json(std::string_view method, const nlohmann::json& params)> on_request;
 };
 
 /// What a handler gets besides its arguments.
@@ -102,6 +107,22 @@ struct ToolContext {
   /// nothing happens.
   void log(std::string_view level, nlohmann::json data, std::string_view logger = {}) const {
     if (control != nullptr && control->on_log) control->on_log(level, logger, data);
+  }
+  /// Sends a JSON-RPC request to the MCP client and waits for its result:
+  /// `sampling/createMessage` (MCP "Client / Sampling"), `elicitation/create`
+  /// ("Client / Elicitation"), `roots/list` ("Client / Roots"), or any other
+  /// method the client understands. Returns the response's `result`.
+  /// Throws Error(VALIDATION_ERROR) when the client did not declare the
+  /// capability the method needs (sampling, elicitation, roots) or answered
+  /// with a JSON-RPC error (context: client_error), and Error(CONFLICT) when
+  /// no answer came within McpServerOptions::client_request_timeout_ms, the
+  /// call was cancelled or the session ended meanwhile. Callers without a
+  /// client to ask (REST, the C ABI's eryxon_tool_call) throw
+  /// Error(VALIDATION_ERROR) at once. Call it from the handler's thread.
+  nlohmann::json request_client(std::string_view method, nlohmann::json params = nlohmann::json::object()) const {
+    if (control == nullptr || !control->on_request)
+      throw Error(ErrorCode::validation_error, "This call has no MCP client to send requests to");
+    return control->on_request(method, params);
   }
 };
 

@@ -183,6 +183,19 @@ struct McpSession::Impl {
   mutable std::mutex state_mutex;  // protocol_version, client_info
   std::string protocol_version;
   json client_info;
+  json client_capabilities = json::object();
+
+  // Requests this session sent to the client (ToolContext::request_client),
+  // by id.dump(), until their response arrives.
+  struct OutRequest {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    json response;
+  };
+  std::mutex outgoing_mutex;
+  std::map<std::string, std::shared_ptr<OutRequest>> outgoing;
+  std::atomic<std::uint64_t> next_outgoing{1};
   std::atomic<bool> initialized{false};
   std::atomic<int> level{-1};  // McpLogLevel, or -1 for off
 
@@ -269,7 +282,10 @@ struct McpSession::Impl {
       if (method_it == msg.end()) {
         // A response to a request we never send, or garbage: answer only the
         // latter, and only when it carries an id.
-        if (has_id && (msg.contains("result") || msg.contains("error"))) return {};
+        if (has_id && (msg.contains("result") || msg.contains("error"))) {
+          on_response(id, msg);
+          return {};
+        }
         return {error_reply(id, kInvalidRequest, "Invalid Request: missing method"), nullptr};
       }
       if (!method_it->is_string())
@@ -323,6 +339,76 @@ struct McpSession::Impl {
         call->cancel_reason = r->get<std::string>();
       call->cancelled.store(true, std::memory_order_release);
     }
+  }
+
+  // A response from the client to one of our requests; others are ignored.
+  void on_response(const json& id, const json& msg) {
+    std::shared_ptr<OutRequest> req;
+    {
+      std::lock_guard lock(outgoing_mutex);
+      auto it = outgoing.find(id.dump());
+      if (it == outgoing.end()) return;
+      req = it->second;
+      outgoing.erase(it);
+    }
+    std::lock_guard lock(req->m);
+    req->done = true;
+    req->response = msg;
+    req->cv.notify_all();
+  }
+
+  // ToolContext::request_client for `call`.
+  json request_client(PendingCall& call, std::string_view method, const json& params) {
+    const char* capability = method == "sampling/createMessage"       ? "sampling"
+                             : method.substr(0, 12) == "elicitation/" ? "elicitation"
+                             : method == "roots/list"                 ? "roots"
+                                                                      : nullptr;
+    if (capability) {
+      std::lock_guard lock(state_mutex);
+      if (!client_capabilities.contains(capability))
+        throw Error(ErrorCode::validation_error,
+                    std::string("The client did not declare the ") + capability + " capability",
+                    {{"method", std::string(method)}});
+    }
+    const json id = "eryxon-" + std::to_string(next_outgoing.fetch_add(1));
+    auto req = std::make_shared<OutRequest>();
+    {
+      std::lock_guard lock(outgoing_mutex);
+      outgoing.emplace(id.dump(), req);
+    }
+    auto forget = [&] {
+      std::lock_guard lock(outgoing_mutex);
+      outgoing.erase(id.dump());
+    };
+    emit(dump({{"jsonrpc", "2.0"},
+               {"id", id},
+               {"method", std::string(method)},
+               {"params", params.is_object() ? params : json::object()}}));
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(std::max<std::int64_t>(0, options.client_request_timeout_ms));
+    std::unique_lock lock(req->m);
+    while (!req->done) {
+      if (call.cancelled.load(std::memory_order_acquire)) {
+        lock.unlock();
+        forget();
+        throw Error(ErrorCode::conflict, "The call was cancelled while waiting for the client");
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        lock.unlock();
+        forget();
+        throw Error(ErrorCode::conflict, "The client did not answer " + std::string(method) + " in time");
+      }
+      req->cv.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(50)));
+    }
+    const json response = std::move(req->response);
+    lock.unlock();
+    if (auto e = response.find("error"); e != response.end())
+      throw Error(ErrorCode::validation_error,
+                  "The client refused " + std::string(method) + ": " +
+                      (e->is_object() ? e->value("message", std::string("error")) : std::string("error")),
+                  {{"client_error", *e}});
+    return response.value("result", json::object());
   }
 
   std::string protocol_version_copy() const {
@@ -383,6 +469,8 @@ struct McpSession::Impl {
       std::lock_guard lock(state_mutex);
       protocol_version = chosen;
       client_info = params.value("clientInfo", json());
+      client_capabilities = params.value("capabilities", json::object());
+      if (!client_capabilities.is_object()) client_capabilities = json::object();
     }
     json capabilities = {{"tools", {{"listChanged", true}}}, {"logging", json::object()}};
     if (options.catalog) {
@@ -659,6 +747,9 @@ struct McpSession::Impl {
                                               std::string_view message) {
             report_progress(call, progress, total, message);
           };
+        control.on_request = [this, &call](std::string_view method, const json& params) {
+          return request_client(call, method, params);
+        };
         control.on_log = [this](std::string_view level_name, std::string_view logger,
                                 const json& data) {
           if (auto l = parse_mcp_log_level(level_name))

@@ -10,11 +10,10 @@
 // runs until SIGINT or SIGTERM. The suite sends no Authorization header, so
 // the server's unauthenticated_key is the fixture's key (see
 // McpHttpOptions::unauthenticated_key); the port is bound to 127.0.0.1 only.
-//
-// Tools of the suite that need server-to-client requests (sampling,
-// elicitation) or a server that closes SSE streams mid-call are not
-// registered: the session cannot send those (tests/conformance/baseline.yml
-// lists the scenarios with the reason).
+// Sampling and elicitation tools ask the client through
+// ToolContext::request_client; the request reaches the client on the
+// session's GET stream. The pending scenario server-sse-polling's tool
+// (test_reconnection, SEP-1699 stream resumption) is not registered.
 #include <csignal>
 #include <chrono>
 #include <cstdio>
@@ -134,6 +133,83 @@ void register_tools(Engine& engine) {
              ctx.progress(100, 100);
              return content(json::array({mcp_text_content("Progress test completed")}));
            });
+  add_tool(engine, "test_sampling", "Asks the client's model to answer a prompt.",
+           [](ToolContext& ctx, const json& args) {
+             const json result = ctx.request_client(
+                 "sampling/createMessage",
+                 {{"messages", json::array({{{"role", "user"},
+                                             {"content", mcp_text_content(args.at("prompt").get<std::string>())}}})},
+                  {"maxTokens", 100}});
+             const json& c = result.value("content", json::object());
+             const std::string text = c.is_object() ? c.value("text", std::string()) : std::string();
+             return content(json::array({mcp_text_content("LLM response: " + text)}));
+           },
+           json{{"type", "object"},
+                {"properties", {{"prompt", {{"type", "string"}, {"description", "The prompt to send"}}}}},
+                {"required", json::array({"prompt"})}});
+  auto elicit = [](ToolContext& ctx, std::string message, json schema, const char* prefix) {
+    const json r = ctx.request_client("elicitation/create",
+                                      {{"message", std::move(message)}, {"requestedSchema", std::move(schema)}});
+    return content(json::array({mcp_text_content(std::string(prefix) + "action=" +
+                                                  r.value("action", std::string("?")) + ", content=" +
+                                                  r.value("content", json::object()).dump())}));
+  };
+  add_tool(engine, "test_elicitation", "Asks the user for a username and an email address.",
+           [elicit](ToolContext& ctx, const json& args) {
+             return elicit(ctx, args.at("message").get<std::string>(),
+                           {{"type", "object"},
+                            {"properties",
+                             {{"username", {{"type", "string"}, {"description", "User's response"}}},
+                              {"email", {{"type", "string"}, {"description", "User's email address"}}}}},
+                            {"required", json::array({"username", "email"})}},
+                           "User response: ");
+           },
+           json{{"type", "object"},
+                {"properties", {{"message", {{"type", "string"}, {"description", "The message to show"}}}}},
+                {"required", json::array({"message"})}});
+  add_tool(engine, "test_elicitation_sep1034_defaults", "Elicits fields that carry defaults (SEP-1034).",
+           [elicit](ToolContext& ctx, const json&) {
+             return elicit(ctx, "Please review your profile",
+                           {{"type", "object"},
+                            {"properties",
+                             {{"name", {{"type", "string"}, {"default", "John Doe"}}},
+                              {"age", {{"type", "integer"}, {"default", 30}}},
+                              {"score", {{"type", "number"}, {"default", 95.5}}},
+                              {"status",
+                               {{"type", "string"},
+                                {"enum", json::array({"active", "inactive", "pending"})},
+                                {"default", "active"}}},
+                              {"verified", {{"type", "boolean"}, {"default", true}}}}}},
+                           "Elicitation completed: ");
+           });
+  add_tool(engine, "test_elicitation_sep1330_enums", "Elicits the five enum forms (SEP-1330).",
+           [elicit](ToolContext& ctx, const json&) {
+             auto titled = [](std::initializer_list<std::pair<const char*, const char*>> items) {
+               json out = json::array();
+               for (const auto& [value, title] : items) out.push_back({{"const", value}, {"title", title}});
+               return out;
+             };
+             return elicit(
+                 ctx, "Please choose",
+                 {{"type", "object"},
+                  {"properties",
+                   {{"untitledSingle", {{"type", "string"}, {"enum", json::array({"option1", "option2", "option3"})}}},
+                    {"titledSingle",
+                     {{"type", "string"},
+                      {"oneOf", titled({{"value1", "First Option"}, {"value2", "Second Option"}, {"value3", "Third Option"}})}}},
+                    {"legacyEnum",
+                     {{"type", "string"},
+                      {"enum", json::array({"opt1", "opt2", "opt3"})},
+                      {"enumNames", json::array({"Option One", "Option Two", "Option Three"})}}},
+                    {"untitledMulti",
+                     {{"type", "array"},
+                      {"items", {{"type", "string"}, {"enum", json::array({"option1", "option2", "option3"})}}}}},
+                    {"titledMulti",
+                     {{"type", "array"},
+                      {"items",
+                       {{"anyOf", titled({{"value1", "First Choice"}, {"value2", "Second Choice"}, {"value3", "Third Choice"}})}}}}}}}},
+                 "Elicitation completed: ");
+           });
   add_tool(engine, "json_schema_2020_12_tool", "Tool with JSON Schema 2020-12 features",
            [](ToolContext&, const json& args) {
              return content(json::array({mcp_text_content("Received: " + args.dump())}));
@@ -250,6 +326,15 @@ int main(int argc, char** argv) {
     options.unauthenticated_key = created.plaintext;
     options.session.catalog = make_catalog();
     options.session.server_name = "eryxon-conformance-fixture";
+    // The suite runs its scenarios back to back, each with a new session
+    // whose client opens a GET stream and drops it without DELETE. A dead
+    // stream is noticed only when a keep-alive write fails, so keep-alives
+    // come often and there are threads enough for the streams not yet
+    // noticed (each holds one; past threads - 2 a GET is refused with 503,
+    // and a session without a GET stream cannot receive the sampling and
+    // elicitation requests).
+    options.keepalive_ms = 500;
+    options.threads = 64;
     created.wipe();
     McpHttpServer server(*engine, options);
     server.start();
