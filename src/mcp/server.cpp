@@ -543,28 +543,25 @@ struct McpSession::Impl {
     auto put = [](json& j, const char* key, const std::string& v) {
       if (!v.empty()) j[key] = v;
     };
-    if (method == "resources/list") {
+    // resources/list and resources/templates/list share their entry shape.
+    auto describe = [&](const auto& entries, const char* uri_key, auto uri_of) {
       json list = json::array();
-      for (const auto& r : catalog.resources()) {
-        json j = {{"uri", r->uri}, {"name", r->name}};
-        put(j, "title", r->title);
-        put(j, "description", r->description);
-        put(j, "mimeType", r->mime_type);
+      for (const auto& e : entries) {
+        json j = {{uri_key, uri_of(*e)}, {"name", e->name}};
+        put(j, "title", e->title);
+        put(j, "description", e->description);
+        put(j, "mimeType", e->mime_type);
         list.push_back(std::move(j));
       }
-      return {{"resources", std::move(list)}};
-    }
-    if (method == "resources/templates/list") {
-      json list = json::array();
-      for (const auto& t : catalog.templates()) {
-        json j = {{"uriTemplate", t->uri_template}, {"name", t->name}};
-        put(j, "title", t->title);
-        put(j, "description", t->description);
-        put(j, "mimeType", t->mime_type);
-        list.push_back(std::move(j));
-      }
-      return {{"resourceTemplates", std::move(list)}};
-    }
+      return list;
+    };
+    if (method == "resources/list")
+      return {{"resources", describe(catalog.resources(), "uri",
+                                     [](const McpResource& r) { return r.uri; })}};
+    if (method == "resources/templates/list")
+      return {{"resourceTemplates",
+               describe(catalog.templates(), "uriTemplate",
+                        [](const McpResourceTemplate& t) { return t.uri_template; })}};
     if (method == "resources/read") {
       const std::string uri = string_param(params, "uri", "resources/read");
       const json missing = {{"uri", uri}};
