@@ -16,7 +16,11 @@
 //                              `echo` tool: the SDK's own per-call cost;
 //                            2 canned: a minimal C++ process answering each
 //                              line with a fixed tools/call result (the
-//                              floor: pipes, process switches, line I/O).
+//                              floor: pipes, process switches, line I/O);
+//                            3 eryxon echo: the library's McpServer (what
+//                              `eryxon mcp serve` runs) with an `echo` host
+//                              tool, the TypeScript server's work plus
+//                              eryxon's key, limits, quota and audit.
 //                          Arg 1: 1 = sequential (one request in flight),
 //                          32 = pipelined (32 requests in flight).
 //                          Items per second = round trips per second.
@@ -181,6 +185,31 @@ int canned_server() {
   }
 }
 
+// eryxon with the TypeScript baseline's work: the library's own MCP server
+// (McpServer::serve, the code behind `eryxon mcp serve`) on a SQLite store,
+// with one host tool `echo` {text} -> {text}. Every call still passes key
+// validation, both rate limits, the quota, schema validation and the audit
+// log; only the domain work of fetch_jobs is gone.
+int eryxon_echo_server(const char* db, const char* key) {
+  auto engine = eryxon::Engine::open(db);
+  engine->tools().add(
+      {"echo",
+       "Returns its text",
+       {{"type", "object"},
+        {"properties", {{"text", {{"type", "string"}, {"maxLength", 1000}}}}},
+        {"required", {"text"}},
+        {"additionalProperties", false}},
+       {"Echo", true, false, true, false},
+       [](eryxon::ToolContext&, const nlohmann::json& args) {
+         return eryxon::ToolOutput{{{"text", args.at("text")}}};
+       },
+       {{"type", "object"}, {"properties", {{"text", {{"type", "string"}}}}}}});
+  eryxon::McpServerOptions options;
+  options.default_api_key = key;
+  eryxon::McpServer server(*engine, options);
+  return server.serve(0, 1);
+}
+
 struct StdioSetup {
   std::unique_ptr<StdioServer> server;
   std::string request_prefix;  // up to the id
@@ -189,7 +218,7 @@ struct StdioSetup {
 
 StdioSetup start_server(int which, const std::string& self) {
   StdioSetup s;
-  if (which == 0) {
+  if (which == 0 || which == 3) {
     const std::string db = "/tmp/eryxon_bench_stdio.db";
     for (const char* suffix : {"", "-wal", "-shm", ".pepper"}) std::remove((db + suffix).c_str());
     std::string key;
@@ -202,10 +231,17 @@ StdioSetup start_server(int which, const std::string& self) {
       key = created.plaintext;
       created.wipe();
     }
-    s.server = std::make_unique<StdioServer>(
-        std::vector<std::string>{ERYXON_CLI_BIN, "mcp", "serve", "--db", db, "--key", key});
-    s.request_suffix =
-        R"(,"method":"tools/call","params":{"name":"fetch_jobs","arguments":{"limit":1}}})";
+    if (which == 0) {
+      s.server = std::make_unique<StdioServer>(
+          std::vector<std::string>{ERYXON_CLI_BIN, "mcp", "serve", "--db", db, "--key", key});
+      s.request_suffix =
+          R"(,"method":"tools/call","params":{"name":"fetch_jobs","arguments":{"limit":1}}})";
+    } else {
+      s.server = std::make_unique<StdioServer>(
+          std::vector<std::string>{self, "--eryxon-echo-server", db, key});
+      s.request_suffix =
+          R"(,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}})";
+    }
   } else if (which == 1) {
     s.server = std::make_unique<StdioServer>(
         std::vector<std::string>{"node", "bench-echo-server.mjs"},
@@ -266,11 +302,11 @@ void BM_StdioRoundTrip(benchmark::State& state) {
   while (in_flight-- > 0) check(s.server->read_line());
   if (failed) state.SkipWithError("some calls did not succeed");
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
-  static const char* names[] = {"eryxon", "ts-sdk-echo", "canned"};
+  static const char* names[] = {"eryxon fetch_jobs", "ts-sdk-echo", "canned", "eryxon-echo"};
   state.SetLabel(std::string(names[which]) + (window == 1 ? " sequential" : " pipelined"));
 }
 BENCHMARK(BM_StdioRoundTrip)
-    ->ArgsProduct({{0, 1, 2}, {1, 32}})
+    ->ArgsProduct({{0, 1, 2, 3}, {1, 32}})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime()
     ->MinTime(2.0);
@@ -280,6 +316,8 @@ BENCHMARK(BM_StdioRoundTrip)
 int main(int argc, char** argv) {
   g_self = argv[0];
   if (argc == 2 && std::strcmp(argv[1], "--canned-server") == 0) return canned_server();
+  if (argc == 4 && std::strcmp(argv[1], "--eryxon-echo-server") == 0)
+    return eryxon_echo_server(argv[2], argv[3]);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

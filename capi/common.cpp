@@ -167,7 +167,30 @@ eryxon_status check(const eryxon_dispatcher_t* dispatcher, const char* name) noe
   return ERYXON_OK;
 }
 
+eryxon_status check(const eryxon_mcp_session_t* session, const char* name) noexcept {
+  const eryxon_status status = check_tag(session, kSessionLive, kSessionFreed, name,
+                                         "eryxon_mcp_session_t", "eryxon_mcp_session_free");
+  if (status != ERYXON_OK) return status;
+  if (tag_of(session->store) != kStoreLive)
+    return fail(ERYXON_EINVALID,
+                "the store of this session was freed (free every session of a store before "
+                "the store)");
+  return ERYXON_OK;
+}
+
 bool is_live(const eryxon_store_t* handle) noexcept { return tag_of(handle) == kStoreLive; }
+
+bool is_live(const eryxon_mcp_session_t* handle) noexcept {
+  return tag_of(handle) == kSessionLive;
+}
+
+void retire(eryxon_mcp_session_t* session) noexcept {
+  session->tag = kSessionFreed;
+  session->rep.reset();
+  session->store = nullptr;
+  Quarantine::instance().add(session,
+                             [](void* p) { delete static_cast<eryxon_mcp_session_t*>(p); });
+}
 
 bool is_live(const eryxon_dispatcher_t* handle) noexcept {
   return tag_of(handle) == kDispatcherLive;

@@ -31,6 +31,7 @@
 
 #include "eryxon/dispatcher.hpp"
 #include "eryxon/engine.hpp"
+#include "eryxon/mcp.hpp"
 #include "eryxon/error.hpp"
 #include "eryxon/eryxon.h"
 
@@ -46,6 +47,8 @@ inline constexpr std::uint64_t kStoreLive = 0x45525958'53544f52ULL;
 inline constexpr std::uint64_t kStoreFreed = 0x45525958'53544f21ULL;
 inline constexpr std::uint64_t kDispatcherLive = 0x45525958'44495350ULL;
 inline constexpr std::uint64_t kDispatcherFreed = 0x45525958'44495321ULL;
+inline constexpr std::uint64_t kSessionLive = 0x45525958'4d435053ULL;   // "ERYXMCPS"
+inline constexpr std::uint64_t kSessionFreed = 0x45525958'4d435021ULL;
 
 }  // namespace eryxon::capi
 
@@ -61,6 +64,13 @@ struct eryxon_dispatcher_t {
   std::uint64_t tag = eryxon::capi::kDispatcherLive;  // first member: see check()
   eryxon_store_t* store = nullptr;
   std::unique_ptr<eryxon::Dispatcher> rep;
+};
+
+/// The C handle of an MCP session on a store (which must outlive it).
+struct eryxon_mcp_session_t {
+  std::uint64_t tag = eryxon::capi::kSessionLive;  // first member: see check()
+  eryxon_store_t* store = nullptr;
+  std::unique_ptr<eryxon::McpSession> rep;
 };
 
 namespace eryxon::capi {
@@ -96,10 +106,13 @@ eryxon_status check(const eryxon_store_t* store, const char* name) noexcept;
 /// freed is ERYXON_EINVALID too.
 eryxon_status check(const eryxon_dispatcher_t* dispatcher, const char* name) noexcept;
 
+/// The same for an MCP session (its store freed: ERYXON_EINVALID too).
+eryxon_status check(const eryxon_mcp_session_t* session, const char* name) noexcept;
 /// Whether `handle` (not NULL) carries its type's live tag. Sets no
 /// message: for the *_free functions, which report nothing.
 bool is_live(const eryxon_store_t* handle) noexcept;
 bool is_live(const eryxon_dispatcher_t* handle) noexcept;
+bool is_live(const eryxon_mcp_session_t* handle) noexcept;
 
 /// Marks `store` freed, destroys what it wraps and hands its memory to the
 /// quarantine of the last ERYXON_HANDLE_QUARANTINE freed handles (eryxon.h
@@ -108,6 +121,8 @@ void retire(eryxon_store_t* store) noexcept;
 
 /// The same for a dispatcher.
 void retire(eryxon_dispatcher_t* dispatcher) noexcept;
+/// The same for an MCP session.
+void retire(eryxon_mcp_session_t* session) noexcept;
 
 /// Where the first byte of a malformed UTF-8 sequence in `text` is (RFC
 /// 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or

@@ -3,6 +3,10 @@
 #include <string>
 #include <vector>
 
+#include <sodium.h>
+
+#include <optional>
+
 #include "common.hpp"
 #include "eryxon/audit.hpp"
 #include "eryxon/keys.hpp"
@@ -96,6 +100,148 @@ eryxon_status eryxon_server_health(char** out_json, eryxon_store_t* store) {
     if (audit == nullptr) return fail(ERYXON_EINTERNAL, "this store runs without an audit log");
     *out_json = eryxon::capi::owned_copy(eryxon::capi::dump(eryxon::to_json(audit->health())));
     return ERYXON_OK;
+  });
+}
+
+}  // extern "C"
+
+namespace {
+
+// {"key": plaintext, "record": public JSON}; wipes the C++ copy of the key.
+char* created_json(eryxon::CreatedKey& created) {
+  struct Wipe {
+    eryxon::CreatedKey& key;
+    ~Wipe() { key.wipe(); }
+  } wipe{created};
+  nlohmann::json out = {{"key", created.plaintext},
+                        {"record", eryxon::KeyService::public_json(created.record)}};
+  std::string text = eryxon::capi::dump(out);
+  char* copy = eryxon::capi::owned_copy(text);
+  sodium_memzero(text.data(), text.size());
+  std::string& held = out["key"].get_ref<std::string&>();
+  sodium_memzero(held.data(), held.size());
+  return copy;
+}
+
+std::optional<std::string> opt_string(const nlohmann::json& in, const char* key) {
+  auto it = in.find(key);
+  if (it == in.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string())
+    throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                        std::string("options_json.") + key + " must be a string");
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+extern "C" {
+
+eryxon_status eryxon_key_create_ex(char** out_json, eryxon_store_t* store, const char* tenant_id,
+                                   const char* options_json) {
+  if (out_json != nullptr) *out_json = nullptr;
+  if (out_json == nullptr) return null_argument("out_json");
+  if (auto s = check(store, "store")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (options_json == nullptr) return null_argument("options_json");
+  return guard([&]() -> eryxon_status {
+    const nlohmann::json in = eryxon::capi::parse_json(options_json, "options_json");
+    if (!in.is_object()) return fail(ERYXON_EINVALID, "options_json must be a JSON object");
+    static const char* const known[] = {"name",       "family",      "environment",
+                                        "allowed_tools", "rate_limit", "expires_at",
+                                        "description", "created_by"};
+    for (const auto& [key, _] : in.items()) {
+      bool ok = false;
+      for (const char* k : known) ok = ok || key == k;
+      if (!ok) return fail(ERYXON_EINVALID, "options_json has an unknown member " + key);
+    }
+    eryxon::NewApiKey input;
+    input.name = opt_string(in, "name").value_or("");
+    const std::string family = opt_string(in, "family").value_or("mcp");
+    if (family == "mcp") input.family = eryxon::KeyFamily::mcp;
+    else if (family == "rest") input.family = eryxon::KeyFamily::rest;
+    else return fail(ERYXON_EINVALID, "options_json.family must be \"mcp\" or \"rest\"");
+    if (auto env = opt_string(in, "environment")) input.environment = *env;
+    input.expires_at = opt_string(in, "expires_at");
+    input.description = opt_string(in, "description");
+    input.created_by = opt_string(in, "created_by");
+    if (auto it = in.find("rate_limit"); it != in.end() && !it->is_null()) {
+      if (!it->is_number_integer())
+        return fail(ERYXON_EINVALID, "options_json.rate_limit must be an integer (per minute)");
+      input.rate_limit = it->get<std::int64_t>();
+    }
+    if (auto it = in.find("allowed_tools"); it != in.end() && !it->is_null()) {
+      if (!it->is_array()) return fail(ERYXON_EINVALID, "options_json.allowed_tools must be an array");
+      std::vector<std::string> names;
+      for (const auto& t : *it) {
+        if (!t.is_string())
+          return fail(ERYXON_EINVALID, "options_json.allowed_tools must hold tool names");
+        names.push_back(t.get<std::string>());
+      }
+      input.allowed_tools = std::move(names);
+    }
+    eryxon::CreatedKey created = store->rep->keys().create_key(tenant_id, input);
+    *out_json = created_json(created);
+    return ERYXON_OK;
+  });
+}
+
+eryxon_status eryxon_key_set_enabled(char** out_json, eryxon_store_t* store,
+                                     const char* tenant_id, const char* key_row_id,
+                                     int enabled) {
+  if (out_json != nullptr) *out_json = nullptr;
+  if (out_json == nullptr) return null_argument("out_json");
+  if (auto s = check(store, "store")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (auto s = check_text(key_row_id, "key_row_id")) return s;
+  return guard([&] {
+    const eryxon::ApiKeyRecord rec =
+        store->rep->keys().set_enabled(tenant_id, key_row_id, enabled != 0);
+    *out_json = eryxon::capi::owned_copy(eryxon::capi::dump(eryxon::KeyService::public_json(rec)));
+  });
+}
+
+eryxon_status eryxon_key_rotate(char** out_json, eryxon_store_t* store, const char* tenant_id,
+                                const char* key_row_id, int64_t grace_seconds) {
+  if (out_json != nullptr) *out_json = nullptr;
+  if (out_json == nullptr) return null_argument("out_json");
+  if (auto s = check(store, "store")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (auto s = check_text(key_row_id, "key_row_id")) return s;
+  if (grace_seconds < 0 || grace_seconds > 366LL * 86400)
+    return fail(ERYXON_EINVALID, "grace_seconds must be 0 to 31622400 (366 days)");
+  return guard([&] {
+    eryxon::CreatedKey created =
+        store->rep->keys().rotate(tenant_id, key_row_id, grace_seconds * 1000);
+    *out_json = created_json(created);
+  });
+}
+
+eryxon_status eryxon_key_delete(eryxon_store_t* store, const char* tenant_id,
+                                const char* key_row_id) {
+  if (auto s = check(store, "store")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  if (auto s = check_text(key_row_id, "key_row_id")) return s;
+  return guard([&] { store->rep->keys().remove(tenant_id, key_row_id); });
+}
+
+eryxon_status eryxon_tenant_get(char** out_json, eryxon_store_t* store, const char* tenant_id) {
+  if (out_json != nullptr) *out_json = nullptr;
+  if (out_json == nullptr) return null_argument("out_json");
+  if (auto s = check(store, "store")) return s;
+  if (auto s = check_text(tenant_id, "tenant_id")) return s;
+  return guard([&] {
+    *out_json = eryxon::capi::owned_copy(
+        eryxon::capi::dump(nlohmann::json(store->rep->shop().get_tenant(tenant_id))));
+  });
+}
+
+eryxon_status eryxon_tenant_list(char** out_json, eryxon_store_t* store) {
+  if (out_json != nullptr) *out_json = nullptr;
+  if (out_json == nullptr) return null_argument("out_json");
+  if (auto s = check(store, "store")) return s;
+  return guard([&] {
+    *out_json = eryxon::capi::owned_copy(
+        eryxon::capi::dump(nlohmann::json(store->rep->storage().list_tenants())));
   });
 }
 

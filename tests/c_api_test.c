@@ -1223,6 +1223,290 @@ static void test_host_tools(void) {
   pthread_mutex_destroy(&st.mutex);
 }
 
+
+/* ---- domain actions, limits, REST and MCP sessions from C ---- */
+
+static int noop_tool(char **out_json, eryxon_tool_run_t *run, const char *arguments_json,
+                     const char *context_json, void *payload) {
+  (void)run;
+  (void)arguments_json;
+  (void)context_json;
+  (void)payload;
+  *out_json = NULL;
+  return 0;
+}
+
+struct message_log {
+  int count;
+  int list_changed;
+};
+
+static void on_session_message(const char *message, void *payload) {
+  struct message_log *log = (struct message_log *)payload;
+  ++log->count;
+  if (strstr(message, "notifications/tools/list_changed") != NULL) ++log->list_changed;
+}
+
+static void test_host_surface(void) {
+  eryxon_store_t *store = NULL;
+  eryxon_mcp_session_t *session = NULL;
+  struct message_log log = {0, 0};
+  char *out = NULL;
+  char *key = NULL;
+  char tenant[64] = "", other[64] = "", cell[64] = "", job[64] = "", part[64] = "", op[64] = "";
+  char args[512];
+  int i, allowed = 0;
+
+  CHECK_OK(eryxon_store_open(&store, ":memory:"));
+  if (store == NULL) return;
+  CHECK_OK(eryxon_tenant_create(&out, store, "Host", "free"));
+  CHECK(json_string_field(out, "id", tenant, sizeof tenant));
+  eryxon_free(out);
+  CHECK_OK(eryxon_tenant_create(&out, store, "Other", "free"));
+  CHECK(json_string_field(out, "id", other, sizeof other));
+  eryxon_free(out);
+
+  /* Domain actions on the host's authority: build a job, route it, run it. */
+  CHECK_OK(eryxon_shop_action(&out, store, tenant, "create_cell",
+                              "{\"name\":\"Laser\",\"wip_limit\":2,\"enforce_wip_limit\":true}"));
+  CHECK(contains(out, "\"success\":true"));
+  CHECK(json_string_field(out, "id", cell, sizeof cell));
+  eryxon_free(out);
+  CHECK_OK(eryxon_shop_action(&out, store, tenant, "create_job",
+                              "{\"job_number\":\"J-C1\",\"customer\":\"Acme\"}"));
+  CHECK(json_string_field(out, "id", job, sizeof job));
+  eryxon_free(out);
+  snprintf(args, sizeof args, "{\"job_id\":\"%s\",\"part_number\":\"P-1\",\"quantity\":4}", job);
+  CHECK_OK(eryxon_shop_action(&out, store, tenant, "create_part", args));
+  CHECK(json_string_field(out, "id", part, sizeof part));
+  CHECK(contains(out, "\"quantity\":4"));
+  eryxon_free(out);
+  snprintf(args, sizeof args,
+           "{\"part_id\":\"%s\",\"cell_id\":\"%s\",\"operation_name\":\"Cut\",\"sequence\":10}",
+           part, cell);
+  CHECK_OK(eryxon_shop_action(&out, store, tenant, "create_operation", args));
+  CHECK(json_string_field(out, "id", op, sizeof op));
+  eryxon_free(out);
+  snprintf(args, sizeof args, "{\"operation_id\":\"%s\"}", op);
+  CHECK_OK(eryxon_shop_action(&out, store, tenant, "start_operation", args));
+  CHECK(contains(out, "\"status\":\"in_progress\""));
+  eryxon_free(out);
+  snprintf(args, sizeof args,
+           "{\"operation_id\":\"%s\",\"quantity_good\":3,\"quantity_scrap\":1}", op);
+  CHECK_OK(eryxon_shop_action(&out, store, tenant, "record_quantity", args));
+  CHECK(contains(out, "\"quantity_produced\":4"));
+  eryxon_free(out);
+  snprintf(args, sizeof args, "{\"job_id\":\"%s\"}", job);
+  CHECK_OK(eryxon_shop_action(&out, store, tenant, "get_job", args));
+  CHECK(contains(out, "\"status\":\"in_progress\"")); /* started with its operation */
+  eryxon_free(out);
+
+  /* Failures: the action's own status, the result still handed over. */
+  CHECK_STATUS(eryxon_shop_action(&out, store, tenant, "start_operation", args), ERYXON_EINVALID);
+  CHECK(contains(out, "VALIDATION_ERROR")); /* job_id is not an argument of start_operation */
+  eryxon_free(out);
+  out = NULL;
+  snprintf(args, sizeof args, "{\"operation_id\":\"%s\"}", op);
+  CHECK_STATUS(eryxon_shop_action(&out, store, tenant, "start_operation", args), ERYXON_ESTATE);
+  CHECK(contains(out, "INVALID_STATE_TRANSITION"));
+  eryxon_free(out);
+  out = NULL;
+  /* Tenant isolation: the other tenant cannot see or move this operation. */
+  CHECK_STATUS(eryxon_shop_action(&out, store, other, "get_operation", args), ERYXON_ENOTFOUND);
+  eryxon_free(out);
+  out = NULL;
+  CHECK_STATUS(eryxon_shop_action(&out, store, other, "pause_operation", args), ERYXON_ENOTFOUND);
+  eryxon_free(out);
+  out = NULL;
+  CHECK_STATUS(eryxon_shop_action(&out, store, tenant, "no_such_action", NULL),
+               ERYXON_EUNKNOWN_TOOL);
+  CHECK(out == NULL);
+  CHECK_STATUS(eryxon_shop_action(&out, store, "00000000-0000-4000-8000-000000000000",
+                                  "list_cells", NULL),
+               ERYXON_ENOTFOUND);
+  eryxon_free(out);
+  out = NULL;
+  CHECK_INVALID(eryxon_shop_action(&out, store, tenant, "list_cells", "[1]"), "arguments_json");
+  CHECK_INVALID(eryxon_shop_action(NULL, store, tenant, "list_cells", NULL), "out_json");
+  CHECK_INVALID(eryxon_shop_action(&out, store, NULL, "list_cells", NULL), "tenant_id");
+  CHECK_OK(eryxon_shop_actions(&out, store));
+  CHECK(contains(out, "\"host_actions\":[{"));
+  CHECK(contains(out, "\"name\":\"create_operation\""));
+  CHECK(contains(out, "\"name\":\"fetch_jobs\""));
+  CHECK(contains(out, "\"outputSchema\""));
+  eryxon_free(out);
+
+  /* GCRA: a burst of 2, then refusals with a wait; another key is unaffected. */
+  for (i = 0; i < 3; ++i) {
+    CHECK_OK(eryxon_rate_limit_check(&out, store, "erp-sync:1", 60, 2, 1));
+    allowed += contains(out, "\"allowed\":true");
+    if (i == 2) {
+      CHECK(contains(out, "\"allowed\":false"));
+      CHECK(!contains(out, "\"retry_after_ms\":0"));
+    }
+    eryxon_free(out);
+  }
+  CHECK(allowed == 2);
+  CHECK_OK(eryxon_rate_limit_check(&out, store, "erp-sync:2", 60, 2, 1));
+  CHECK(contains(out, "\"allowed\":true"));
+  eryxon_free(out);
+  CHECK_INVALID(eryxon_rate_limit_check(&out, store, "k", 0, 1, 1), "requests_per_minute");
+  CHECK_INVALID(eryxon_rate_limit_check(&out, store, "", 60, 1, 1), "key");
+
+  /* Plan quota: free = 100 a day; peeking counts nothing. */
+  CHECK_OK(eryxon_quota_check(&out, store, other, 100, 1));
+  CHECK(contains(out, "\"allowed\":true") && contains(out, "\"limit\":100"));
+  eryxon_free(out);
+  CHECK_OK(eryxon_quota_check(&out, store, other, 1, 1));
+  CHECK(contains(out, "\"allowed\":false"));
+  eryxon_free(out);
+  CHECK_OK(eryxon_quota_check(&out, store, tenant, 1, 0));
+  CHECK(contains(out, "\"used\":0"));
+  eryxon_free(out);
+  CHECK_STATUS(eryxon_quota_check(&out, store, "00000000-0000-4000-8000-000000000000", 1, 0),
+               ERYXON_ENOTFOUND);
+
+  /* REST: the HTTP status is data; no key is a 401 with WWW-Authenticate. */
+  CHECK_OK(eryxon_rest_handle(&out, store, "{\"method\":\"GET\",\"target\":\"/api/v1/jobs\"}"));
+  CHECK(contains(out, "\"status\":401"));
+  CHECK(contains(out, "WWW-Authenticate"));
+  eryxon_free(out);
+  CHECK_OK(eryxon_rest_handle(
+      &out, store,
+      "{\"method\":\"GET\",\"target\":\"/api/v1/jobs\",\"headers\":[[\"Authorization\","
+      "\"Bearer ery_live_0000\"]]}"));
+  CHECK(contains(out, "\"status\":401"));
+  eryxon_free(out);
+  CHECK_INVALID(eryxon_rest_handle(&out, store, "{\"target\":\"/api/v1/jobs\"}"), "method");
+  CHECK_INVALID(eryxon_rest_handle(&out, store,
+                                   "{\"method\":\"GET\",\"target\":\"/\",\"headers\":7}"),
+                "headers");
+
+  /* An MCP session on the host's own transport. */
+  CHECK_OK(eryxon_key_create(&key, store, tenant, "session", NULL, NULL));
+  snprintf(args, sizeof args, "{\"default_api_key\":\"%s\",\"page_size\":5}", key);
+  CHECK_INVALID(eryxon_mcp_session_create(&session, store, "{\"page_size\":0}", NULL, NULL),
+                "page_size");
+  CHECK(session == NULL);
+  CHECK_OK(eryxon_mcp_session_create(&session, store, args, on_session_message, &log));
+  CHECK_OK(eryxon_mcp_session_handle(
+      &out, session,
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+      "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}"));
+  CHECK(contains(out, "\"protocolVersion\":\"2025-11-25\""));
+  eryxon_free(out);
+  CHECK_OK(eryxon_mcp_session_handle(
+      &out, session, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}"));
+  CHECK(out == NULL);
+  CHECK_OK(eryxon_mcp_session_handle(&out, session,
+                                     "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}"));
+  CHECK(contains(out, "\"nextCursor\""));
+  eryxon_free(out);
+  CHECK_OK(eryxon_mcp_session_handle(
+      &out, session,
+      "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"fetch_jobs\","
+      "\"arguments\":{\"limit\":5}}}"));
+  CHECK(contains(out, "J-C1"));
+  CHECK(contains(out, "\"isError\":false"));
+  eryxon_free(out);
+  CHECK_OK(eryxon_mcp_session_handle(&out, session, "{not json"));
+  CHECK(contains(out, "-32700"));
+  eryxon_free(out);
+  CHECK_INVALID(eryxon_mcp_session_handle(&out, session, "\xff"), "UTF-8");
+  CHECK_OK(eryxon_tool_register(store, "c_noop", "does nothing", NULL, NULL, noop_tool, NULL));
+  CHECK(log.list_changed == 1);
+  CHECK_OK(eryxon_tool_unregister(store, "c_noop"));
+  CHECK(log.list_changed == 2);
+  eryxon_mcp_session_free(&session);
+  CHECK(session == NULL);
+  eryxon_mcp_session_free(&session); /* NULL: no-op */
+
+  eryxon_free(key);
+  eryxon_store_free(&store);
+}
+
+
+/* Keys of both families through their whole life, and tenants, from C. */
+static void test_key_lifecycle(void) {
+  eryxon_store_t *store = NULL;
+  char *out = NULL;
+  char tenant[64] = "", other[64] = "", key[80] = "", id[64] = "", rotated[80] = "";
+  CHECK_OK(eryxon_store_open(&store, ":memory:"));
+  if (store == NULL) return;
+  CHECK_OK(eryxon_tenant_create(&out, store, "Keys", "pro"));
+  CHECK(json_string_field(out, "id", tenant, sizeof tenant));
+  eryxon_free(out);
+  CHECK_OK(eryxon_tenant_create(&out, store, "Other", NULL));
+  CHECK(json_string_field(out, "id", other, sizeof other));
+  eryxon_free(out);
+
+  CHECK_OK(eryxon_key_create_ex(&out, store, tenant,
+                                "{\"name\":\"erp\",\"family\":\"rest\",\"environment\":\"test\","
+                                "\"rate_limit\":30,\"allowed_tools\":[\"fetch_jobs\"]}"));
+  CHECK(json_string_field(out, "key", key, sizeof key));
+  CHECK(strncmp(key, "ery_test_", 9) == 0);
+  CHECK(contains(out, "\"rate_limit\":30"));
+  CHECK(json_string_field(strstr(out, "\"record\""), "id", id, sizeof id));
+  eryxon_free(out);
+  CHECK_INVALID(eryxon_key_create_ex(&out, store, tenant, "{\"name\":\"x\",\"family\":\"soap\"}"),
+                "family");
+  CHECK_INVALID(eryxon_key_create_ex(&out, store, tenant, "{\"name\":\"x\",\"colour\":1}"),
+                "colour");
+  CHECK_STATUS(eryxon_key_create_ex(&out, store, tenant, "{\"name\":\"erp\"}"), ERYXON_EDUPLICATE);
+
+  /* Another tenant can neither disable, rotate nor delete it. */
+  CHECK_STATUS(eryxon_key_set_enabled(&out, store, other, id, 0), ERYXON_ENOTFOUND);
+  CHECK_STATUS(eryxon_key_rotate(&out, store, other, id, 0), ERYXON_ENOTFOUND);
+  CHECK_STATUS(eryxon_key_delete(store, other, id), ERYXON_ENOTFOUND);
+
+  /* The REST key works, is disabled (401), enabled again. */
+  {
+    char request[256];
+    snprintf(request, sizeof request,
+             "{\"method\":\"GET\",\"target\":\"/api/v1/jobs\",\"headers\":{\"Authorization\":"
+             "\"Bearer %s\"}}", key);
+    CHECK_OK(eryxon_rest_handle(&out, store, request));
+    CHECK(contains(out, "\"status\":200"));
+    eryxon_free(out);
+    CHECK_OK(eryxon_key_set_enabled(&out, store, tenant, id, 0));
+    CHECK(contains(out, "\"enabled\":false"));
+    eryxon_free(out);
+    CHECK_OK(eryxon_rest_handle(&out, store, request));
+    CHECK(contains(out, "\"status\":401"));
+    eryxon_free(out);
+    CHECK_OK(eryxon_key_set_enabled(&out, store, tenant, id, 1));
+    eryxon_free(out);
+
+    /* Rotation with no grace: the new key works, the old one is refused. */
+    CHECK_OK(eryxon_key_rotate(&out, store, tenant, id, 0));
+    CHECK(json_string_field(out, "key", rotated, sizeof rotated));
+    CHECK(strcmp(rotated, key) != 0);
+    eryxon_free(out);
+    CHECK_OK(eryxon_rest_handle(&out, store, request));
+    CHECK(contains(out, "\"status\":401"));
+    eryxon_free(out);
+    snprintf(request, sizeof request,
+             "{\"method\":\"GET\",\"target\":\"/api/v1/jobs\",\"headers\":{\"Authorization\":"
+             "\"Bearer %s\"}}", rotated);
+    CHECK_OK(eryxon_rest_handle(&out, store, request));
+    CHECK(contains(out, "\"status\":200"));
+    eryxon_free(out);
+  }
+  CHECK_OK(eryxon_key_delete(store, tenant, id));
+  CHECK_STATUS(eryxon_key_delete(store, tenant, id), ERYXON_ENOTFOUND);
+  CHECK_INVALID(eryxon_key_rotate(&out, store, tenant, id, -1), "grace_seconds");
+
+  CHECK_OK(eryxon_tenant_get(&out, store, tenant));
+  CHECK(contains(out, "\"plan\":\"pro\""));
+  eryxon_free(out);
+  CHECK_STATUS(eryxon_tenant_get(&out, store, "00000000-0000-4000-8000-000000000000"),
+               ERYXON_ENOTFOUND);
+  CHECK_OK(eryxon_tenant_list(&out, store));
+  CHECK(contains(out, "\"name\":\"Keys\"") && contains(out, "\"name\":\"Other\""));
+  eryxon_free(out);
+  eryxon_store_free(&store);
+}
+
 int main(void) {
   eryxon_store_t *store = NULL;
   char persisted_key[64] = "";
@@ -1235,6 +1519,8 @@ int main(void) {
   test_subscriptions();
   test_endpoints();
   test_host_tools();
+  test_host_surface();
+  test_key_lifecycle();
 
   CHECK_STATUS(eryxon_store_open(&store, ":memory:"), ERYXON_OK);
   if (store != NULL) {

@@ -536,11 +536,68 @@ static void test_json_limits(void) {
   eryxon_store_free(&store);
 }
 
+
+/* MCP sessions, domain actions, limits and REST: NULLs, wrong and freed
+ * handles, a session that outlives its store. */
+static void test_session_and_host_boundaries(void) {
+  char tenant_id[64] = "";
+  eryxon_store_t *store = open_store(tenant_id, sizeof tenant_id, NULL);
+  eryxon_store_t *doomed = NULL;
+  eryxon_mcp_session_t *session = NULL;
+  eryxon_mcp_session_t *stale = NULL;
+  eryxon_mcp_session_t *orphan = NULL;
+  char *out = NULL;
+  if (store == NULL) {
+    CHECK(!"setup");
+    return;
+  }
+  CHECK_INVALID(eryxon_mcp_session_create(NULL, store, NULL, NULL, NULL), "out");
+  CHECK_INVALID(eryxon_mcp_session_create(&session, NULL, NULL, NULL, NULL), "store");
+  CHECK_INVALID(eryxon_mcp_session_create(&session, store, "{\"nope\":1}", NULL, NULL), "nope");
+  CHECK_INVALID(eryxon_mcp_session_create(&session, store, "[]", NULL, NULL), "options_json");
+  CHECK(session == NULL);
+  CHECK_OK(eryxon_mcp_session_create(&session, store, NULL, NULL, NULL));
+  CHECK_INVALID(eryxon_mcp_session_handle(NULL, session, "{}"), "out_reply");
+  CHECK_INVALID(eryxon_mcp_session_handle(&out, NULL, "{}"), "session");
+  CHECK_INVALID(eryxon_mcp_session_handle(&out, session, NULL), "message");
+  CHECK_INVALID(eryxon_mcp_session_handle(&out, (eryxon_mcp_session_t *)(void *)store, "{}"),
+                "not a live eryxon_mcp_session_t");
+  stale = session;
+  eryxon_mcp_session_free(&session);
+  CHECK(session == NULL);
+  CHECK_INVALID(eryxon_mcp_session_handle(&out, stale, "{}"), "session was freed");
+  eryxon_mcp_session_free(&stale); /* double free: no-op */
+
+  CHECK_OK(eryxon_store_open(&doomed, NULL));
+  CHECK_OK(eryxon_mcp_session_create(&orphan, doomed, NULL, NULL, NULL));
+  eryxon_store_free(&doomed);
+  if (orphan != NULL) {
+    CHECK_INVALID(eryxon_mcp_session_handle(&out, orphan, "{}"), "store of this session");
+    eryxon_mcp_session_free(&orphan);
+    CHECK(orphan == NULL);
+  }
+
+  CHECK_INVALID(eryxon_shop_action(&out, NULL, tenant_id, "list_cells", NULL), "store");
+  CHECK_INVALID(eryxon_shop_action(&out, store, tenant_id, NULL, NULL), "action");
+  CHECK_INVALID(eryxon_shop_action(&out, store, "\xc3\x28", "list_cells", NULL), "UTF-8");
+  CHECK_INVALID(eryxon_shop_actions(NULL, store), "out_json");
+  CHECK_INVALID(eryxon_rate_limit_check(&out, store, NULL, 60, 1, 1), "key");
+  CHECK_INVALID(eryxon_rate_limit_check(&out, store, "k", 60, 0, 1), "burst");
+  CHECK_INVALID(eryxon_rate_limit_check(&out, store, "k", 60, 1, 0), "cost");
+  CHECK_INVALID(eryxon_quota_check(&out, store, NULL, 1, 0), "tenant_id");
+  CHECK_INVALID(eryxon_quota_check(&out, store, tenant_id, 0, 0), "cost");
+  CHECK_INVALID(eryxon_rest_handle(&out, store, NULL), "request_json");
+  CHECK_INVALID(eryxon_rest_handle(&out, store, "{\"method\":1,\"target\":\"/\"}"), "method");
+  CHECK(out == NULL);
+  eryxon_store_free(&store);
+}
+
 int main(void) {
   test_every_null_argument();
   test_handle_checks();
   test_invalid_utf8();
   test_json_limits();
+  test_session_and_host_boundaries();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

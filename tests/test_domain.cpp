@@ -1322,3 +1322,65 @@ TEST_CASE("domain: tenant B cannot read, change, assign or delete tenant A's new
     CHECK(f.shop.get_job(f.t, f.job.id).id == f.job.id);
   }
 }
+
+TEST_CASE("domain: a batch commits every action and its events together, or nothing") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    const std::int64_t mark = events_of(*f.fixture.storage, f.t).back().seq;
+
+    // All or nothing: the second start fails (already in progress), so the
+    // first start, its cascade and its events are rolled back too.
+    auto failed = error_of([&] {
+      f.shop.batch(f.t, "test_batch", [&] {
+        f.shop.start_operation(f.t, f.cut.id);
+        f.shop.start_operation(f.t, f.cut.id);
+        return std::int64_t{2};
+      });
+    });
+    CHECK(failed.code() == ErrorCode::invalid_state_transition);
+    CHECK(f.shop.get_operation(f.t, f.cut.id).status == Status::not_started);
+    CHECK(f.shop.get_job(f.t, f.job.id).status == Status::not_started);
+    CHECK(events_of(*f.fixture.storage, f.t, mark).empty());
+
+    // Success: reads inside the batch see its own writes; one commit.
+    const std::string id = f.shop.batch(f.t, "test_batch", [&] {
+      f.shop.start_operation(f.t, f.cut.id);
+      CHECK(f.shop.get_job(f.t, f.job.id).status == Status::in_progress);
+      f.shop.complete_operation(f.t, f.cut.id);
+      // A nested batch joins this one and emits nothing of its own.
+      CHECK(f.shop.batch(f.t, "inner", [&] {
+              f.shop.start_operation(f.t, f.bend.id);
+              return std::int64_t{1};
+            }).empty());
+      return std::int64_t{3};
+    });
+    CHECK(id.size() == 36);
+    auto events = events_of(*f.fixture.storage, f.t, mark);
+    REQUIRE(names_of(events) ==
+            std::vector<std::string>{"batch.started", "operation.started", "part.started",
+                                     "job.started", "operation.completed", "operation.started",
+                                     "batch.completed"});
+    CHECK(events.front().entity_type == "batches");
+    CHECK(events.front().entity_id == id);
+    CHECK(events.front().data["operation"] == "test_batch");
+    CHECK(events.back().data["items"] == 3);
+    CHECK(events.back().data["batch_id"] == id);
+
+    // A batch acts on one tenant: naming another inside it fails the batch.
+    const std::string other = f.shop.create_tenant({"Other"}).id;
+    const Job theirs = f.shop.create_job(other, {"J-9"});
+    auto crossed = error_of([&] {
+      f.shop.batch(f.t, "cross", [&] {
+        f.shop.update_job(f.t, f.job.id, JobPatch{.notes = "mine"});
+        f.shop.update_job(other, theirs.id, JobPatch{.notes = "theirs"});
+        return std::int64_t{2};
+      });
+    });
+    CHECK(crossed.code() == ErrorCode::validation_error);
+    CHECK_FALSE(f.shop.get_job(f.t, f.job.id).notes.has_value());
+    CHECK_FALSE(f.shop.get_job(other, theirs.id).notes.has_value());
+    // After a batch, actions run in their own transactions again.
+    f.shop.update_job(other, theirs.id, JobPatch{.notes = "later"});
+    CHECK(f.shop.get_job(other, theirs.id).notes == "later");
+  }
+}

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "support.hpp"
@@ -15,7 +16,9 @@ namespace {
 bool valid(const json& schema, const json& v) { return validate_against_schema(schema, v).empty(); }
 
 struct Bench {
-  std::unique_ptr<Engine> engine = Engine::in_memory();
+  // Every result is checked against its tool's outputSchema.
+  std::unique_ptr<Engine> engine =
+      Engine::in_memory({system_now_ms, std::nullopt, AuditOptions{}, true});
   std::string a, b, key_a, key_b, key_narrow;
 
   Bench() {
@@ -81,11 +84,12 @@ TEST_CASE("schema: types, enums, ranges, formats, required and additionalPropert
 TEST_CASE("registry: names, schemas and descriptions") {
   ToolRegistry r;
   register_shop_tools(r);
-  CHECK(r.size() == 14);
   const std::vector<std::string> expected = {
-      "fetch_jobs",  "create_job",       "update_job",       "start_job",       "stop_job",
-      "resume_job",  "complete_job",     "fetch_parts",      "update_part",     "fetch_operations",
-      "start_operation", "pause_operation", "complete_operation", "get_dashboard_stats"};
+      "fetch_jobs",       "create_job",       "update_job",         "start_job",
+      "stop_job",         "resume_job",       "complete_job",       "fetch_parts",
+      "update_part",      "fetch_operations", "start_operation",    "pause_operation",
+      "resume_operation", "update_operation", "complete_operation", "get_dashboard_stats"};
+  REQUIRE(r.size() >= expected.size());
   std::vector<std::string> names;
   for (const auto& t : r.list()) {
     names.push_back(t->name);
@@ -96,7 +100,16 @@ TEST_CASE("registry: names, schemas and descriptions") {
     CHECK(d["inputSchema"]["additionalProperties"] == false);
     CHECK(d["annotations"]["readOnlyHint"].is_boolean());
     CHECK_FALSE(d["description"].get<std::string>().empty());
+    // outputSchema: the result envelope around the tool's own data schema.
+    REQUIRE(d.contains("outputSchema"));
+    CHECK(d["outputSchema"]["type"] == "object");
+    CHECK(d["outputSchema"]["required"] == json{"success"});
+    CHECK(d["outputSchema"]["properties"]["data"] == t->output_schema);
+    CHECK(d["outputSchema"]["properties"]["error"]["properties"]["code"]["enum"].size() >= 9);
+    if (!d["annotations"]["readOnlyHint"].get<bool>())
+      CHECK(d["annotations"]["destructiveHint"].is_boolean());
   }
+  names.resize(expected.size());
   CHECK(names == expected);
   CHECK(ToolRegistry::describe(*r.find("fetch_jobs"))["inputSchema"]["properties"]["status"]["enum"] ==
         json({"not_started", "in_progress", "completed", "on_hold"}));
@@ -269,6 +282,7 @@ TEST_CASE("registry: listeners hear every change; find() keeps a removed tool al
 
 TEST_CASE("registry: adds and removes race with finds, lists and calls") {
   Bench e;
+  const std::size_t builtin = e.engine->tools().size();
   const json schema = {{"type", "object"}};
   std::atomic<bool> stop{false};
   std::atomic<int> notified{0};
@@ -303,7 +317,7 @@ TEST_CASE("registry: adds and removes race with finds, lists and calls") {
   churn.join();
   for (auto& t : readers) t.join();
   CHECK(notified >= 300);
-  CHECK(e.engine->tools().size() == 14 + 7);
+  CHECK(e.engine->tools().size() == builtin + 7);
 }
 
 TEST_CASE("engine: a CallControl reaches the handler as cancelled() and progress()") {
@@ -337,4 +351,65 @@ TEST_CASE("engine: a CallControl reaches the handler as cancelled() and progress
   CHECK(e.engine->call_tool(e.key_a, "steps", {}).status == CallStatus::ok);
   CHECK_FALSE(saw_cancel);
   CHECK(reports.empty());
+}
+
+TEST_CASE("catalog: every built-in tool, called on the demo shop, answers within its outputSchema") {
+  Bench e;
+  Shop& shop = e.engine->shop();
+  const Job job = shop.fetch_jobs(e.a, {}, {1, 0}).items.at(0);
+  const Part part = shop.fetch_parts(e.a, {job.id, std::nullopt}, {1, 0}).items.at(0);
+  OperationFilter waiting;
+  waiting.status = Status::not_started;
+  const auto ops = shop.fetch_operations(e.a, waiting, {5, 0}).items;
+  REQUIRE(ops.size() >= 2);
+  const std::string op = ops[0].id;
+  const std::string new_job =
+      e.call(e.key_a, "create_job", {{"job_number", "TOUR-1"}, {"customer", "Tour"}})
+          .body["data"]["id"];
+
+  // Each tool with arguments that succeed on the demo shop, in an order
+  // where each call's preconditions hold. A tool missing here fails the
+  // last check, so every tool added to the catalog must join the tour.
+  const std::vector<std::pair<std::string, json>> tour = {
+      {"fetch_jobs", {{"limit", 3}}},
+      {"create_job", {{"job_number", "TOUR-2"}, {"customer", "Tour"}, {"due_date", "2026-12-24"}}},
+      {"update_job", {{"job_id", new_job}, {"notes", "tour"}}},
+      {"start_job", {{"job_id", new_job}}},
+      {"stop_job", {{"job_id", new_job}}},
+      {"resume_job", {{"job_id", new_job}}},
+      {"complete_job", {{"job_id", new_job}}},
+      {"fetch_parts", {{"job_id", job.id}}},
+      {"update_part", {{"part_id", part.id}, {"drawing_no", "DWG-1"}}},
+      {"fetch_operations", {{"status", "not_started"}}},
+      {"start_operation", {{"operation_id", op}}},
+      {"update_operation", {{"operation_id", op}, {"completion_percentage", 40}}},
+      {"pause_operation", {{"operation_id", op}}},
+      {"resume_operation", {{"operation_id", op}}},
+      {"complete_operation", {{"operation_id", op}}},
+      {"get_dashboard_stats", json::object()},
+  };
+  std::set<std::string> called;
+  for (const auto& [tool, args] : tour) {
+    CAPTURE(tool);
+    CAPTURE(args.dump());
+    const CallResult r = e.call(e.key_a, tool, args);
+    CAPTURE(r.body.dump());
+    CHECK(r.status == CallStatus::ok);
+    const ToolPtr def = e.engine->tools().find(tool);
+    REQUIRE(def);
+    CHECK(validate_against_schema(ToolRegistry::describe(*def)["outputSchema"], r.body).empty());
+    called.insert(tool);
+  }
+  for (const auto& t : e.engine->tools().list()) {
+    CAPTURE(t->name);
+    CHECK(called.count(t->name) == 1);
+  }
+  // The checker is live: a tool that breaks its outputSchema is refused.
+  e.engine->tools().add({"liar", "claims an integer, returns text", {{"type", "object"}},
+                         {"Liar", true},
+                         [](ToolContext&, const json&) { return ToolOutput{json("text")}; },
+                         {{"type", "integer"}}});
+  const CallResult liar = e.call(e.key_a, "liar");
+  CHECK(liar.status == CallStatus::tool_error);
+  CHECK(liar.body["error"]["code"] == "INTERNAL_ERROR");
 }

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,12 @@ struct EngineOptions {
   /// Audit log tuning; std::nullopt turns the audit log off (benchmarks of
   /// the bare call path). On by default.
   std::optional<AuditOptions> audit = AuditOptions{};
+  /// Checks every successful tool result's `data` against the tool's
+  /// output_schema (when it declares one) before returning it; a mismatch
+  /// becomes an INTERNAL_ERROR result listing the violations. Off by
+  /// default (it costs a walk over the result); tests turn it on so a tool
+  /// that breaks its published outputSchema fails them.
+  bool check_output_schemas = false;
 };
 
 /// Where a call came from, for the audit log. Every field may stay empty;
@@ -161,6 +168,23 @@ class ERYXON_EXPORT Engine {
                           const nlohmann::json& arguments, const CallOrigin& origin = {},
                           const CallControl* control = nullptr);
 
+  /// The host actions (register_host_actions): domain actions for the host
+  /// application, never listed to MCP clients or reachable with a key.
+  ToolRegistry& host_actions() { return host_actions_; }
+
+  /// Runs a domain action on the host application's own authority: `action`
+  /// names a host action (host_actions()) or a tool (tools(), built-in or
+  /// registered by the host), in that order. The arguments are validated
+  /// against its inputSchema exactly as for call_tool (VALIDATION_ERROR
+  /// results), and the handler acts on `tenant_id` only. No key, rate limit,
+  /// quota or audit entry is involved: this is the trusted in-process path
+  /// (the C ABI's eryxon_shop_action); never expose it to untrusted callers.
+  /// Returns ok or tool_error (body as for call_tool), or unknown_tool.
+  /// NOT_FOUND (tool_error) when the tenant does not exist. Never throws.
+  /// Thread-safe.
+  CallResult run_action(std::string_view tenant_id, std::string_view action,
+                        const nlohmann::json& arguments, const CallControl* control = nullptr);
+
   /// Applies the key's and then the tenant's GCRA limit to one request of
   /// `identity`. Returns status ok with `limit` and `rate` (the key's) set
   /// for RateLimit headers, or the rate_limited refusal (body as for
@@ -178,11 +202,20 @@ class ERYXON_EXPORT Engine {
                  const nlohmann::json& arguments, std::string_view error_code,
                  std::string_view error_message, double response_time_ms) noexcept;
 
+  /// Turns the output check of EngineOptions::check_output_schemas on or
+  /// off (Engine::open and in_memory apply the option). Thread-safe; calls
+  /// already running keep the setting they started with or see the new one.
+  void set_check_output_schemas(bool on) noexcept {
+    check_output_schemas_.store(on, std::memory_order_relaxed);
+  }
+
  private:
+  std::atomic<bool> check_output_schemas_{false};
   std::unique_ptr<Storage> storage_;
   Shop shop_;
   KeyService keys_;
   ToolRegistry tools_;
+  ToolRegistry host_actions_;
   RateLimiter limiter_;
   QuotaTracker quota_;
 

@@ -166,6 +166,74 @@ ERYXON_EXPORT eryxon_status eryxon_key_create(char **out_key, eryxon_store_t *st
                                               const char *environment);
 
 /**
+ * Mints a key of either family with every option, and returns its
+ * plaintext once.
+ *
+ * options_json: {"name" (required, unique per tenant, 1..100), "family"
+ * ("mcp" -> mcp_live_/mcp_test_, "rest" -> ery_live_/ery_test_; default
+ * "mcp"), "environment" ("live"|"test"), "allowed_tools" (["*"] or names),
+ * "rate_limit" (requests per minute >= 1; default by plan), "expires_at"
+ * (RFC 3339), "description", "created_by"}; other members are
+ * ERYXON_EINVALID. out_json receives {"key": the plaintext, "record": the
+ * key's public row as in eryxon_key_list}; only a keyed hash is stored.
+ * Free it with eryxon_free, which zeroes it.
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND (tenant), ERYXON_EDUPLICATE
+ * (name), ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_key_create_ex(char **out_json, eryxon_store_t *store,
+                                                 const char *tenant_id,
+                                                 const char *options_json);
+
+/**
+ * Enables (enabled != 0) or disables a key. A disabled key is refused at
+ * once by this store (its cache entry is dropped) and by other processes
+ * on the same database within the key cache's 5 s.
+ * out_json receives the key's public row. Another tenant's key is
+ * ERYXON_ENOTFOUND and is not changed.
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND, ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_key_set_enabled(char **out_json, eryxon_store_t *store,
+                                                   const char *tenant_id,
+                                                   const char *key_row_id, int enabled);
+
+/**
+ * Rotates a key: mints a new key with the same name, family,
+ * environment, description, allow-list and rate limit; the old key is
+ * renamed "<name>~rotated-<epoch ms>" and expires grace_seconds
+ * (0..31622400) from now, or sooner if it already expired sooner. out_json receives
+ * {"key": the new plaintext, "record": its public row}; free with
+ * eryxon_free (zeroed).
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND, ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_key_rotate(char **out_json, eryxon_store_t *store,
+                                              const char *tenant_id, const char *key_row_id,
+                                              int64_t grace_seconds);
+
+/**
+ * Deletes a key for good; it is refused from then on.
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND (absent or another tenant's),
+ * ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_key_delete(eryxon_store_t *store, const char *tenant_id,
+                                              const char *key_row_id);
+
+/**
+ * One tenant's row: {"id","name","plan","status","timezone",
+ * "max_jobs","max_parts_per_month","created_at",...}. Free with eryxon_free.
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND, ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_tenant_get(char **out_json, eryxon_store_t *store,
+                                              const char *tenant_id);
+
+/**
+ * Every tenant of the store as a JSON array of tenant rows (host/admin
+ * use: this is the one call that is not scoped to a tenant). Free with
+ * eryxon_free.
+ * Errors: ERYXON_EINVALID, ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_tenant_list(char **out_json, eryxon_store_t *store);
+
+/**
  * Lists a tenant's keys (both families) without their secrets.
  *
  * out_json receives a JSON array, one object per key: {"id","name",
@@ -752,6 +820,157 @@ ERYXON_EXPORT int eryxon_tool_run_cancelled(const eryxon_tool_run_t *run);
  */
 ERYXON_EXPORT eryxon_status eryxon_tool_run_progress(eryxon_tool_run_t *run, double progress,
                                                      double total, const char *message);
+
+
+/* ------------------------------------------------------------------------
+ * Domain actions on the host's own authority
+ * ------------------------------------------------------------------------ */
+
+/**
+ * Runs a domain action for a tenant as the host application (C++
+ * Engine::run_action): no key, rate limit, quota or audit entry; never
+ * expose this path to untrusted callers (agents go through
+ * eryxon_tool_call or the MCP server).
+ *
+ * action: a host action (create_cell, list_cells, get_job, delete_job,
+ * create_part, get_part, delete_part, create_operation, get_operation,
+ * delete_operation, create_resource, update_resource, assign_resource,
+ * unassign_resource, create_issue, delete_issue, create_scrap_reason,
+ * record_quantity, start_time_entry, stop_time_entry, add_time_entry,
+ * delete_time_entry, create_assignment) or any tool name (fetch_jobs,
+ * start_operation, create_ncr, batch_update_parts, host tools...); the
+ * schemas of all of them: eryxon_shop_actions. arguments_json: a JSON
+ * object (NULL = {}), validated against the action's inputSchema.
+ * out_json receives the result on ERYXON_OK and on a failed action, shaped
+ * as for eryxon_tool_call ({"success":true,"data":...} /
+ * {"success":false,"error":{code,message,context}}); a failed action
+ * returns the status of its error code (ERYXON_EINVALID for arguments that
+ * break the schema, ERYXON_ENOTFOUND for another tenant's ids or an unknown
+ * tenant, ERYXON_ESTATE, ...). ERYXON_EUNKNOWN_TOOL (out NULL) for an
+ * unknown action. Thread-safe.
+ * Errors: ERYXON_EINVALID (NULL or non-UTF-8 argument, bad JSON), the
+ * action's own.
+ */
+ERYXON_EXPORT eryxon_status eryxon_shop_action(char **out_json, eryxon_store_t *store,
+                                               const char *tenant_id, const char *action,
+                                               const char *arguments_json);
+
+/**
+ * Describes every action eryxon_shop_action accepts.
+ *
+ * out_json receives {"host_actions":[tool...],"tools":[tool...]}, each an
+ * MCP Tool object {name, title, description, inputSchema, outputSchema,
+ * annotations}. Free with eryxon_free.
+ * Errors: ERYXON_EINVALID.
+ */
+ERYXON_EXPORT eryxon_status eryxon_shop_actions(char **out_json, eryxon_store_t *store);
+
+/* ------------------------------------------------------------------------
+ * Limits
+ * ------------------------------------------------------------------------ */
+
+/**
+ * One GCRA rate-limit check on the store's limiter (C++
+ * RateLimiter::check; IETF draft-ietf-httpapi-ratelimit-headers units).
+ *
+ * key: any text naming the bucket (e.g. "erp-sync:" + a client id), 1..512
+ * bytes; calls with the same text share a bucket, which is kept apart from
+ * the buckets of MCP and REST keys the library checks itself. requests_per_minute >= 1: the emission interval is 60000 /
+ * requests_per_minute ms. burst >= 1: requests admitted at once. cost >= 1:
+ * units this request spends. out_json receives {"allowed":bool,"limit",
+ * "remaining","reset_ms","retry_after_ms"} (ms rounded up). A refused
+ * request spends nothing. Thread-safe.
+ * Errors: ERYXON_EINVALID (NULL, non-UTF-8, a number below 1).
+ */
+ERYXON_EXPORT eryxon_status eryxon_rate_limit_check(char **out_json, eryxon_store_t *store,
+                                                    const char *key,
+                                                    int64_t requests_per_minute,
+                                                    int64_t burst, int64_t cost);
+
+/**
+ * Counts `cost` requests against a tenant's daily plan quota (SPEC "REST
+ * side and limits": free 100, pro 1,000, premium 10,000 per local calendar
+ * day in the tenant's time zone, enterprise unlimited), or only reads the
+ * count when consume is 0.
+ *
+ * out_json receives {"allowed":bool,"limit" (null = unlimited),"used",
+ * "remaining","reset_ms","day"}. A refused request is not counted (HTTP
+ * 402 in the REST handler). Thread-safe.
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND (tenant), ERYXON_EDATABASE.
+ */
+ERYXON_EXPORT eryxon_status eryxon_quota_check(char **out_json, eryxon_store_t *store,
+                                               const char *tenant_id, int64_t cost,
+                                               int consume);
+
+/* ------------------------------------------------------------------------
+ * REST and MCP request handling (bring your own transport)
+ * ------------------------------------------------------------------------ */
+
+/**
+ * Answers one REST request (C++ RestHandler::handle; routes under
+ * /api/v1, `Authorization: Bearer ery_live_...` keys, 401/402/403/404/429
+ * with RateLimit headers; docs/security.md).
+ *
+ * request_json: {"method":"GET","target":"/api/v1/jobs?status=on_hold",
+ * "headers":{"Authorization":"Bearer ..."} (object of strings, or an
+ * array of [name, value] pairs),"body":"<text>" (optional),
+ * "remote_addr":"..." (optional)}. out_json receives {"status":<HTTP
+ * status>,"headers":[[name,value]...],"body":"<text>"}: the HTTP status is
+ * data, not the return value, which is ERYXON_OK whenever a response was
+ * produced. Thread-safe.
+ * Errors: ERYXON_EINVALID (NULL, bad request_json shape).
+ */
+ERYXON_EXPORT eryxon_status eryxon_rest_handle(char **out_json, eryxon_store_t *store,
+                                               const char *request_json);
+
+/** One MCP session (C++ eryxon::McpSession) on a store. */
+typedef struct eryxon_mcp_session_t eryxon_mcp_session_t;
+
+/** Receives each message the session sends on its own (notifications such
+ *  as notifications/tools/list_changed, notifications/message,
+ *  notifications/progress): one JSON-RPC message, NUL-terminated, borrowed
+ *  for the call. Called on whichever thread produced it, one call at a
+ *  time; it must not call back into the session. */
+typedef void (*eryxon_mcp_message_cb)(const char *message, void *payload);
+
+/**
+ * Opens an MCP session on a store, for hosts with their own transport.
+ *
+ * options_json (NULL = defaults): {"default_api_key": key used when a
+ * tools/call has no params._meta.apiKey, "environments": "live,test",
+ * "server_name", "page_size" (tools per tools/list page, >= 1),
+ * "log_level" ("debug".."emergency" or "off")}. on_message (may be NULL:
+ * such messages are dropped) and payload receive out-of-band messages.
+ * The store must outlive the session.
+ * Errors: ERYXON_EINVALID.
+ */
+ERYXON_EXPORT eryxon_status eryxon_mcp_session_create(eryxon_mcp_session_t **out,
+                                                      eryxon_store_t *store,
+                                                      const char *options_json,
+                                                      eryxon_mcp_message_cb on_message,
+                                                      void *payload);
+
+/**
+ * Feeds one JSON-RPC message (MCP 2025-11-25, one message without its
+ * newline) to the session and runs it on the calling thread, tools/call
+ * included. out_reply receives the reply (a JSON-RPC response, errors
+ * included: a malformed message is answered with -32700/-32600 as the
+ * specification says), or NULL when the message needs none
+ * (notifications, responses). ERYXON_OK in both cases. Thread-safe (calls
+ * from several threads run at once).
+ * Errors: ERYXON_EINVALID (NULL session or message, message not UTF-8).
+ */
+ERYXON_EXPORT eryxon_status eryxon_mcp_session_handle(char **out_reply,
+                                                      eryxon_mcp_session_t *session,
+                                                      const char *message);
+
+/** Closes a session (waits for its running calls; no on_message call
+ *  happens after it returns) and sets *session to NULL. NULL is a no-op.
+ *  Free every session before its store: a session whose store was freed
+ *  first is refused by eryxon_mcp_session_handle, and freeing it releases
+ *  only the handle (the session object, which refers to the freed store,
+ *  is leaked rather than touched). */
+ERYXON_EXPORT void eryxon_mcp_session_free(eryxon_mcp_session_t **session);
 
 #ifdef __cplusplus
 } /* extern "C" */

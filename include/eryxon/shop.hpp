@@ -58,6 +58,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -552,6 +553,25 @@ class ERYXON_EXPORT Shop {
   ProductionMetrics production_metrics(std::string_view tenant,
                                        const std::optional<std::string>& from = std::nullopt,
                                        const std::optional<std::string>& to = std::nullopt);
+
+  /// Runs `body` as one all-or-nothing unit of work on `tenant` (the agent
+  /// batch tools, bulk import). Every Shop action `body` makes on the calling
+  /// thread for this tenant shares one storage transaction: it commits once
+  /// when `body` returns and rolls back, with every event, when `body`
+  /// throws (the exception propagates unchanged). `body` returns how many
+  /// items it changed. The outbox gets `batch.started` first and
+  /// `batch.completed` last (SPEC.md "Events"), both entity_type "batches",
+  /// entity_id the returned batch id (a UUID), data {batch_id, operation,
+  /// items}, so subscribers see the whole batch or nothing of it.
+  /// A batch() inside a batch joins the outer one and emits nothing of its
+  /// own. An action inside `body` naming another tenant fails with
+  /// VALIDATION_ERROR (and so the whole batch). Thread safety: the batch
+  /// belongs to the calling thread; other threads' actions use their own
+  /// transactions (on SQLite they wait for this one's write lock, so keep
+  /// bodies short). `operation` is the tool or job name, e.g.
+  /// "batch_update_parts".
+  std::string batch(std::string_view tenant, std::string_view operation,
+                    const std::function<std::int64_t()>& body);
 
   /// The storage this shop writes to, and the time its clock reads (epoch ms).
 

@@ -153,7 +153,20 @@ struct ToolDefinition {
   nlohmann::json input_schema;  ///< JSON Schema object with "type":"object"
   ToolAnnotations annotations;
   ToolHandler handler;
+  /// JSON Schema of ToolOutput::data on success; null when the tool does not
+  /// declare one. describe() publishes it as the MCP `outputSchema`, wrapped
+  /// in the result envelope (tool_result_schema()). Engines built with
+  /// EngineOptions::check_output_schemas refuse results that do not match.
+  nlohmann::json output_schema = nullptr;
 };
+
+/// The JSON Schema of a whole tool result as sent in `structuredContent`
+/// (SPEC.md "MCP tools", results): {success: boolean, data: `data_schema`,
+/// pagination?: {offset, limit, total, has_more}, error?: {code (one of
+/// SPEC.md's error codes), message, context?}}, `success` required. Both a
+/// successful result and an isError result match it (MCP 2025-11-25,
+/// "Tools / Output Schema": structured results must conform). Pure.
+ERYXON_EXPORT nlohmann::json tool_result_schema(const nlohmann::json& data_schema);
 
 /// One validation failure: a JSON Pointer into the instance and a message.
 struct SchemaViolation {
@@ -214,7 +227,7 @@ class ERYXON_EXPORT ToolRegistry {
   void unsubscribe(std::uint64_t id);
 
   /// The MCP Tool object: {name, title, description, inputSchema,
-  /// annotations}.
+  /// outputSchema (when the tool declares one), annotations}.
   static nlohmann::json describe(const ToolDefinition& tool);
 
  private:
@@ -230,10 +243,25 @@ class ERYXON_EXPORT ToolRegistry {
   std::uint64_t next_listener_ = 1;
 };
 
-/// Registers the built-in shop-floor tools: fetch_jobs, create_job,
-/// update_job, start_job, stop_job, resume_job, complete_job, fetch_parts,
-/// update_part, fetch_operations, start_operation, pause_operation,
-/// complete_operation, get_dashboard_stats.
+/// Registers the built-in shop-floor tools of SPEC.md "MCP tools" (the
+/// catalog with every schema: docs/tools.md): jobs (fetch_jobs, create_job,
+/// update_job, start_job, stop_job, resume_job, complete_job), parts
+/// (fetch_parts, update_part), operations (fetch_operations,
+/// start_operation, pause_operation, resume_operation, update_operation,
+/// complete_operation), the dashboard (get_dashboard_stats), and the
+/// quality, scrap, substep, planning and batch modules. Each declares an
+/// inputSchema, an outputSchema and annotations.
 ERYXON_EXPORT void register_shop_tools(ToolRegistry& registry);
+
+/// Registers the host actions: domain actions a host application runs on
+/// its own authority (Engine::run_action) that are not offered to agents:
+/// create_cell, list_cells, get_job, delete_job, create_part, get_part,
+/// delete_part, create_operation, get_operation, delete_operation,
+/// create_resource, update_resource, assign_resource, unassign_resource,
+/// create_issue, delete_issue, create_scrap_reason, record_quantity,
+/// start_time_entry, stop_time_entry, add_time_entry, delete_time_entry,
+/// create_assignment. Same shape as the tools: inputSchema, outputSchema,
+/// annotations (docs/tools.md lists them).
+ERYXON_EXPORT void register_host_actions(ToolRegistry& registry);
 
 }  // namespace eryxon

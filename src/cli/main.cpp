@@ -20,6 +20,7 @@
 #include "eryxon/mqtt_sink.hpp"
 #include "eryxon/webhook_sink.hpp"
 #include "eryxon/webhooks.hpp"
+#include "cli/catalog.hpp"
 
 namespace {
 
@@ -51,6 +52,8 @@ Commands (every command takes --db FILE; default $ERYXON_DB or ./eryxon.db):
   key usage --tenant ID [--id KEY_ROW_ID] [--limit N]
                                         the newest audit-log rows (arguments
                                         redacted), one JSON object a line
+  tools catalog [--format md|json]      every tool and host action with its schemas
+                                        (docs/tools.md is the md output)
   pepper rotate                         add a new pepper version to <db>.pepper
   seed-demo [--tenant ID]               fill a tenant with a demo sheet-metal shop
                                         (creates the tenant when --tenant is absent
@@ -376,6 +379,15 @@ int run(const Args& a) {
   const std::string sub = w.size() > 1 ? w[1] : "";
   if (cmd == "version") {
     std::cout << ERYXON_VERSION_STRING << "\n";
+    return 0;
+  }
+
+  if (cmd == "tools" && sub == "catalog") {  // no database: the built-in registries
+    auto engine = eryxon::Engine::in_memory({eryxon::system_now_ms, std::nullopt, std::nullopt});
+    const std::string format = a.get("format", "md");
+    if (format != "md" && format != "json") throw std::runtime_error("--format must be md or json");
+    std::cout << (format == "md" ? eryxon::cli::tool_catalog_markdown(*engine)
+                                 : eryxon::cli::tool_catalog_json(*engine));
     return 0;
   }
 

@@ -35,6 +35,55 @@ void check_timestamp(const std::optional<std::string>& value, std::string_view f
     invalid(fmt::format("{} must be an RFC 3339 date-time, got '{}'", field, *value), field);
 }
 
+
+// --- transactions and batches --------------------------------------------
+//
+// Every action opens its transaction through open_write/open_read. Inside
+// Shop::batch() on this thread, for the batch's storage and tenant, they
+// hand out the batch's transaction instead, and commit() on it does
+// nothing: the batch commits once at its end, or rolls everything back.
+
+struct BatchFrame {
+  Storage* storage;
+  std::string tenant;
+  TenantTx* tx;
+};
+thread_local BatchFrame* t_batch = nullptr;
+
+class TxRef {
+ public:
+  explicit TxRef(std::unique_ptr<TenantTx> owned) : owned_(std::move(owned)), tx_(owned_.get()) {}
+  explicit TxRef(TenantTx* borrowed) : tx_(borrowed) {}
+  TenantTx* operator->() const { return tx_; }
+  TenantTx& operator*() const { return *tx_; }
+  void commit() {
+    if (owned_) owned_->commit();
+  }
+
+ private:
+  std::unique_ptr<TenantTx> owned_;
+  TenantTx* tx_;
+};
+
+TenantTx* batch_tx(Storage& storage, std::string_view tenant) {
+  if (t_batch == nullptr || t_batch->storage != &storage) return nullptr;
+  if (t_batch->tenant != tenant)
+    throw Error(ErrorCode::validation_error,
+                "A batch acts on one tenant; this action names another",
+                {{"field", "tenant_id"}});
+  return t_batch->tx;
+}
+
+TxRef open_write(Storage& storage, std::string_view tenant) {
+  if (TenantTx* tx = batch_tx(storage, tenant)) return TxRef(tx);
+  return TxRef(storage.begin(tenant));
+}
+
+TxRef open_read(Storage& storage, std::string_view tenant) {
+  if (TenantTx* tx = batch_tx(storage, tenant)) return TxRef(tx);
+  return TxRef(storage.begin_read(tenant));
+}
+
 template <class Row>
 constexpr const char* kind_of() {
   if constexpr (std::is_same_v<Row, Job>) return "Job";
@@ -244,6 +293,36 @@ std::string new_uuid() {
 
 Shop::Shop(Storage& storage, Clock clock) : storage_(storage), clock_(std::move(clock)) {}
 
+std::string Shop::batch(std::string_view tenant, std::string_view operation,
+                        const std::function<std::int64_t()>& body) {
+  if (TenantTx* outer = batch_tx(storage_, tenant)) {
+    (void)outer;
+    body();
+    return {};
+  }
+  auto tx = storage_.begin(tenant);
+  BatchFrame frame{&storage_, std::string(tenant), tx.get()};
+  const std::string id = new_uuid();
+  auto announce = [&](std::string_view name, const nlohmann::json& data) {
+    Event e = make_event(tx->tenant_id(), name, "batches", id, nullptr, nullptr, clock_(), {},
+                         data);
+    tx->append_event(e);
+  };
+  announce("batch.started", {{"batch_id", id}, {"operation", operation}});
+  t_batch = &frame;
+  std::int64_t items = 0;
+  try {
+    items = body();
+  } catch (...) {
+    t_batch = nullptr;
+    throw;
+  }
+  t_batch = nullptr;
+  announce("batch.completed", {{"batch_id", id}, {"operation", operation}, {"items", items}});
+  tx->commit();
+  return id;
+}
+
 // --- tenants ---------------------------------------------------------------
 
 Tenant Shop::create_tenant(const NewTenant& in) {
@@ -276,7 +355,7 @@ Job Shop::create_job(std::string_view tenant, const NewJob& in) {
   check_date(in.due_date, "due_date");
   if (!in.metadata.is_null() && !in.metadata.is_object())
     invalid("metadata must be a JSON object", "metadata");
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   const std::int64_t now_ms = clock_();
   const std::string now = format_timestamp(now_ms);
   Job job;
@@ -298,13 +377,13 @@ Job Shop::create_job(std::string_view tenant, const NewJob& in) {
                 {{"field", "job_number"}, {"value", in.job_number}});
   }
   emit<Job>(*tx, "created", std::nullopt, job, now_ms);
-  tx->commit();
+  tx.commit();
   job.tenant_id = std::string(tenant);
   return job;
 }
 
 Job Shop::get_job(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return require<Job>(*tx, id);
 }
 
@@ -313,7 +392,7 @@ Job Shop::update_job(std::string_view tenant, std::string_view id, const JobPatc
   check_date(p.due_date_override, "due_date_override");
   if (p.metadata && !p.metadata->is_null() && !p.metadata->is_object())
     invalid("metadata must be a JSON object", "metadata");
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   Job job = require<Job>(*tx, id);
   const Job old = job;
   const Status before = job.status;
@@ -329,7 +408,7 @@ Job Shop::update_job(std::string_view tenant, std::string_view id, const JobPatc
   job.updated_at = now;
   save(*tx, job, before);
   emit<Job>(*tx, action ? action_event<Job>(*action) : "updated", old, job, now_ms);
-  tx->commit();
+  tx.commit();
   return job;
 }
 
@@ -337,13 +416,13 @@ namespace {
 template <class Row>
 Row transition(Storage& storage, std::string_view tenant, std::string_view id, Action action,
                std::int64_t now_ms) {
-  auto tx = storage.begin(tenant);
+  auto tx = open_write(storage, tenant);
   Row row = require<Row>(*tx, id);
   const Row old = row;
   apply(row, action, format_timestamp(now_ms));
   save(*tx, row, old.status);
   emit<Row>(*tx, action_event<Row>(action), old, row, now_ms);
-  tx->commit();
+  tx.commit();
   return row;
 }
 }  // namespace
@@ -362,7 +441,7 @@ Job Shop::complete_job(std::string_view t, std::string_view id) {
 }
 
 Page<Job> Shop::fetch_jobs(std::string_view tenant, const JobFilter& f, const PageRequest& page) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return tx->list_jobs(f, page);
 }
 
@@ -371,7 +450,7 @@ Page<Job> Shop::fetch_jobs(std::string_view tenant, const JobFilter& f, const Pa
 Part Shop::create_part(std::string_view tenant, const NewPart& in) {
   require_text(in.part_number, "part_number", 100);
   if (in.quantity < 1) invalid("quantity must be at least 1", "quantity");
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   require<Job>(*tx, in.job_id);
   if (in.parent_part_id) require<Part>(*tx, *in.parent_part_id);
   const std::int64_t now_ms = clock_();
@@ -390,18 +469,18 @@ Part Shop::create_part(std::string_view tenant, const NewPart& in) {
   part.created_at = part.updated_at = now;
   tx->insert(part);
   emit<Part>(*tx, "created", std::nullopt, part, now_ms);
-  tx->commit();
+  tx.commit();
   part.tenant_id = std::string(tenant);
   return part;
 }
 
 Part Shop::get_part(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return require<Part>(*tx, id);
 }
 
 Part Shop::update_part(std::string_view tenant, std::string_view id, const PartPatch& p) {
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   Part part = require<Part>(*tx, id);
   const Part old = part;
   const Status before = part.status;
@@ -420,13 +499,13 @@ Part Shop::update_part(std::string_view tenant, std::string_view id, const PartP
   part.updated_at = now;
   save(*tx, part, before);
   emit<Part>(*tx, action ? action_event<Part>(*action) : "updated", old, part, now_ms);
-  tx->commit();
+  tx.commit();
   return part;
 }
 
 Page<Part> Shop::fetch_parts(std::string_view tenant, const PartFilter& f,
                              const PageRequest& page) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return tx->list_parts(f, page);
 }
 
@@ -438,7 +517,7 @@ Operation Shop::create_operation(std::string_view tenant, const NewOperation& in
     invalid("estimated_time must not be negative", "estimated_time");
   check_timestamp(in.planned_start, "planned_start");
   check_timestamp(in.planned_end, "planned_end");
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   require<Part>(*tx, in.part_id);
   require<Cell>(*tx, in.cell_id);
   const std::int64_t now_ms = clock_();
@@ -456,13 +535,13 @@ Operation Shop::create_operation(std::string_view tenant, const NewOperation& in
   op.created_at = op.updated_at = now;
   tx->insert(op);
   emit<Operation>(*tx, "created", std::nullopt, op, now_ms);
-  tx->commit();
+  tx.commit();
   op.tenant_id = std::string(tenant);
   return op;
 }
 
 Operation Shop::get_operation(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return require<Operation>(*tx, id);
 }
 
@@ -484,7 +563,7 @@ Operation Shop::update_operation(std::string_view tenant, std::string_view id,
                                  const OperationPatch& p) {
   if (p.completion_percentage && (*p.completion_percentage < 0 || *p.completion_percentage > 100))
     invalid("completion_percentage must be between 0 and 100", "completion_percentage");
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   Operation op = require<Operation>(*tx, id);
   const Operation old = op;
   const Status before = op.status;
@@ -501,13 +580,13 @@ Operation Shop::update_operation(std::string_view tenant, std::string_view id,
   op.updated_at = format_timestamp(now_ms);
   save(*tx, op, before);
   emit<Operation>(*tx, "updated", old, op, now_ms);
-  tx->commit();
+  tx.commit();
   return op;
 }
 
 Page<Operation> Shop::fetch_operations(std::string_view tenant, const OperationFilter& f,
                                        const PageRequest& page) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return tx->list_operations(f, page);
 }
 
@@ -520,7 +599,7 @@ Cell Shop::create_cell(std::string_view tenant, const NewCell& in) {
     invalid("wip_warning_threshold must not be negative", "wip_warning_threshold");
   if (in.capacity_hours_per_day < 0 || in.capacity_hours_per_day > 24)
     invalid("capacity_hours_per_day must be between 0 and 24", "capacity_hours_per_day");
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   const std::int64_t now_ms = clock_();
   const std::string now = format_timestamp(now_ms);
   Cell cell;
@@ -541,18 +620,18 @@ Cell Shop::create_cell(std::string_view tenant, const NewCell& in) {
                 {{"field", "name"}, {"value", in.name}});
   }
   emit<Cell>(*tx, "created", std::nullopt, cell, now_ms);
-  tx->commit();
+  tx.commit();
   cell.tenant_id = std::string(tenant);
   return cell;
 }
 
 std::vector<Cell> Shop::list_cells(std::string_view tenant) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return tx->list_cells();
 }
 
 DashboardStats Shop::dashboard_stats(std::string_view tenant) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   DashboardStats s;
   s.jobs = tx->count_by_status(StatusTable::jobs);
   s.parts = tx->count_by_status(StatusTable::parts);
@@ -746,7 +825,7 @@ double worked_minutes(std::int64_t start_ms, std::int64_t end_ms, nlohmann::json
 // the cell's WIP limit, then (for start) the part and job cascade.
 OperationStart into_progress(Storage& storage, std::string_view tenant, std::string_view id,
                              Action action, std::int64_t now_ms) {
-  auto tx = storage.begin(tenant);
+  auto tx = open_write(storage, tenant);
   const std::string now = format_timestamp(now_ms);
   Operation op = require<Operation>(*tx, id);
   const Operation old = op;
@@ -800,7 +879,7 @@ OperationStart into_progress(Storage& storage, std::string_view tenant, std::str
       emit<Job>(*tx, "started", old_job, job, now_ms);
     }
   }
-  tx->commit();
+  tx.commit();
   out.operation = op;
   if (cell) out.capacity = cell_capacity_of(*cell, wip + 1);
   return out;
@@ -835,7 +914,7 @@ OperationStart Shop::resume_operation_detailed(std::string_view tenant, std::str
 // --- soft delete -------------------------------------------------------------
 
 Job Shop::delete_job(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   Job job = require<Job>(*tx, id);
   const std::int64_t now_ms = clock_();
   const std::string now = format_timestamp(now_ms);
@@ -846,30 +925,30 @@ Job Shop::delete_job(std::string_view tenant, std::string_view id) {
     soft_delete(*tx, part, now, now_ms);
   }
   soft_delete(*tx, job, now, now_ms);
-  tx->commit();
+  tx.commit();
   job.deleted_at = job.updated_at = now;
   return job;
 }
 
 Part Shop::delete_part(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   Part part = require<Part>(*tx, id);
   const std::int64_t now_ms = clock_();
   const std::string now = format_timestamp(now_ms);
   delete_operations_of(*tx, part.id, now, now_ms);
   soft_delete(*tx, part, now, now_ms);
-  tx->commit();
+  tx.commit();
   part.deleted_at = part.updated_at = now;
   return part;
 }
 
 Operation Shop::delete_operation(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   Operation op = require<Operation>(*tx, id);
   const std::int64_t now_ms = clock_();
   const std::string now = format_timestamp(now_ms);
   soft_delete(*tx, op, now, now_ms);
-  tx->commit();
+  tx.commit();
   op.deleted_at = op.updated_at = now;
   return op;
 }
@@ -877,13 +956,13 @@ Operation Shop::delete_operation(std::string_view tenant, std::string_view id) {
 // --- QRM ---------------------------------------------------------------------
 
 CellCapacity Shop::cell_capacity(std::string_view tenant, std::string_view cell_id) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   const Cell cell = require<Cell>(*tx, cell_id);
   return cell_capacity_of(cell, wip_of(*tx, cell.id));
 }
 
 std::vector<CellCapacity> Shop::cells_capacity(std::string_view tenant) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   std::vector<CellCapacity> out;
   for (const Cell& cell : tx->list_cells()) out.push_back(cell_capacity_of(cell, wip_of(*tx, cell.id)));
   return out;
@@ -894,7 +973,7 @@ std::vector<CellCapacity> Shop::cells_capacity(std::string_view tenant) {
 Resource Shop::create_resource(std::string_view tenant, const NewResource& in) {
   require_text(in.name, "name", 200);
   require_text(in.type, "type", 100);
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   const std::int64_t now_ms = clock_();
   Resource r;
   r.id = new_uuid();
@@ -910,13 +989,13 @@ Resource Shop::create_resource(std::string_view tenant, const NewResource& in) {
   r.created_at = r.updated_at = format_timestamp(now_ms);
   tx->insert(r);
   emit<Resource>(*tx, "created", std::nullopt, r, now_ms);
-  tx->commit();
+  tx.commit();
   r.tenant_id = std::string(tenant);
   return r;
 }
 
 Resource Shop::get_resource(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return require<Resource>(*tx, id);
 }
 
@@ -924,7 +1003,7 @@ Resource Shop::update_resource(std::string_view tenant, std::string_view id,
                                const ResourcePatch& p) {
   check_optional_text(p.name, "name", 200);
   check_optional_text(p.type, "type", 100);
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   Resource r = require<Resource>(*tx, id);
   const Resource old = r;
   if (p.name) r.name = *p.name;
@@ -938,19 +1017,19 @@ Resource Shop::update_resource(std::string_view tenant, std::string_view id,
   r.updated_at = format_timestamp(now_ms);
   if (!tx->update(r)) throw Error(ErrorCode::not_found, fmt::format("Resource {} not found", id));
   emit<Resource>(*tx, "updated", old, r, now_ms);
-  tx->commit();
+  tx.commit();
   return r;
 }
 
 Page<Resource> Shop::fetch_resources(std::string_view tenant, const ResourceFilter& f,
                                      const PageRequest& page) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return tx->list_resources(f, page);
 }
 
 OperationResource Shop::assign_resource(std::string_view tenant, const NewOperationResource& in) {
   if (in.quantity < 1) invalid("quantity must be at least 1", "quantity");
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   const Operation op = require<Operation>(*tx, in.operation_id);
   const Resource r = require<Resource>(*tx, in.resource_id);
   if (!r.active)
@@ -974,14 +1053,14 @@ OperationResource Shop::assign_resource(std::string_view tenant, const NewOperat
                 {{"operation_id", op.id}, {"resource_id", r.id}});
   }
   emit<OperationResource>(*tx, "assigned", std::nullopt, row, now_ms);
-  tx->commit();
+  tx.commit();
   row.tenant_id = std::string(tenant);
   return row;
 }
 
 void Shop::unassign_resource(std::string_view tenant, std::string_view operation_id,
                              std::string_view resource_id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   require<Operation>(*tx, operation_id);
   require<Resource>(*tx, resource_id);
   OperationResourceFilter f;
@@ -994,12 +1073,12 @@ void Shop::unassign_resource(std::string_view tenant, std::string_view operation
                             operation_id),
                 {{"operation_id", operation_id}, {"resource_id", resource_id}});
   emit_named<OperationResource>(*tx, "resource.unassigned", rows.front(), std::nullopt, clock_());
-  tx->commit();
+  tx.commit();
 }
 
 std::vector<OperationResource> Shop::list_operation_resources(
     std::string_view tenant, const OperationResourceFilter& f) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return tx->list_operation_resources(f);
 }
 
@@ -1020,7 +1099,7 @@ Issue raise_issue(Storage& storage, std::string_view tenant, const NewIssue& in,
     invalid("An NCR needs an ncr_category", "ncr_category");
   if (type == IssueType::general && in.ncr_category)
     invalid("ncr_category is for NCRs; use create_ncr", "ncr_category");
-  auto tx = storage.begin(tenant);
+  auto tx = open_write(storage, tenant);
   const Operation op = require<Operation>(*tx, in.operation_id);
   Issue i;
   i.id = new_uuid();
@@ -1042,7 +1121,7 @@ Issue raise_issue(Storage& storage, std::string_view tenant, const NewIssue& in,
   emit_named<Issue>(*tx, type == IssueType::ncr ? "ncr.created" : "issue.created", std::nullopt, i,
                     now_ms);
   apply_standstill(*tx, op.id, i.id, now_ms);
-  tx->commit();
+  tx.commit();
   i.tenant_id = std::string(tenant);
   return i;
 }
@@ -1058,14 +1137,14 @@ Issue Shop::create_ncr(std::string_view tenant, const NewIssue& in) {
 }
 
 Issue Shop::get_issue(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return require<Issue>(*tx, id);
 }
 
 Issue Shop::update_issue(std::string_view tenant, std::string_view id, const IssuePatch& p) {
   check_optional_text(p.title, "title", 200);
   check_non_negative(p.affected_quantity, "affected_quantity");
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   Issue i = require<Issue>(*tx, id);
   const Issue old = i;
   const std::int64_t now_ms = clock_();
@@ -1096,25 +1175,25 @@ Issue Shop::update_issue(std::string_view tenant, std::string_view id, const Iss
   if (ncr_verified(i) && !ncr_verified(old)) emit_named<Issue>(*tx, "ncr.verified", old, i, now_ms);
   if (i.status != old.status || i.causes_standstill != old.causes_standstill)
     apply_standstill(*tx, i.operation_id, i.id, now_ms);
-  tx->commit();
+  tx.commit();
   return i;
 }
 
 Issue Shop::delete_issue(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   Issue i = require<Issue>(*tx, id);
   const std::int64_t now_ms = clock_();
   const std::string now = format_timestamp(now_ms);
   soft_delete(*tx, i, now, now_ms);
   apply_standstill(*tx, i.operation_id, i.id, now_ms);
-  tx->commit();
+  tx.commit();
   i.deleted_at = i.updated_at = now;
   return i;
 }
 
 Page<Issue> Shop::fetch_issues(std::string_view tenant, const IssueFilter& f,
                                const PageRequest& page) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return tx->list_issues(f, page);
 }
 
@@ -1122,7 +1201,7 @@ Page<Issue> Shop::fetch_issues(std::string_view tenant, const IssueFilter& f,
 
 Substep Shop::add_substep(std::string_view tenant, const NewSubstep& in) {
   require_text(in.name, "name", 200);
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   const Operation op = require<Operation>(*tx, in.operation_id);
   const std::int64_t now_ms = clock_();
   Substep st;
@@ -1140,13 +1219,13 @@ Substep Shop::add_substep(std::string_view tenant, const NewSubstep& in) {
   st.created_at = st.updated_at = format_timestamp(now_ms);
   tx->insert(st);
   emit<Substep>(*tx, "added", std::nullopt, st, now_ms);
-  tx->commit();
+  tx.commit();
   st.tenant_id = std::string(tenant);
   return st;
 }
 
 Substep Shop::get_substep(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return require<Substep>(*tx, id);
 }
 
@@ -1157,7 +1236,7 @@ namespace {
 Substep change_substep(Storage& storage, std::string_view tenant, std::string_view id,
                        const SubstepPatch& p, bool completing, std::int64_t now_ms) {
   check_optional_text(p.name, "name", 200);
-  auto tx = storage.begin(tenant);
+  auto tx = open_write(storage, tenant);
   Substep st = require<Substep>(*tx, id);
   const Substep old = st;
   if (completing && st.status == SubstepStatus::completed)
@@ -1179,7 +1258,7 @@ Substep change_substep(Storage& storage, std::string_view tenant, std::string_vi
   if (!tx->update(st)) throw Error(ErrorCode::not_found, fmt::format("Substep {} not found", id));
   const bool completed = st.status == SubstepStatus::completed && old.status != st.status;
   emit<Substep>(*tx, completed ? "completed" : "updated", old, st, now_ms);
-  tx->commit();
+  tx.commit();
   return st;
 }
 
@@ -1196,16 +1275,16 @@ Substep Shop::complete_substep(std::string_view tenant, std::string_view id) {
 }
 
 void Shop::delete_substep(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   const Substep st = require<Substep>(*tx, id);
   if (!tx->delete_substep(id))
     throw Error(ErrorCode::not_found, fmt::format("Substep {} not found", id));
   emit_named<Substep>(*tx, "step.deleted", st, std::nullopt, clock_());
-  tx->commit();
+  tx.commit();
 }
 
 std::vector<Substep> Shop::list_substeps(std::string_view tenant, std::string_view operation_id) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   require<Operation>(*tx, operation_id);
   return tx->list_substeps(operation_id);
 }
@@ -1215,7 +1294,7 @@ std::vector<Substep> Shop::list_substeps(std::string_view tenant, std::string_vi
 ScrapReason Shop::create_scrap_reason(std::string_view tenant, const NewScrapReason& in) {
   require_text(in.code, "code", 50);
   require_text(in.description, "description", 500);
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   const std::int64_t now_ms = clock_();
   ScrapReason r;
   r.id = new_uuid();
@@ -1232,7 +1311,7 @@ ScrapReason Shop::create_scrap_reason(std::string_view tenant, const NewScrapRea
                 {{"field", "code"}, {"value", in.code}});
   }
   emit<ScrapReason>(*tx, "created", std::nullopt, r, now_ms);
-  tx->commit();
+  tx.commit();
   r.tenant_id = std::string(tenant);
   return r;
 }
@@ -1240,7 +1319,7 @@ ScrapReason Shop::create_scrap_reason(std::string_view tenant, const NewScrapRea
 ScrapReason Shop::update_scrap_reason(std::string_view tenant, std::string_view id,
                                       const ScrapReasonPatch& p) {
   check_optional_text(p.description, "description", 500);
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   ScrapReason r = require<ScrapReason>(*tx, id);
   const ScrapReason old = r;
   if (p.description) r.description = *p.description;
@@ -1251,12 +1330,12 @@ ScrapReason Shop::update_scrap_reason(std::string_view tenant, std::string_view 
   if (!tx->update(r))
     throw Error(ErrorCode::not_found, fmt::format("ScrapReason {} not found", id));
   emit<ScrapReason>(*tx, "updated", old, r, now_ms);
-  tx->commit();
+  tx.commit();
   return r;
 }
 
 std::vector<ScrapReason> Shop::list_scrap_reasons(std::string_view tenant, bool include_inactive) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return tx->list_scrap_reasons(include_inactive);
 }
 
@@ -1276,7 +1355,7 @@ OperationQuantity Shop::record_quantity(std::string_view tenant, const NewQuanti
     invalid("scrap_reason_id explains scrap; quantity_scrap is 0", "scrap_reason_id");
   const std::int64_t now_ms = clock_();
   const std::int64_t recorded_ms = in.recorded_at ? timestamp_ms(*in.recorded_at, "recorded_at") : now_ms;
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   const Operation op = require<Operation>(*tx, in.operation_id);
   std::optional<ScrapReason> reason;
   if (in.scrap_reason_id) {
@@ -1317,14 +1396,14 @@ OperationQuantity Shop::record_quantity(std::string_view tenant, const NewQuanti
                              {"quantity_scrap", q.quantity_scrap},
                              {"scrap_reason", why}});
   }
-  tx->commit();
+  tx.commit();
   q.tenant_id = std::string(tenant);
   return q;
 }
 
 std::vector<OperationQuantity> Shop::list_quantities(std::string_view tenant,
                                                      const QuantityFilter& f) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return tx->list_quantities(f);
 }
 
@@ -1334,7 +1413,7 @@ TimeEntry Shop::start_time_entry(std::string_view tenant, const StartTimeEntry& 
   require_text(in.operator_id, "operator_id", 100);
   const std::int64_t now_ms = clock_();
   const std::int64_t start_ms = in.start_time ? timestamp_ms(*in.start_time, "start_time") : now_ms;
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   const Operation op = require<Operation>(*tx, in.operation_id);
   TimeEntryFilter open;
   open.operator_id = in.operator_id;
@@ -1356,7 +1435,7 @@ TimeEntry Shop::start_time_entry(std::string_view tenant, const StartTimeEntry& 
   e.created_at = e.updated_at = format_timestamp(now_ms);
   tx->insert(e);
   emit<TimeEntry>(*tx, "started", std::nullopt, e, now_ms);
-  tx->commit();
+  tx.commit();
   e.tenant_id = std::string(tenant);
   return e;
 }
@@ -1365,7 +1444,7 @@ TimeEntry Shop::stop_time_entry(std::string_view tenant, std::string_view id,
                                 const std::optional<std::string>& end_time) {
   const std::int64_t now_ms = clock_();
   const std::int64_t end_ms = end_time ? timestamp_ms(*end_time, "end_time") : now_ms;
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   TimeEntry e = require<TimeEntry>(*tx, id);
   const TimeEntry old = e;
   if (e.end_time)
@@ -1377,7 +1456,7 @@ TimeEntry Shop::stop_time_entry(std::string_view tenant, std::string_view id,
   if (!tx->update(e)) throw Error(ErrorCode::not_found, fmt::format("TimeEntry {} not found", id));
   emit<TimeEntry>(*tx, "stopped", old, e, now_ms);
   recompute_actual_time(*tx, e.operation_id, now_ms);
-  tx->commit();
+  tx.commit();
   return e;
 }
 
@@ -1388,7 +1467,7 @@ TimeEntry Shop::add_time_entry(std::string_view tenant, const NewTimeEntry& in) 
   TimeEntry e;
   e.pauses = in.pauses;
   e.duration = worked_minutes(start_ms, end_ms, e.pauses);
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   const Operation op = require<Operation>(*tx, in.operation_id);
   const std::int64_t now_ms = clock_();
   e.id = new_uuid();
@@ -1402,24 +1481,24 @@ TimeEntry Shop::add_time_entry(std::string_view tenant, const NewTimeEntry& in) 
   tx->insert(e);
   emit<TimeEntry>(*tx, "added", std::nullopt, e, now_ms);
   recompute_actual_time(*tx, op.id, now_ms);
-  tx->commit();
+  tx.commit();
   e.tenant_id = std::string(tenant);
   return e;
 }
 
 void Shop::delete_time_entry(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   const TimeEntry e = require<TimeEntry>(*tx, id);
   if (!tx->delete_time_entry(id))
     throw Error(ErrorCode::not_found, fmt::format("TimeEntry {} not found", id));
   const std::int64_t now_ms = clock_();
   emit_named<TimeEntry>(*tx, "time_entry.deleted", e, std::nullopt, now_ms);
   recompute_actual_time(*tx, e.operation_id, now_ms);
-  tx->commit();
+  tx.commit();
 }
 
 std::vector<TimeEntry> Shop::list_time_entries(std::string_view tenant, const TimeEntryFilter& f) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return tx->list_time_entries(f);
 }
 
@@ -1429,7 +1508,7 @@ Assignment Shop::create_assignment(std::string_view tenant, const NewAssignment&
   require_text(in.operator_id, "operator_id", 100);
   if (in.operation_id.has_value() == in.part_id.has_value())
     invalid("Give exactly one of operation_id and part_id", "operation_id");
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   if (in.operation_id) require<Operation>(*tx, *in.operation_id);
   if (in.part_id) require<Part>(*tx, *in.part_id);
   const std::int64_t now_ms = clock_();
@@ -1442,20 +1521,20 @@ Assignment Shop::create_assignment(std::string_view tenant, const NewAssignment&
   a.assigned_at = a.created_at = a.updated_at = format_timestamp(now_ms);
   tx->insert(a);
   emit<Assignment>(*tx, "created", std::nullopt, a, now_ms);
-  tx->commit();
+  tx.commit();
   a.tenant_id = std::string(tenant);
   return a;
 }
 
 Assignment Shop::get_assignment(std::string_view tenant, std::string_view id) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return require<Assignment>(*tx, id);
 }
 
 Assignment Shop::update_assignment(std::string_view tenant, std::string_view id,
                                    const AssignmentPatch& p) {
   check_optional_text(p.operator_id, "operator_id", 100);
-  auto tx = storage_.begin(tenant);
+  auto tx = open_write(storage_, tenant);
   Assignment a = require<Assignment>(*tx, id);
   const Assignment old = a;
   const bool final_status =
@@ -1474,13 +1553,13 @@ Assignment Shop::update_assignment(std::string_view tenant, std::string_view id,
   a.updated_at = format_timestamp(now_ms);
   if (!tx->update(a)) throw Error(ErrorCode::not_found, fmt::format("Assignment {} not found", id));
   emit<Assignment>(*tx, "updated", old, a, now_ms);
-  tx->commit();
+  tx.commit();
   return a;
 }
 
 Page<Assignment> Shop::fetch_assignments(std::string_view tenant, const AssignmentFilter& f,
                                          const PageRequest& page) {
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   return tx->list_assignments(f, page);
 }
 
@@ -1499,7 +1578,7 @@ ProductionMetrics Shop::production_metrics(std::string_view tenant,
   ProductionMetrics m;
   m.from = format_timestamp(from_ms);
   m.to = format_timestamp(to_ms);
-  auto tx = storage_.begin_read(tenant);
+  auto tx = open_read(storage_, tenant);
   m.completed_jobs = tx->count_completed(StatusTable::jobs, m.from, m.to);
   m.completed_operations = tx->count_completed(StatusTable::operations, m.from, m.to);
   QuantityFilter f;

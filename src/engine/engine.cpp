@@ -92,14 +92,18 @@ std::unique_ptr<Engine> Engine::open(const std::string& db_path, EngineOptions o
                      : db_path == ":memory:"
                          ? PepperSet(Pepper::generate())
                          : PepperSet::from_env_or_file(db_path + ".pepper");
-  return std::make_unique<Engine>(std::move(storage), std::move(pepper), options.clock,
-                                  options.audit);
+  auto engine = std::make_unique<Engine>(std::move(storage), std::move(pepper), options.clock,
+                                         options.audit);
+  engine->set_check_output_schemas(options.check_output_schemas);
+  return engine;
 }
 
 std::unique_ptr<Engine> Engine::in_memory(EngineOptions options) {
   PepperSet pepper = options.pepper ? *options.pepper : PepperSet(Pepper::generate());
-  return std::make_unique<Engine>(make_memory_storage(), std::move(pepper), options.clock,
-                                  options.audit);
+  auto engine = std::make_unique<Engine>(make_memory_storage(), std::move(pepper),
+                                         options.clock, options.audit);
+  engine->set_check_output_schemas(options.check_output_schemas);
+  return engine;
 }
 
 Engine::Engine(std::unique_ptr<Storage> storage, PepperSet pepper, Clock clock,
@@ -110,6 +114,7 @@ Engine::Engine(std::unique_ptr<Storage> storage, PepperSet pepper, Clock clock,
       limiter_(clock),
       quota_(*storage_, clock) {
   register_shop_tools(tools_);
+  register_host_actions(host_actions_);
   if (audit) audit_ = std::make_unique<AuditLog>(*storage_, clock, *audit);
 }
 
@@ -245,6 +250,28 @@ CallResult Engine::gate_and_run(const KeyIdentity& identity, std::string_view to
   return result;
 }
 
+CallResult Engine::run_action(std::string_view tenant_id, std::string_view action,
+                              const nlohmann::json& arguments, const CallControl* control) {
+  ToolPtr def = host_actions_.find(action);
+  if (!def) def = tools_.find(action);
+  if (!def)
+    return {CallStatus::unknown_tool, {{"message", fmt::format("Unknown action: {}", action)}}};
+  try {
+    shop_.get_tenant(tenant_id);  // NOT_FOUND for a tenant that does not exist
+  } catch (const Error& e) {
+    return failure(e);
+  } catch (const std::exception& e) {
+    return failure(Error(ErrorCode::internal_error, "Internal error", {{"detail", e.what()}}));
+  }
+  KeyIdentity host;
+  host.key_row_id = "host";
+  host.tenant_id = std::string(tenant_id);
+  host.name = "host";
+  host.environment = "live";
+  host.allowed_tools = {"*"};
+  return run_tool(*def, host, arguments, control);
+}
+
 CallResult Engine::run_tool(const ToolDefinition& def, const KeyIdentity& identity,
                             const nlohmann::json& arguments, const CallControl* control) {
   const std::string& tool = def.name;
@@ -267,6 +294,16 @@ CallResult Engine::run_tool(const ToolDefinition& def, const KeyIdentity& identi
   ToolContext ctx{identity.tenant_id, &identity, shop_, control};
   try {
     ToolOutput out = def.handler(ctx, args);
+    if (check_output_schemas_.load(std::memory_order_relaxed) && !def.output_schema.is_null()) {
+      const auto wrong = validate_against_schema(def.output_schema, out.data);
+      if (!wrong.empty()) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& v : wrong) list.push_back({{"path", v.path}, {"message", v.message}});
+        return failure(Error(ErrorCode::internal_error,
+                             fmt::format("{} returned data that breaks its outputSchema", tool),
+                             {{"violations", std::move(list)}}));
+      }
+    }
     if (out.content) {
       bool ok = out.content->is_array();
       if (ok)

@@ -108,10 +108,40 @@ void ToolRegistry::notify() {
   }
 }
 
+nlohmann::json tool_result_schema(const nlohmann::json& data_schema) {
+  using nlohmann::json;
+  json codes = json::array();
+  for (const auto name : {"VALIDATION_ERROR", "NOT_FOUND", "DUPLICATE_ENTRY",
+                          "INVALID_STATE_TRANSITION", "INSUFFICIENT_PERMISSIONS",
+                          "AUTHENTICATION_ERROR", "RATE_LIMITED",
+                          "QUOTA_EXCEEDED", "CONFLICT", "DATABASE_ERROR", "INTERNAL_ERROR"})
+    codes.push_back(name);
+  const json count = {{"type", "integer"}, {"minimum", 0}};
+  return {
+      {"type", "object"},
+      {"properties",
+       {{"success", {{"type", "boolean"}}},
+        {"data", data_schema},
+        {"pagination",
+         {{"type", "object"},
+          {"properties",
+           {{"offset", count}, {"limit", count}, {"total", count}, {"has_more", {{"type", "boolean"}}}}},
+          {"required", {"offset", "limit", "total", "has_more"}}}},
+        {"error",
+         {{"type", "object"},
+          {"properties",
+           {{"code", {{"type", "string"}, {"enum", codes}}},
+            {"message", {{"type", "string"}}},
+            {"context", json::object()}}},
+          {"required", {"code", "message"}}}}}},
+      {"required", {"success"}}};
+}
+
 nlohmann::json ToolRegistry::describe(const ToolDefinition& tool) {
   nlohmann::json t = {{"name", tool.name},
                       {"description", tool.description},
                       {"inputSchema", tool.input_schema}};
+  if (!tool.output_schema.is_null()) t["outputSchema"] = tool_result_schema(tool.output_schema);
   nlohmann::json ann = {{"readOnlyHint", tool.annotations.read_only},
                         {"idempotentHint", tool.annotations.idempotent},
                         {"openWorldHint", tool.annotations.open_world}};

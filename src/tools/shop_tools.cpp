@@ -7,89 +7,40 @@
 
 #include "eryxon/error.hpp"
 #include "eryxon/tools.hpp"
+#include "tools/support.hpp"
 
 namespace eryxon {
 namespace {
 
-using nlohmann::json;
+using namespace tools;
 
-// --- schema builders ----------------------------------------------------------
-
-json object_schema(json properties, std::vector<std::string> required = {}) {
-  json s = {{"type", "object"}, {"properties", std::move(properties)},
-            {"additionalProperties", false}};
-  if (!required.empty()) s["required"] = required;
-  return s;
-}
-
-json id_prop(const char* what) {
-  return {{"type", "string"}, {"format", "uuid"}, {"description", what}};
-}
-
-json text_prop(const char* what, int max_length = 1000) {
-  return {{"type", "string"}, {"maxLength", max_length}, {"description", what}};
-}
-
-json status_prop(const char* what) {
-  return {{"type", "string"}, {"enum", enum_names_json<Status>()}, {"description", what}};
-}
-
-json limit_prop() {
-  return {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"default", 50},
-          {"description", "Maximum rows to return (1-1000, default 50)"}};
-}
-
-json offset_prop() {
-  return {{"type", "integer"}, {"minimum", 0}, {"default", 0},
-          {"description", "Rows to skip (default 0)"}};
-}
-
-// --- argument readers (arguments already match the schema) ------------------
-
-std::optional<std::string> opt_text(const json& args, const char* key) {
-  auto it = args.find(key);
-  if (it == args.end() || it->is_null()) return std::nullopt;
-  return it->get<std::string>();
-}
-
-std::optional<Status> opt_status(const json& args, const char* key) {
-  auto text = opt_text(args, key);
-  if (!text) return std::nullopt;
-  return parse_enum<Status>(*text);
-}
-
-std::string text(const json& args, const char* key) { return args.at(key).get<std::string>(); }
-
-PageRequest page_of(const json& args) {
-  PageRequest p;
-  if (auto it = args.find("limit"); it != args.end()) p.limit = it->get<std::int64_t>();
-  if (auto it = args.find("offset"); it != args.end()) p.offset = it->get<std::int64_t>();
-  return p;
-}
-
-template <class Row>
-ToolOutput listing(const Page<Row>& page) {
-  return {json(page.items),
-          json{{"offset", page.offset},
-               {"limit", page.limit},
-               {"total", page.total},
-               {"has_more", page.has_more()}}};
-}
-
-json counts_json(const StatusCounts& c) {
+template <class E, class Counts>
+json counts_json(const Counts& c) {
   json out = json::object();
   std::int64_t total = 0;
   for (std::size_t i = 0; i < c.size(); ++i) {
-    out[std::string(enum_traits<Status>::names[i])] = c[i];
+    out[std::string(enum_traits<E>::names[i])] = c[i];
     total += c[i];
   }
   out["total"] = total;
   return out;
 }
 
-ToolAnnotations reader(const char* title) { return {title, true, false, true, false}; }
-ToolAnnotations writer(const char* title, bool idempotent) {
-  return {title, false, false, idempotent, false};
+json counts_schema(std::initializer_list<std::string_view> names) {
+  json props = json::object();
+  for (auto n : names) props[std::string(n)] = out_int();
+  props["total"] = out_int();
+  return output_object(std::move(props));
+}
+
+json dashboard_schema() {
+  std::initializer_list<std::string_view> work{"not_started", "in_progress", "completed", "on_hold"};
+  std::initializer_list<std::string_view> issue{"pending", "approved", "rejected", "closed"};
+  return output_object({{"jobs", counts_schema(work)},
+                        {"parts", counts_schema(work)},
+                        {"operations", counts_schema(work)},
+                        {"issues", counts_schema(issue)},
+                        {"active_cells", out_int()}});
 }
 
 // A status-machine tool: one id argument, one Shop method.
@@ -101,7 +52,8 @@ ToolDefinition transition_tool(const char* name, const char* title, const char* 
           writer(title, false),
           [method, id_field](ToolContext& ctx, const json& args) -> ToolOutput {
             return {json((ctx.shop.*method)(ctx.tenant_id, text(args, id_field)))};
-          }};
+          },
+          row_schema<Row>()};
 }
 
 }  // namespace
@@ -111,16 +63,17 @@ void register_shop_tools(ToolRegistry& r) {
   r.add({"fetch_jobs",
          "List jobs (customer orders) of your shop, optionally filtered by status or customer. "
          "Ordered by due date, then job number. Paginated with limit/offset.",
-         object_schema({{"status", status_prop("Only jobs in this status")},
+         object_schema({{"status", enum_prop<Status>("Only jobs in this status")},
                         {"customer", text_prop("Only jobs of this customer (exact match)", 200)},
                         {"limit", limit_prop()},
                         {"offset", offset_prop()}}),
          reader("Fetch jobs"), [](ToolContext& ctx, const json& args) {
            JobFilter f;
-           f.status = opt_status(args, "status");
+           f.status = opt_enum<Status>(args, "status");
            f.customer = opt_text(args, "customer");
            return listing(ctx.shop.fetch_jobs(ctx.tenant_id, f, page_of(args)));
-         }});
+         },
+         array_of(row_schema<Job>())});
 
   r.add({"create_job",
          "Create a job (customer order). job_number must be unique in your shop. "
@@ -139,7 +92,8 @@ void register_shop_tools(ToolRegistry& r) {
            in.due_date = opt_text(args, "due_date");
            in.notes = opt_text(args, "notes");
            return {json(ctx.shop.create_job(ctx.tenant_id, in))};
-         }});
+         },
+         row_schema<Job>()});
 
   r.add({"update_job",
          "Update a job's customer, due date, due date override or notes. To change status use "
@@ -159,7 +113,8 @@ void register_shop_tools(ToolRegistry& r) {
            p.due_date_override = opt_text(args, "due_date_override");
            p.notes = opt_text(args, "notes");
            return {json(ctx.shop.update_job(ctx.tenant_id, text(args, "job_id"), p))};
-         }});
+         },
+         row_schema<Job>()});
 
   r.add(transition_tool<Job>("start_job", "Start job",
                              "Start a job: not_started or on_hold -> in_progress.", "job_id",
@@ -179,22 +134,23 @@ void register_shop_tools(ToolRegistry& r) {
   r.add({"fetch_parts",
          "List parts, optionally of one job and/or in one status. Paginated with limit/offset.",
          object_schema({{"job_id", id_prop("Only parts of this job")},
-                        {"status", status_prop("Only parts in this status")},
+                        {"status", enum_prop<Status>("Only parts in this status")},
                         {"limit", limit_prop()},
                         {"offset", offset_prop()}}),
          reader("Fetch parts"), [](ToolContext& ctx, const json& args) {
            PartFilter f;
            f.job_id = opt_text(args, "job_id");
-           f.status = opt_status(args, "status");
+           f.status = opt_enum<Status>(args, "status");
            return listing(ctx.shop.fetch_parts(ctx.tenant_id, f, page_of(args)));
-         }});
+         },
+         array_of(row_schema<Part>())});
 
   r.add({"update_part",
          "Update a part: status (through the status machine: in_progress starts or resumes, "
          "on_hold stops, completed completes), current cell, drawing number, CNC program, "
          "bullet-card priority flag.",
          object_schema({{"part_id", id_prop("The part's id")},
-                        {"status", status_prop("New status (not_started is refused)")},
+                        {"status", enum_prop<Status>("New status (not_started is refused)")},
                         {"current_cell_id", id_prop("Cell the part is in now")},
                         {"drawing_no", text_prop("Drawing number", 200)},
                         {"cnc_program_name", text_prop("CNC program name", 200)},
@@ -203,31 +159,33 @@ void register_shop_tools(ToolRegistry& r) {
                        {"part_id"}),
          writer("Update part", true), [](ToolContext& ctx, const json& args) -> ToolOutput {
            PartPatch p;
-           p.status = opt_status(args, "status");
+           p.status = opt_enum<Status>(args, "status");
            p.current_cell_id = opt_text(args, "current_cell_id");
            p.drawing_no = opt_text(args, "drawing_no");
            p.cnc_program_name = opt_text(args, "cnc_program_name");
            if (auto it = args.find("is_bullet_card"); it != args.end())
              p.is_bullet_card = it->get<bool>();
            return {json(ctx.shop.update_part(ctx.tenant_id, text(args, "part_id"), p))};
-         }});
+         },
+         row_schema<Part>()});
 
   // --- operations ---
   r.add({"fetch_operations",
          "List operations (routing steps), optionally of one part, in one status or in one "
          "cell. Paginated with limit/offset.",
          object_schema({{"part_id", id_prop("Only operations of this part")},
-                        {"status", status_prop("Only operations in this status")},
+                        {"status", enum_prop<Status>("Only operations in this status")},
                         {"cell_id", id_prop("Only operations in this cell")},
                         {"limit", limit_prop()},
                         {"offset", offset_prop()}}),
          reader("Fetch operations"), [](ToolContext& ctx, const json& args) {
            OperationFilter f;
            f.part_id = opt_text(args, "part_id");
-           f.status = opt_status(args, "status");
+           f.status = opt_enum<Status>(args, "status");
            f.cell_id = opt_text(args, "cell_id");
            return listing(ctx.shop.fetch_operations(ctx.tenant_id, f, page_of(args)));
-         }});
+         },
+         array_of(row_schema<Operation>())});
 
   r.add(transition_tool<Operation>(
       "start_operation", "Start operation",
@@ -237,6 +195,27 @@ void register_shop_tools(ToolRegistry& r) {
   r.add(transition_tool<Operation>("pause_operation", "Pause operation",
                                    "Pause an operation: in_progress -> on_hold.", "operation_id",
                                    "The operation's id", &Shop::pause_operation));
+  r.add(transition_tool<Operation>("resume_operation", "Resume operation",
+                                   "Resume an operation on hold: on_hold -> in_progress. Refused "
+                                   "while a standstill issue holds it or its cell is at an "
+                                   "enforced WIP limit.",
+                                   "operation_id", "The operation's id",
+                                   &Shop::resume_operation));
+  r.add({"update_operation",
+         "Update an operation's progress (completion_percentage 0-100; a completed operation "
+         "stays at 100) and/or notes.",
+         object_schema({{"operation_id", id_prop("The operation's id")},
+                        {"completion_percentage", int_prop("Percent done, 0-100", 0, 100)},
+                        {"notes", text_prop("Free-text notes", 4000)}},
+                       {"operation_id"}),
+         writer("Update operation", true),
+         [](ToolContext& ctx, const json& args) -> ToolOutput {
+           OperationPatch p;
+           p.completion_percentage = opt_int(args, "completion_percentage");
+           p.notes = opt_text(args, "notes");
+           return {json(ctx.shop.update_operation(ctx.tenant_id, text(args, "operation_id"), p))};
+         },
+         row_schema<Operation>()});
   r.add(transition_tool<Operation>(
       "complete_operation", "Complete operation",
       "Complete an operation: in_progress -> completed, completion_percentage 100.",
@@ -244,15 +223,18 @@ void register_shop_tools(ToolRegistry& r) {
 
   // --- dashboard ---
   r.add({"get_dashboard_stats",
-         "Counts of jobs, parts and operations by status, and the number of active cells.",
+         "Counts of jobs, parts, operations and issues by status, and the number of active "
+         "cells.",
          object_schema(json::object()), reader("Dashboard statistics"),
          [](ToolContext& ctx, const json&) -> ToolOutput {
            const DashboardStats s = ctx.shop.dashboard_stats(ctx.tenant_id);
-           return {json{{"jobs", counts_json(s.jobs)},
-                        {"parts", counts_json(s.parts)},
-                        {"operations", counts_json(s.operations)},
+           return {json{{"jobs", counts_json<Status>(s.jobs)},
+                        {"parts", counts_json<Status>(s.parts)},
+                        {"operations", counts_json<Status>(s.operations)},
+                        {"issues", counts_json<IssueStatus>(s.issues)},
                         {"active_cells", s.active_cells}}};
-         }});
+         },
+         dashboard_schema()});
 }
 
 }  // namespace eryxon

@@ -93,6 +93,23 @@ def _text(value: Optional[str], what: str) -> Optional[bytes]:
     return data
 
 
+def _json_arguments(arguments: Any) -> Optional[bytes]:
+    """Tool or action arguments as C JSON text: a mapping (serialised), a
+    JSON object text, or None (NULL: ``{}``)."""
+    if arguments is None:
+        return None
+    if isinstance(arguments, (str, bytes)):
+        return _text(arguments, "arguments")
+    if isinstance(arguments, Mapping):
+        try:
+            return json.dumps(dict(arguments), ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as e:
+            raise InvalidArgument(f"arguments are not JSON-serialisable: {e}") from e
+    raise TypeError(
+        f"arguments must be a mapping, a JSON string or None, not {type(arguments).__name__}"
+    )
+
+
 def _last_error() -> str:
     raw = _native.eryxon_error_last()
     return raw.decode("utf-8", "replace") if raw else ""
@@ -227,6 +244,62 @@ class Store(HandleLease):
         )
         return text.decode("utf-8")
 
+    def create_api_key(
+        self,
+        tenant_id: str,
+        name: str,
+        *,
+        family: str = "mcp",
+        environment: str = "live",
+        tools: Iterable[str] = ("*",),
+        rate_limit: Optional[int] = None,
+        expires_at: Optional[str] = None,
+        description: Optional[str] = None,
+    ) -> Json:
+        """Mints a key of either family (``"mcp"`` -> mcp_live_..., ``"rest"``
+        -> ery_live_...) with every option; returns ``{"key": plaintext
+        (shown once), "record": its public row}``. ``rate_limit`` is
+        requests per minute, ``expires_at`` RFC 3339."""
+        options: Json = {"name": name, "family": family, "environment": environment,
+                         "allowed_tools": [tools] if isinstance(tools, str) else list(tools)}
+        for key, value in (("rate_limit", rate_limit), ("expires_at", expires_at),
+                           ("description", description)):
+            if value is not None:
+                options[key] = value
+        return json.loads(self._call_string(
+            _native.eryxon_key_create_ex, _text(tenant_id, "tenant_id"),
+            json.dumps(options).encode("utf-8")))
+
+    def set_key_enabled(self, tenant_id: str, key_row_id: str, enabled: bool) -> Json:
+        """Enables or disables a key; returns its public row."""
+        return json.loads(self._call_string(
+            _native.eryxon_key_set_enabled, _text(tenant_id, "tenant_id"),
+            _text(key_row_id, "key_row_id"), 1 if enabled else 0))
+
+    def rotate_key(self, tenant_id: str, key_row_id: str, grace_seconds: int = 86400) -> Json:
+        """Mints the key's successor (same permissions); the old key expires
+        after ``grace_seconds``. Returns ``{"key", "record"}`` of the new one."""
+        return json.loads(self._call_string(
+            _native.eryxon_key_rotate, _text(tenant_id, "tenant_id"),
+            _text(key_row_id, "key_row_id"), int(grace_seconds)))
+
+    def delete_key(self, tenant_id: str, key_row_id: str) -> None:
+        """Deletes a key for good (NotFound when the tenant has no such key)."""
+        with self._handle() as ptr:
+            status = _native.eryxon_key_delete(
+                ptr, _text(tenant_id, "tenant_id"), _text(key_row_id, "key_row_id"))
+            message = _last_error() if status != _native.ERYXON_OK else ""
+        if status != _native.ERYXON_OK:
+            raise error_for_status(status, message)
+
+    def get_tenant(self, tenant_id: str) -> Json:
+        """The tenant's row (``id``, ``name``, ``plan``, ``status``, ``timezone``...)."""
+        return json.loads(self._call_string(_native.eryxon_tenant_get, _text(tenant_id, "tenant_id")))
+
+    def list_tenants(self) -> list:
+        """Every tenant of the store (host/admin use)."""
+        return json.loads(self._call_string(_native.eryxon_tenant_list))
+
     def list_keys(self, tenant_id: str) -> list:
         """The tenant's keys (both families) as dicts, without secrets.
 
@@ -278,17 +351,7 @@ class Store(HandleLease):
         before the tool runs (AuthenticationError, PermissionDenied,
         UnknownTool) and malformed arguments have ``.result`` None.
         """
-        if arguments is None:
-            args = None
-        elif isinstance(arguments, (str, bytes)):
-            args = _text(arguments, "arguments")
-        elif isinstance(arguments, Mapping):
-            try:
-                args = json.dumps(dict(arguments), ensure_ascii=False, allow_nan=False).encode("utf-8")
-            except (TypeError, ValueError) as e:
-                raise InvalidArgument(f"arguments are not JSON-serialisable: {e}") from e
-        else:
-            raise TypeError(f"arguments must be a mapping, a JSON string or None, not {type(arguments).__name__}")
+        args = _json_arguments(arguments)
 
         out = c_void_p()
         with self._handle() as ptr:
@@ -303,6 +366,104 @@ class Store(HandleLease):
         if result is None:
             raise InternalError("the library returned no result", status=_native.ERYXON_EINTERNAL)
         return result
+
+    # -- the host's own authority -------------------------------------------
+
+    def action(
+        self,
+        tenant_id: str,
+        action: str,
+        arguments: Union[Mapping[str, Any], str, bytes, None] = None,
+    ) -> Json:
+        """Runs a domain action for ``tenant_id`` as the host application:
+        a host action (create_cell, create_part, create_operation,
+        record_quantity, ...) or any tool (fetch_jobs, start_operation, ...);
+        :meth:`actions` lists them with their schemas. No key, rate limit,
+        quota or audit entry: the trusted in-process path, never for
+        untrusted callers. Returns ``{"success": True, "data": ...}``;
+        raises the error's exception with ``.result`` set to the failed
+        result (InvalidArgument for arguments that break the schema,
+        NotFound for another tenant's ids), UnknownTool for an unknown
+        action."""
+        args = _json_arguments(arguments)
+        out = c_void_p()
+        with self._handle() as ptr:
+            status = _native.eryxon_shop_action(
+                byref(out), ptr, _text(tenant_id, "tenant_id"), _text(action, "action"), args
+            )
+            message = _last_error() if status != _native.ERYXON_OK else ""
+        text = _native.take_string(out)
+        result = json.loads(text) if text else None
+        if status != _native.ERYXON_OK:
+            raise error_for_status(status, message, result)
+        return result
+
+    def actions(self) -> Json:
+        """``{"host_actions": [...], "tools": [...]}``: every action
+        :meth:`action` accepts, as MCP Tool objects (name, description,
+        inputSchema, outputSchema, annotations)."""
+        return json.loads(self._call_string(_native.eryxon_shop_actions))
+
+    def rate_limit_check(
+        self, key: str, requests_per_minute: int, burst: int = 1, cost: int = 1
+    ) -> Json:
+        """One GCRA check of the bucket ``key`` (kept apart from the
+        library's own key buckets): ``{"allowed", "limit", "remaining",
+        "reset_ms", "retry_after_ms"}`` (ms). A refused request spends
+        nothing."""
+        return json.loads(
+            self._call_string(
+                _native.eryxon_rate_limit_check,
+                _text(key, "key"),
+                int(requests_per_minute),
+                int(burst),
+                int(cost),
+            )
+        )
+
+    def quota_check(self, tenant_id: str, cost: int = 1, consume: bool = True) -> Json:
+        """Counts ``cost`` requests against the tenant's daily plan quota
+        (or only reads it with ``consume=False``): ``{"allowed", "limit"
+        (None = unlimited), "used", "remaining", "reset_ms", "day"}``."""
+        return json.loads(
+            self._call_string(
+                _native.eryxon_quota_check, _text(tenant_id, "tenant_id"), int(cost), 1 if consume else 0
+            )
+        )
+
+    def rest(
+        self,
+        method: str,
+        target: str,
+        headers: Union[Mapping[str, str], Iterable[Any], None] = None,
+        body: Union[str, bytes, None] = None,
+        remote_addr: Optional[str] = None,
+    ) -> Json:
+        """Answers one REST request (``/api/v1/...``, ``Authorization:
+        Bearer ery_live_...``) arriving through the host's own HTTP server:
+        ``{"status": 200, "headers": [[name, value], ...], "body": "..."}``.
+        The HTTP status is data; only a malformed request raises."""
+        request: Json = {"method": method, "target": target}
+        if headers is not None:
+            request["headers"] = dict(headers) if isinstance(headers, Mapping) else [list(h) for h in headers]
+        if body is not None:
+            request["body"] = body.decode("utf-8") if isinstance(body, bytes) else body
+        if remote_addr is not None:
+            request["remote_addr"] = remote_addr
+        text = self._call_string(
+            _native.eryxon_rest_handle, json.dumps(request, ensure_ascii=False).encode("utf-8")
+        )
+        return json.loads(text)
+
+    def tenant(self, tenant_id: str) -> "shop.TenantShop":
+        """One tenant's actions as Python methods returning rows and pages;
+        see :mod:`eryxon.shop`."""
+        return shop.TenantShop(self, tenant_id)
+
+    def mcp_session(self, **options: Any) -> "mcp.McpSession":
+        """An MCP session on this store for your own transport; see
+        :class:`eryxon.mcp.McpSession`."""
+        return mcp.McpSession(self, **options)
 
     def register_tool(
         self,
@@ -339,3 +500,15 @@ from . import host_tools  # noqa: E402
 from .host_tools import ToolRun  # noqa: E402
 
 __all__.extend(["host_tools", "ToolRun"])
+
+# MCP sessions on the host's own transport: eryxon.mcp.McpSession.
+from . import mcp  # noqa: E402
+from .mcp import McpSession  # noqa: E402
+
+__all__.extend(["mcp", "McpSession"])
+
+# One tenant's actions as methods: Store.tenant(tenant_id).
+from . import shop  # noqa: E402
+from .shop import Page, Row, TenantShop  # noqa: E402
+
+__all__.extend(["shop", "TenantShop", "Row", "Page"])

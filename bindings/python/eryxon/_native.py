@@ -166,16 +166,21 @@ _PROTOTYPES = {
     "eryxon_seed_demo": ([_store_p, c_char_p], c_int),
 }
 
-for _name, (_args, _res) in _PROTOTYPES.items():
-    try:
-        _fn = getattr(lib, _name)
-    except AttributeError as e:
-        raise ImportError(f"eryxon: {library_path} does not export {_name}") from e
-    _fn.argtypes = _args
-    _fn.restype = _res
-    globals()[_name] = _fn
-    __all__.append(_name)
-del _name, _args, _res, _fn
+def _declare(prototypes):
+    """Sets argtypes/restype of each function in ``prototypes`` (name ->
+    (argtypes, restype)) and exports it from this module."""
+    for name, (args, res) in prototypes.items():
+        try:
+            fn = getattr(lib, name)
+        except AttributeError as e:
+            raise ImportError(f"eryxon: {library_path} does not export {name}") from e
+        fn.argtypes = args
+        fn.restype = res
+        globals()[name] = fn
+        __all__.append(name)
+
+
+_declare(_PROTOTYPES)
 
 
 def _check_version():
@@ -233,16 +238,7 @@ _WEBHOOK_PROTOTYPES = {
     ),
 }
 
-for _name, (_args, _res) in _WEBHOOK_PROTOTYPES.items():
-    try:
-        _fn = getattr(lib, _name)
-    except AttributeError as e:
-        raise ImportError(f"eryxon: {library_path} does not export {_name}") from e
-    _fn.argtypes = _args
-    _fn.restype = _res
-    globals()[_name] = _fn
-    __all__.append(_name)
-del _name, _args, _res, _fn
+_declare(_WEBHOOK_PROTOTYPES)
 
 
 # Events: the outbox dispatcher, endpoints and subscriptions, the last
@@ -319,16 +315,7 @@ _EVENT_PROTOTYPES = {
     "eryxon_dispatcher_subscription_stats": ([_out_str, _dispatcher_p, c_uint64], c_int),
 }
 
-for _name, (_args, _res) in _EVENT_PROTOTYPES.items():
-    try:
-        _fn = getattr(lib, _name)
-    except AttributeError as e:
-        raise ImportError(f"eryxon: {library_path} does not export {_name}") from e
-    _fn.argtypes = _args
-    _fn.restype = _res
-    globals()[_name] = _fn
-    __all__.append(_name)
-del _name, _args, _res, _fn
+_declare(_EVENT_PROTOTYPES)
 __all__.extend(["eryxon_dispatcher_t", "eryxon_event_cb"])
 
 
@@ -366,14 +353,72 @@ _HOST_TOOL_PROTOTYPES = {
     "eryxon_tool_run_progress": ([_run_p, c_double, c_double, c_char_p], c_int),
 }
 
-for _name, (_args, _res) in _HOST_TOOL_PROTOTYPES.items():
-    try:
-        _fn = getattr(lib, _name)
-    except AttributeError as e:
-        raise ImportError(f"eryxon: {library_path} does not export {_name}") from e
-    _fn.argtypes = _args
-    _fn.restype = _res
-    globals()[_name] = _fn
-    __all__.append(_name)
-del _name, _args, _res, _fn
+_declare(_HOST_TOOL_PROTOTYPES)
 __all__.extend(["eryxon_tool_run_t", "eryxon_tool_handler"])
+
+
+# Domain actions, limits, REST and MCP sessions for hosts (eryxon.h, after
+# the host tools).
+
+
+class eryxon_mcp_session_t(ctypes.Structure):
+    """Opaque ``eryxon_mcp_session_t``; only ever used through a pointer."""
+
+
+_session_p = POINTER(eryxon_mcp_session_t)
+_session_pp = POINTER(_session_p)
+
+#: ``typedef void (*eryxon_mcp_message_cb)(const char *message, void *payload);``
+eryxon_mcp_message_cb = CFUNCTYPE(None, c_char_p, c_void_p)
+
+_HOST_PROTOTYPES = {
+    # eryxon_status eryxon_shop_action(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id, const char *action, const char *arguments_json);
+    "eryxon_shop_action": ([_out_str, _store_p, c_char_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_shop_actions(char **out_json, eryxon_store_t *store);
+    "eryxon_shop_actions": ([_out_str, _store_p], c_int),
+    # eryxon_status eryxon_rate_limit_check(char **out_json, eryxon_store_t *store,
+    #     const char *key, int64_t requests_per_minute, int64_t burst, int64_t cost);
+    "eryxon_rate_limit_check": ([_out_str, _store_p, c_char_p, c_int64, c_int64, c_int64], c_int),
+    # eryxon_status eryxon_quota_check(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id, int64_t cost, int consume);
+    "eryxon_quota_check": ([_out_str, _store_p, c_char_p, c_int64, c_int], c_int),
+    # eryxon_status eryxon_rest_handle(char **out_json, eryxon_store_t *store,
+    #     const char *request_json);
+    "eryxon_rest_handle": ([_out_str, _store_p, c_char_p], c_int),
+    # eryxon_status eryxon_mcp_session_create(eryxon_mcp_session_t **out,
+    #     eryxon_store_t *store, const char *options_json,
+    #     eryxon_mcp_message_cb on_message, void *payload);
+    "eryxon_mcp_session_create": (
+        [_session_pp, _store_p, c_char_p, eryxon_mcp_message_cb, c_void_p],
+        c_int,
+    ),
+    # eryxon_status eryxon_mcp_session_handle(char **out_reply,
+    #     eryxon_mcp_session_t *session, const char *message);
+    "eryxon_mcp_session_handle": ([_out_str, _session_p, c_char_p], c_int),
+    # void eryxon_mcp_session_free(eryxon_mcp_session_t **session);
+    "eryxon_mcp_session_free": ([_session_pp], None),
+}
+
+# Key lifecycle and tenant reads.
+_HOST_PROTOTYPES.update({
+    # eryxon_status eryxon_key_create_ex(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id, const char *options_json);
+    "eryxon_key_create_ex": ([_out_str, _store_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_key_set_enabled(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id, const char *key_row_id, int enabled);
+    "eryxon_key_set_enabled": ([_out_str, _store_p, c_char_p, c_char_p, c_int], c_int),
+    # eryxon_status eryxon_key_rotate(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id, const char *key_row_id, int64_t grace_seconds);
+    "eryxon_key_rotate": ([_out_str, _store_p, c_char_p, c_char_p, c_int64], c_int),
+    # eryxon_status eryxon_key_delete(eryxon_store_t *store, const char *tenant_id,
+    #     const char *key_row_id);
+    "eryxon_key_delete": ([_store_p, c_char_p, c_char_p], c_int),
+    # eryxon_status eryxon_tenant_get(char **out_json, eryxon_store_t *store,
+    #     const char *tenant_id);
+    "eryxon_tenant_get": ([_out_str, _store_p, c_char_p], c_int),
+    # eryxon_status eryxon_tenant_list(char **out_json, eryxon_store_t *store);
+    "eryxon_tenant_list": ([_out_str, _store_p], c_int),
+})
+_declare(_HOST_PROTOTYPES)
+__all__.extend(["eryxon_mcp_session_t", "eryxon_mcp_message_cb"])
