@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building, testing and the demo need on Debian 12, and only
 # what is missing: Debian packages through apt-get, the MCP TypeScript SDK
-# client through npm (exact versions from clients/ts/package-lock.json).
+# client and the MCP conformance suite (with Node 22) through npm (exact
+# versions from clients/ts/package-lock.json and
+# tests/conformance/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +35,14 @@ stamp=clients/ts/node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ clients/ts/package-lock.json -nt "$stamp" ]; then
   echo "install-deps: npm ci in clients/ts"
   (cd clients/ts && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The official MCP conformance suite and the Node 22 it needs (both from
+# npm, exact versions from tests/conformance/package-lock.json), for the
+# test conformance.mcp_server.
+stamp=tests/conformance/node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ tests/conformance/package-lock.json -nt "$stamp" ] \
+   || [ ! -x tests/conformance/node_modules/.bin/node ]; then
+  echo "install-deps: npm ci in tests/conformance"
+  (cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error)
 fi

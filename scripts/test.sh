@@ -2,7 +2,8 @@
 # Every test: builds the dev preset and runs all of CTest (unit tests per
 # module, the C ABI tests, the exported-symbol check, the install-and-consume
 # test, the Python binding, the end-to-end test with the official MCP
-# TypeScript SDK client), then builds the sanitize preset (ASan + UBSan) and
+# TypeScript SDK client, the official MCP conformance suite against a
+# fixture server: docs/mcp.md "Conformance"), then builds the sanitize preset (ASan + UBSan) and
 # the tsan preset (ThreadSanitizer) and runs the tests labelled "unit" under
 # each: unit and C ABI tests, the exported-symbol check and the Python
 # binding (sanitizer runtime preloaded).

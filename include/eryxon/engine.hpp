@@ -118,6 +118,9 @@ struct CallResult {
   std::optional<RateDecision> rate = std::nullopt;
   /// Set once the call reached the quota check.
   std::optional<QuotaDecision> quota = std::nullopt;
+  /// The handler's own MCP content blocks (ToolOutput::content) of a
+  /// successful call; std::nullopt when it left the default.
+  std::optional<nlohmann::json> content = std::nullopt;
 };
 
 class ERYXON_EXPORT Engine {

@@ -11,6 +11,7 @@
 #include "eryxon/limits.hpp"
 #include "eryxon/mcp.hpp"
 #include "eryxon/mcp_http.hpp"
+#include "eryxon/mcp_resources.hpp"
 #include "eryxon/model.hpp"
 #include "eryxon/portability.hpp"
 #include "eryxon/mqtt_sink.hpp"

@@ -15,7 +15,21 @@
 // notifications/initialized, ping, tools/list (paginated), tools/call,
 // logging/setLevel, notifications/cancelled, and emits notifications/progress,
 // notifications/message and notifications/tools/list_changed (MCP spec
-// "Basic / Utilities" and "Server / Utilities").
+// "Basic / Utilities" and "Server / Utilities"). With a catalog
+// (McpServerOptions::catalog, eryxon/mcp_resources.hpp) it also answers
+// resources/list, resources/templates/list, resources/read,
+// resources/subscribe, resources/unsubscribe, prompts/list, prompts/get and
+// completion/complete, and sends notifications/resources/list_changed,
+// notifications/resources/updated and notifications/prompts/list_changed.
+//
+// Tool results: a handler's ToolOutput::content (image, audio, embedded
+// resource, resource_link blocks...) is sent as the result's content; else
+// the content is one text block with the JSON result. ToolContext::log
+// sends notifications/message from inside a call. ToolContext::request_client
+// sends a request to the client (sampling/createMessage, elicitation/create,
+// roots/list) with a string id "eryxon-N" and waits for the response the
+// client sends back as an incoming message; a method whose client
+// capability was not declared in initialize is refused without sending.
 //
 // Authentication (SPEC.md "MCP authentication"): tools/call reads the MCP key
 // from params._meta.apiKey, falling back to McpServerOptions::default_api_key
@@ -91,6 +105,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -99,6 +114,7 @@
 
 #include "eryxon/engine.hpp"
 #include "eryxon/export.h"
+#include "eryxon/mcp_resources.hpp"
 
 namespace eryxon {
 
@@ -129,6 +145,14 @@ struct McpServerOptions {
   /// tools/call requests waiting for a worker at most; receive() blocks
   /// (so the stdio reader stops reading) while the queue is full.
   std::size_t max_queued = 64;
+  /// Resources, resource templates, prompts and completion the session
+  /// serves (eryxon/mcp_resources.hpp). Null (the default): none, and the
+  /// "resources", "prompts" and "completions" capabilities are not declared.
+  /// Shared, not copied: changes to the catalog reach live sessions.
+  std::shared_ptr<McpCatalog> catalog;
+  /// How long ToolContext::request_client waits for the client's answer, in
+  /// ms.
+  std::int64_t client_request_timeout_ms = 60000;
 };
 
 /// MCP revisions this server speaks, newest first.

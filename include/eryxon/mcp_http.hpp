@@ -12,8 +12,10 @@
 //          the reply. The stream is written once the call has ended (not
 //          live). Notifications and responses are answered 202 with no body.
 //   GET    (Accept: text/event-stream) opens the session's stream for
-//          messages the server sends unasked: notifications/tools/list_changed
-//          and log messages not caused by a POST. One per session (a second
+//          messages the server sends unasked: notifications/tools/list_changed,
+//          log messages not caused by a POST, and requests to the client
+//          (ToolContext::request_client: sampling, elicitation), which wait
+//          for the next GET stream when none is open. One per session (a second
 //          one is 409). Comment lines keep it alive every
 //          McpHttpOptions::keepalive_ms.
 //   DELETE ends the session (204).
@@ -32,7 +34,9 @@
 //                          the list empty, an http(s) origin on localhost,
 //                          127.0.0.1 or [::1], any port): else 403
 //                          (DNS-rebinding protection)
-//   Authorization          `Bearer <MCP key>`: missing, malformed, invalid,
+//   Authorization          `Bearer <MCP key>` (or, when the header is absent
+//                          and McpHttpOptions::unauthenticated_key is set,
+//                          that key): missing, malformed, invalid,
 //                          disabled or expired is 401 with
 //                          `WWW-Authenticate: Bearer realm="eryxon"` (plus
 //                          `error="invalid_token"` when a token was sent,
@@ -101,6 +105,18 @@ struct McpHttpOptions {
   unsigned threads = 16;
   /// Interval of SSE comment lines on an idle GET stream, in ms.
   std::int64_t keepalive_ms = 15000;
+  /// An MCP key the server uses for requests that carry no Authorization
+  /// header at all; empty (the default) answers them 401. A request that
+  /// does send Authorization is checked as usual, and the key is validated,
+  /// counted, rate-limited and allow-listed like any bearer key.
+  ///
+  /// Security: with it set, anyone who can reach the address acts as this
+  /// key, so the key's allow-list and tenant are open to every local process
+  /// (and, on a non-loopback address, to the network). Meant for test
+  /// fixtures (the MCP conformance suite cannot send headers) and for
+  /// single-user desktop setups on loopback with a key of narrow scope.
+  /// The `eryxon` command never sets it.
+  std::string unauthenticated_key;
   /// Settings of each session. default_api_key is ignored (the bearer key of
   /// the session is used); max_message_bytes is raised to max_body_bytes.
   McpServerOptions session;

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "eryxon/error.hpp"
 #include "eryxon/export.h"
 #include "eryxon/keys.hpp"
 #include "eryxon/shop.hpp"
@@ -61,6 +62,15 @@ struct CallControl {
   /// thread. Empty: progress is dropped (the client sent no progressToken).
   std::function<void(double progress, std::optional<double> total, std::string_view message)>
       on_progress;
+  /// Receives ToolContext::log messages: an RFC 5424 level name ("debug" ...
+  /// "emergency"), a logger name ("" for the caller's default) and the data.
+  /// Called on the handler's thread. Empty: log messages are dropped.
+  std::function<void(std::string_view level, std::string_view logger, const nlohmann::json& data)>
+      on_log;
+  /// Sends a request to the client and returns its result
+  /// (ToolContext::request_client); blocks the handler's thread until the
+  /// client answers. Empty: the caller cannot reach the client.
+  std::function<nlohmann::json(std::string_view method, const nlohmann::json& params)> on_request;
 };
 
 /// What a handler gets besides its arguments.
@@ -87,13 +97,50 @@ struct ToolContext {
                 std::string_view message = {}) const {
     if (control != nullptr && control->on_progress) control->on_progress(done, total, message);
   }
+  /// Sends a log message about this call to the caller: over MCP a
+  /// notifications/message {level, logger, data} (MCP "Utilities / Logging"),
+  /// sent only when `level` is at or above the session's logging level.
+  /// `level` is an RFC 5424 name (debug, info, notice, warning, error,
+  /// critical, alert, emergency; anything else is dropped); `logger` ""
+  /// means the session's logger "eryxon.mcp". Never put secrets in `data`.
+  /// Without a caller that listens (REST, the C ABI's eryxon_tool_call)
+  /// nothing happens.
+  void log(std::string_view level, nlohmann::json data, std::string_view logger = {}) const {
+    if (control != nullptr && control->on_log) control->on_log(level, logger, data);
+  }
+  /// Sends a JSON-RPC request to the MCP client and waits for its result:
+  /// `sampling/createMessage` (MCP "Client / Sampling"), `elicitation/create`
+  /// ("Client / Elicitation"), `roots/list` ("Client / Roots"), or any other
+  /// method the client understands. Returns the response's `result`.
+  /// Throws Error(VALIDATION_ERROR) when the client did not declare the
+  /// capability the method needs (sampling, elicitation, roots) or answered
+  /// with a JSON-RPC error (context: client_error), and Error(CONFLICT) when
+  /// no answer came within McpServerOptions::client_request_timeout_ms, the
+  /// call was cancelled or the session ended meanwhile. Callers without a
+  /// client to ask (REST, the C ABI's eryxon_tool_call) throw
+  /// Error(VALIDATION_ERROR) at once. Call it from the handler's thread.
+  nlohmann::json request_client(std::string_view method, nlohmann::json params = nlohmann::json::object()) const {
+    if (control == nullptr || !control->on_request)
+      throw Error(ErrorCode::validation_error, "This call has no MCP client to send requests to");
+    return control->on_request(method, params);
+  }
 };
 
 /// A handler's successful answer: `data` and, for listings, a pagination
 /// object {offset, limit, total, has_more}.
+///
+/// `content`, when set, is the MCP result's `content` array as the handler
+/// built it (content blocks such as those of eryxon/mcp_resources.hpp: text,
+/// image, audio, embedded resource, resource_link), sent instead of the
+/// default single text block holding the JSON result. `data` is then still
+/// sent as structuredContent's "data" unless it is null, in which case the
+/// MCP result has no structuredContent. REST and the C ABI see only `data`.
+/// The Engine checks that `content` is an array of objects with a string
+/// "type" (else the call fails with INTERNAL_ERROR).
 struct ToolOutput {
   nlohmann::json data;
   std::optional<nlohmann::json> pagination = std::nullopt;
+  std::optional<nlohmann::json> content = std::nullopt;
 };
 
 /// Runs a tool. Arguments have passed the inputSchema. Throw eryxon::Error

@@ -304,9 +304,20 @@ CallResult Engine::run_tool(const ToolDefinition& def, const KeyIdentity& identi
                              {{"violations", std::move(list)}}));
       }
     }
+    if (out.content) {
+      bool ok = out.content->is_array();
+      if (ok)
+        for (const auto& block : *out.content)
+          ok = ok && block.is_object() && block.contains("type") && block["type"].is_string();
+      if (!ok)
+        return failure(Error(ErrorCode::internal_error,
+                             "The tool's content is not an array of MCP content blocks"));
+    }
     nlohmann::json body = {{"success", true}, {"data", std::move(out.data)}};
     if (out.pagination) body["pagination"] = std::move(*out.pagination);
-    return {CallStatus::ok, std::move(body)};
+    CallResult result{CallStatus::ok, std::move(body)};
+    result.content = std::move(out.content);
+    return result;
   } catch (const Error& e) {
     return failure(e);
   } catch (const std::exception& e) {

@@ -140,6 +140,19 @@ struct Collector {
 };
 thread_local Collector* tl_collector = nullptr;
 
+// True for a JSON-RPC request the session sends (a server-to-client
+// request): nlohmann::json writes keys in order, so a request reads
+// {"id":...,"jsonrpc":"2.0","method":... while a reply has "result" or
+// "error" there and a notification has no "id". Quotes inside strings are
+// escaped, so the pattern cannot come from inside the id.
+bool is_server_request(std::string_view m) {
+  constexpr std::string_view head = "{\"id\":";
+  constexpr std::string_view mid = ",\"jsonrpc\":\"2.0\",\"method\":";
+  if (m.substr(0, head.size()) != head) return false;
+  const std::size_t at = m.find(",\"jsonrpc\":\"2.0\",");
+  return at != std::string_view::npos && m.substr(at, mid.size()) == mid;
+}
+
 struct HttpSession {
   std::string id;
   KeyHash key_hash{};
@@ -149,6 +162,9 @@ struct HttpSession {
   std::mutex stream_m;
   std::condition_variable stream_cv;
   std::deque<std::string> stream_queue;
+  // Server-to-client requests made while no GET stream was open: they wait
+  // here for the next one (the client's answer is what the call waits for).
+  std::deque<std::string> early_requests;
   bool stream_open = false;
   bool ended = false;
 
@@ -158,6 +174,17 @@ struct HttpSession {
     std::lock_guard lock(stream_m);
     if (!stream_open || ended || stream_queue.size() >= kMaxStreamBacklog) return;
     stream_queue.emplace_back(message);
+    stream_cv.notify_all();
+  }
+
+  // A request to the client (ToolContext::request_client): to the GET
+  // stream, kept until one opens.
+  void push_request(std::string_view message) {
+    std::lock_guard lock(stream_m);
+    if (ended) return;
+    auto& q = stream_open ? stream_queue : early_requests;
+    if (q.size() >= kMaxStreamBacklog) return;
+    q.emplace_back(message);
     stream_cv.notify_all();
   }
 
@@ -228,6 +255,12 @@ struct McpHttpServer::Impl {
       return std::nullopt;
     }
     const std::string auth = req.get_header_value("Authorization");
+    if (auth.empty() && !req.has_header("Authorization") && !options.unauthenticated_key.empty()) {
+      // The host's fixed identity (McpHttpOptions::unauthenticated_key);
+      // the key is still validated like a bearer key.
+      if (!version_ok(req, res)) return std::nullopt;
+      return options.unauthenticated_key;
+    }
     if (auth.empty()) {
       send_unauthorized(res, false);
       return std::nullopt;
@@ -243,16 +276,18 @@ struct McpHttpServer::Impl {
       send_unauthorized(res, true);
       return std::nullopt;
     }
-    if (req.has_header("MCP-Protocol-Version")) {
-      const std::string v = req.get_header_value("MCP-Protocol-Version");
-      bool known = false;
-      for (const char* const* p = mcp_supported_protocol_versions(); *p; ++p) known |= v == *p;
-      if (!known) {
-        send_error(res, 400, -32600, "Bad Request: unsupported MCP-Protocol-Version " + v);
-        return std::nullopt;
-      }
-    }
+    if (!version_ok(req, res)) return std::nullopt;
     return token;
+  }
+
+  // MCP-Protocol-Version, when present, must be one we speak (else 400).
+  static bool version_ok(const httplib::Request& req, httplib::Response& res) {
+    if (!req.has_header("MCP-Protocol-Version")) return true;
+    const std::string v = req.get_header_value("MCP-Protocol-Version");
+    for (const char* const* p = mcp_supported_protocol_versions(); *p; ++p)
+      if (v == *p) return true;
+    send_error(res, 400, -32600, "Bad Request: unsupported MCP-Protocol-Version " + v);
+    return false;
   }
 
   // Validates the key (counts one use). False with 401 in `res` when refused.
@@ -438,7 +473,10 @@ struct McpHttpServer::Impl {
     so.max_message_bytes = std::max(so.max_message_bytes, options.max_body_bytes);
     HttpSession* raw = s.get();
     s->mcp = std::make_unique<McpSession>(engine, std::move(so), [raw](std::string_view m) {
-      if (tl_collector && tl_collector->owner == raw) tl_collector->events.emplace_back(m);
+      // A request to the client must reach it while the call waits for the
+      // answer, so it cannot wait in the POST's collected stream.
+      if (is_server_request(m)) raw->push_request(m);
+      else if (tl_collector && tl_collector->owner == raw) tl_collector->events.emplace_back(m);
       else raw->push(m);
     });
     Collector c{raw, {}};
@@ -490,6 +528,7 @@ struct McpHttpServer::Impl {
       }
       s->stream_open = true;
       s->stream_queue.clear();
+      s->stream_queue.swap(s->early_requests);
     }
     s->last_used_ms.store(now_ms());
     auto primed = std::make_shared<bool>(false);

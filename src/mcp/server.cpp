@@ -17,6 +17,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -34,6 +35,7 @@ constexpr int kMethodNotFound = -32601;
 constexpr int kInvalidParams = -32602;
 constexpr int kInternalError = -32603;
 constexpr int kServerError = -32000;  // authentication and permission refusals
+constexpr int kResourceNotFound = -32002;  // MCP "Resources / Error Handling"
 
 constexpr const char* kProtocolVersions[] = {"2025-11-25", "2025-06-18", nullptr};
 constexpr const char* kLogger = "eryxon.mcp";
@@ -181,6 +183,19 @@ struct McpSession::Impl {
   mutable std::mutex state_mutex;  // protocol_version, client_info
   std::string protocol_version;
   json client_info;
+  json client_capabilities = json::object();
+
+  // Requests this session sent to the client (ToolContext::request_client),
+  // by id.dump(), until their response arrives.
+  struct OutRequest {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    json response;
+  };
+  std::mutex outgoing_mutex;
+  std::map<std::string, std::shared_ptr<OutRequest>> outgoing;
+  std::atomic<std::uint64_t> next_outgoing{1};
   std::atomic<bool> initialized{false};
   std::atomic<int> level{-1};  // McpLogLevel, or -1 for off
 
@@ -192,6 +207,10 @@ struct McpSession::Impl {
   bool stopping = false;
 
   std::uint64_t listener = 0;
+  std::uint64_t catalog_listener = 0;
+
+  std::mutex subscriptions_mutex;
+  std::set<std::string> subscriptions;  // resources/subscribe URIs
 
   // --- output ---------------------------------------------------------------
   void emit(const std::string& message) noexcept {
@@ -263,7 +282,10 @@ struct McpSession::Impl {
       if (method_it == msg.end()) {
         // A response to a request we never send, or garbage: answer only the
         // latter, and only when it carries an id.
-        if (has_id && (msg.contains("result") || msg.contains("error"))) return {};
+        if (has_id && (msg.contains("result") || msg.contains("error"))) {
+          on_response(id, msg);
+          return {};
+        }
         return {error_reply(id, kInvalidRequest, "Invalid Request: missing method"), nullptr};
       }
       if (!method_it->is_string())
@@ -319,6 +341,76 @@ struct McpSession::Impl {
     }
   }
 
+  // A response from the client to one of our requests; others are ignored.
+  void on_response(const json& id, const json& msg) {
+    std::shared_ptr<OutRequest> req;
+    {
+      std::lock_guard lock(outgoing_mutex);
+      auto it = outgoing.find(id.dump());
+      if (it == outgoing.end()) return;
+      req = it->second;
+      outgoing.erase(it);
+    }
+    std::lock_guard lock(req->m);
+    req->done = true;
+    req->response = msg;
+    req->cv.notify_all();
+  }
+
+  // ToolContext::request_client for `call`.
+  json request_client(PendingCall& call, std::string_view method, const json& params) {
+    const char* capability = method == "sampling/createMessage"       ? "sampling"
+                             : method.substr(0, 12) == "elicitation/" ? "elicitation"
+                             : method == "roots/list"                 ? "roots"
+                                                                      : nullptr;
+    if (capability) {
+      std::lock_guard lock(state_mutex);
+      if (!client_capabilities.contains(capability))
+        throw Error(ErrorCode::validation_error,
+                    std::string("The client did not declare the ") + capability + " capability",
+                    {{"method", std::string(method)}});
+    }
+    const json id = "eryxon-" + std::to_string(next_outgoing.fetch_add(1));
+    auto req = std::make_shared<OutRequest>();
+    {
+      std::lock_guard lock(outgoing_mutex);
+      outgoing.emplace(id.dump(), req);
+    }
+    auto forget = [&] {
+      std::lock_guard lock(outgoing_mutex);
+      outgoing.erase(id.dump());
+    };
+    emit(dump({{"jsonrpc", "2.0"},
+               {"id", id},
+               {"method", std::string(method)},
+               {"params", params.is_object() ? params : json::object()}}));
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(std::max<std::int64_t>(0, options.client_request_timeout_ms));
+    std::unique_lock lock(req->m);
+    while (!req->done) {
+      if (call.cancelled.load(std::memory_order_acquire)) {
+        lock.unlock();
+        forget();
+        throw Error(ErrorCode::conflict, "The call was cancelled while waiting for the client");
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) {
+        lock.unlock();
+        forget();
+        throw Error(ErrorCode::conflict, "The client did not answer " + std::string(method) + " in time");
+      }
+      req->cv.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(50)));
+    }
+    const json response = std::move(req->response);
+    lock.unlock();
+    if (auto e = response.find("error"); e != response.end())
+      throw Error(ErrorCode::validation_error,
+                  "The client refused " + std::string(method) + ": " +
+                      (e->is_object() ? e->value("message", std::string("error")) : std::string("error")),
+                  {{"client_error", *e}});
+    return response.value("result", json::object());
+  }
+
   std::string protocol_version_copy() const {
     std::lock_guard lock(state_mutex);
     return protocol_version;
@@ -356,6 +448,11 @@ struct McpSession::Impl {
         throw RpcError{kInvalidRequest, "Server not initialized: send initialize first", nullptr};
       return method == "tools/list" ? handle_tools_list(params) : handle_set_level(params);
     }
+    if (options.catalog && is_catalog_method(method)) {
+      if (protocol_version_copy().empty())
+        throw RpcError{kInvalidRequest, "Server not initialized: send initialize first", nullptr};
+      return handle_catalog(method, params, *options.catalog);
+    }
     throw RpcError{kMethodNotFound, "Method not found: " + method, {{"method", method}}};
   }
 
@@ -372,14 +469,211 @@ struct McpSession::Impl {
       std::lock_guard lock(state_mutex);
       protocol_version = chosen;
       client_info = params.value("clientInfo", json());
+      client_capabilities = params.value("capabilities", json::object());
+      if (!client_capabilities.is_object()) client_capabilities = json::object();
+    }
+    json capabilities = {{"tools", {{"listChanged", true}}}, {"logging", json::object()}};
+    if (options.catalog) {
+      capabilities["resources"] = {{"subscribe", true}, {"listChanged", true}};
+      capabilities["prompts"] = {{"listChanged", true}};
+      if (options.catalog->completer()) capabilities["completions"] = json::object();
     }
     return {{"protocolVersion", chosen},
-            {"capabilities", {{"tools", {{"listChanged", true}}}, {"logging", json::object()}}},
+            {"capabilities", std::move(capabilities)},
             {"serverInfo",
              {{"name", options.server_name},
               {"title", "eryxon shop-floor connectivity"},
               {"version", ERYXON_VERSION_STRING}}},
             {"instructions", kInstructions}};
+  }
+
+  // --- resources, prompts, completion (McpServerOptions::catalog) ----------
+  static bool is_catalog_method(const std::string& m) {
+    return m == "resources/list" || m == "resources/templates/list" || m == "resources/read" ||
+           m == "resources/subscribe" || m == "resources/unsubscribe" || m == "prompts/list" ||
+           m == "prompts/get" || m == "completion/complete";
+  }
+
+  static std::string string_param(const json& params, const char* name, const char* method) {
+    const auto it = params.find(name);
+    if (it == params.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+      throw RpcError{kInvalidParams,
+                     std::string(method) + " needs params." + name + " (a non-empty string)",
+                     nullptr};
+    return it->get<std::string>();
+  }
+
+  static std::map<std::string, std::string> string_map(const json& params, const char* name,
+                                                        const char* method) {
+    std::map<std::string, std::string> out;
+    const auto it = params.find(name);
+    if (it == params.end() || it->is_null()) return out;
+    if (!it->is_object())
+      throw RpcError{kInvalidParams, std::string(method) + " params." + name + " must be an object",
+                     nullptr};
+    for (const auto& [k, v] : it->items()) {
+      if (!v.is_string())
+        throw RpcError{kInvalidParams,
+                       std::string(method) + " params." + name + " values must be strings",
+                       {{"argument", k}}};
+      out.emplace(k, v.get<std::string>());
+    }
+    return out;
+  }
+
+  // Runs a host callback; maps eryxon::Error to JSON-RPC errors.
+  template <typename F>
+  static json run_host(F&& f, int not_found_code, const json& not_found_data) {
+    try {
+      return f();
+    } catch (const RpcError&) {
+      throw;
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::not_found)
+        throw RpcError{not_found_code, not_found_code == kResourceNotFound ? "Resource not found"
+                                                                         : e.what(),
+                       not_found_data};
+      if (e.code() == ErrorCode::validation_error)
+        throw RpcError{kInvalidParams, e.what(), nullptr};
+      throw RpcError{kInternalError, std::string("Internal error: ") + e.what(), nullptr};
+    }
+  }
+
+  json handle_catalog(const std::string& method, const json& params, McpCatalog& catalog) {
+    auto put = [](json& j, const char* key, const std::string& v) {
+      if (!v.empty()) j[key] = v;
+    };
+    // resources/list and resources/templates/list share their entry shape.
+    auto describe = [&](const auto& entries, const char* uri_key, auto uri_of) {
+      json list = json::array();
+      for (const auto& e : entries) {
+        json j = {{uri_key, uri_of(*e)}, {"name", e->name}};
+        put(j, "title", e->title);
+        put(j, "description", e->description);
+        put(j, "mimeType", e->mime_type);
+        list.push_back(std::move(j));
+      }
+      return list;
+    };
+    if (method == "resources/list")
+      return {{"resources", describe(catalog.resources(), "uri",
+                                     [](const McpResource& r) { return r.uri; })}};
+    if (method == "resources/templates/list")
+      return {{"resourceTemplates",
+               describe(catalog.templates(), "uriTemplate",
+                        [](const McpResourceTemplate& t) { return t.uri_template; })}};
+    if (method == "resources/read") {
+      const std::string uri = string_param(params, "uri", "resources/read");
+      const json missing = {{"uri", uri}};
+      auto checked = [&](json contents) -> json {
+        if (!contents.is_array())
+          throw RpcError{kInternalError, "Internal error: the resource reader returned no array",
+                         nullptr};
+        return {{"contents", std::move(contents)}};
+      };
+      for (const auto& r : catalog.resources())
+        if (r->uri == uri)
+          return checked(run_host([&] { return r->read(uri); }, kResourceNotFound, missing));
+      for (const auto& t : catalog.templates())
+        if (auto vars = mcp_match_uri_template(t->uri_template, uri))
+          return checked(
+              run_host([&] { return t->read(uri, *vars); }, kResourceNotFound, missing));
+      throw RpcError{kResourceNotFound, "Resource not found", missing};
+    }
+    if (method == "resources/subscribe" || method == "resources/unsubscribe") {
+      const std::string uri = string_param(params, "uri", method.c_str());
+      std::lock_guard lock(subscriptions_mutex);
+      if (method == "resources/subscribe") subscriptions.insert(uri);
+      else subscriptions.erase(uri);
+      return json::object();
+    }
+    if (method == "prompts/list") {
+      json list = json::array();
+      for (const auto& p : catalog.prompts()) {
+        json j = {{"name", p->name}};
+        put(j, "title", p->title);
+        put(j, "description", p->description);
+        if (!p->arguments.empty()) {
+          json args = json::array();
+          for (const auto& a : p->arguments) {
+            json aj = {{"name", a.name}, {"required", a.required}};
+            put(aj, "description", a.description);
+            args.push_back(std::move(aj));
+          }
+          j["arguments"] = std::move(args);
+        }
+        list.push_back(std::move(j));
+      }
+      return {{"prompts", std::move(list)}};
+    }
+    if (method == "prompts/get") {
+      const std::string name = string_param(params, "name", "prompts/get");
+      const auto prompt = catalog.find_prompt(name);
+      if (!prompt) throw RpcError{kInvalidParams, "Unknown prompt: " + name, {{"name", name}}};
+      const auto args = string_map(params, "arguments", "prompts/get");
+      for (const auto& a : prompt->arguments)
+        if (a.required && !args.count(a.name))
+          throw RpcError{kInvalidParams, "Missing required argument: " + a.name,
+                         {{"argument", a.name}}};
+      json messages = run_host([&] { return prompt->get(args); }, kInvalidParams, nullptr);
+      if (!messages.is_array())
+        throw RpcError{kInternalError, "Internal error: the prompt builder returned no array",
+                       nullptr};
+      json result = {{"messages", std::move(messages)}};
+      put(result, "description", prompt->description);
+      return result;
+    }
+    // completion/complete
+    const McpCompleter completer = catalog.completer();
+    if (!completer)
+      throw RpcError{kMethodNotFound, "Method not found: completion/complete",
+                     {{"method", method}}};
+    const auto ref = params.find("ref");
+    if (ref == params.end() || !ref->is_object() || !ref->contains("type") ||
+        !(*ref)["type"].is_string())
+      throw RpcError{kInvalidParams, "completion/complete needs params.ref {type, ...}", nullptr};
+    const auto arg = params.find("argument");
+    if (arg == params.end() || !arg->is_object() || !arg->contains("name") ||
+        !(*arg)["name"].is_string() || !arg->contains("value") || !(*arg)["value"].is_string())
+      throw RpcError{kInvalidParams, "completion/complete needs params.argument {name, value}",
+                     nullptr};
+    std::map<std::string, std::string> context;
+    if (auto c = params.find("context"); c != params.end() && c->is_object())
+      context = string_map(*c, "arguments", "completion/complete");
+    json out = run_host(
+        [&] {
+          McpCompletion done = completer(*ref, (*arg)["name"].get<std::string>(),
+                                         (*arg)["value"].get<std::string>(), context);
+          const bool cut = done.values.size() > 100;
+          if (cut) done.values.resize(100);
+          json c = {{"values", done.values}, {"hasMore", done.has_more || cut}};
+          if (done.total) c["total"] = *done.total;
+          return json{{"completion", std::move(c)}};
+        },
+        kInvalidParams, nullptr);
+    return out;
+  }
+
+  // A catalog change, on the thread that made it.
+  void on_catalog_change(McpCatalog::Change change, const std::string& uri) {
+    if (!initialized.load()) return;
+    switch (change) {
+      case McpCatalog::Change::resources:
+        emit(notification("notifications/resources/list_changed"));
+        break;
+      case McpCatalog::Change::prompts:
+        emit(notification("notifications/prompts/list_changed"));
+        break;
+      case McpCatalog::Change::resource_updated: {
+        bool subscribed;
+        {
+          std::lock_guard lock(subscriptions_mutex);
+          subscribed = subscriptions.count(uri) > 0;
+        }
+        if (subscribed) emit(notification("notifications/resources/updated", {{"uri", uri}}));
+        break;
+      }
+    }
   }
 
   json handle_set_level(const json& params) {
@@ -450,6 +744,14 @@ struct McpSession::Impl {
                                               std::string_view message) {
             report_progress(call, progress, total, message);
           };
+        control.on_request = [this, &call](std::string_view method, const json& params) {
+          return request_client(call, method, params);
+        };
+        control.on_log = [this](std::string_view level_name, std::string_view logger,
+                                const json& data) {
+          if (auto l = parse_mcp_log_level(level_name))
+            log(*l, logger.empty() ? std::string_view(kLogger) : logger, data);
+        };
         json result = handle_tools_call(call.params, control, outcome);
         reply = dump({{"jsonrpc", "2.0"}, {"id", call.id}, {"result", std::move(result)}});
       }
@@ -557,6 +859,12 @@ struct McpSession::Impl {
       }
     }
     const bool is_error = r.status == CallStatus::tool_error;
+    if (r.content && !is_error) {
+      // The handler built its own content blocks (image, audio, resources...).
+      json result = {{"content", *r.content}, {"isError", false}};
+      if (!r.body.value("data", json()).is_null()) result["structuredContent"] = r.body;
+      return result;
+    }
     return {{"content", json::array({{{"type", "text"}, {"text", dump(r.body)}}})},
             {"structuredContent", r.body},
             {"isError", is_error}};
@@ -603,10 +911,16 @@ McpSession::McpSession(Engine& engine, McpServerOptions options, McpSink sink)
   impl_->listener = engine.tools().subscribe([impl](std::uint64_t) {
     if (impl->initialized.load()) impl->emit(notification("notifications/tools/list_changed"));
   });
+  if (impl_->options.catalog)
+    impl_->catalog_listener = impl_->options.catalog->subscribe(
+        [impl](McpCatalog::Change change, const std::string& uri) {
+          impl->on_catalog_change(change, uri);
+        });
 }
 
 McpSession::~McpSession() {
   impl_->engine.tools().unsubscribe(impl_->listener);
+  if (impl_->options.catalog) impl_->options.catalog->unsubscribe(impl_->catalog_listener);
   {
     std::lock_guard lock(impl_->flight_mutex);
     for (auto& [key, call] : impl_->in_flight) call->cancelled.store(true);
