@@ -34,6 +34,7 @@
 #include "eryxon/dispatcher.hpp"
 #include "eryxon/engine.hpp"
 #include "eryxon/mcp.hpp"
+#include "eryxon/mcp_resources.hpp"
 #include "eryxon/error.hpp"
 #include "eryxon/eryxon.h"
 
@@ -64,6 +65,9 @@ struct eryxon_store_t {
   /// sessions before the engine goes, so none outlives what it refers to.
   std::mutex sessions_mutex;
   std::set<eryxon_mcp_session_t*> sessions;
+  /// Resources and prompts added through the C ABI; every session created
+  /// by eryxon_mcp_session_create serves it. Null until the first add.
+  std::shared_ptr<eryxon::McpCatalog> catalog;
 };
 
 /// The C handle of a dispatcher, on the storage of the store it was made

@@ -1586,6 +1586,68 @@ static void test_key_lifecycle(void) {
   eryxon_store_free(&store);
 }
 
+
+/* Resources and prompts served by C-created MCP sessions. */
+static void test_mcp_catalog(void) {
+  eryxon_store_t *store = NULL;
+  eryxon_mcp_session_t *session = NULL;
+  char *out = NULL;
+  CHECK_OK(eryxon_store_open(&store, ":memory:"));
+  if (store == NULL) return;
+  CHECK_OK(eryxon_mcp_resource_add(store,
+      "{\"uri\":\"eryxon://docs/shifts\",\"name\":\"shifts\",\"mimeType\":\"text/plain\","
+      "\"text\":\"Early 06-14, late 14-22\"}"));
+  CHECK_STATUS(eryxon_mcp_resource_add(store,
+      "{\"uri\":\"eryxon://docs/shifts\",\"name\":\"again\",\"text\":\"x\"}"), ERYXON_EDUPLICATE);
+  CHECK_INVALID(eryxon_mcp_resource_add(store, "{\"uri\":\"u\",\"name\":\"n\"}"), "text");
+  CHECK_INVALID(eryxon_mcp_resource_add(store,
+      "{\"uri\":\"u\",\"name\":\"n\",\"text\":\"t\",\"size\":1}"), "size");
+  CHECK_OK(eryxon_mcp_prompt_add(store,
+      "{\"name\":\"triage_ncr\",\"description\":\"Triage an NCR\",\"arguments\":[{\"name\":"
+      "\"issue\",\"required\":true},{\"name\":\"tone\"}],\"messages\":[{\"role\":\"user\","
+      "\"text\":\"Triage NCR {{issue}} {{tone}}.\"}]}"));
+  CHECK_INVALID(eryxon_mcp_prompt_add(store, "{\"name\":\"p\",\"messages\":[]}"), "messages");
+  CHECK_INVALID(eryxon_mcp_prompt_add(store,
+      "{\"name\":\"p\",\"messages\":[{\"role\":\"system\",\"text\":\"x\"}]}"), "role");
+
+  CHECK_OK(eryxon_mcp_session_create(&session, store, NULL, NULL, NULL));
+  CHECK_OK(eryxon_mcp_session_handle(&out, session,
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+      "\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}"));
+  CHECK(contains(out, "\"resources\"") && contains(out, "\"prompts\""));
+  eryxon_free(out);
+  CHECK_OK(eryxon_mcp_session_handle(&out, session,
+      "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/list\"}"));
+  CHECK(contains(out, "eryxon://docs/shifts"));
+  eryxon_free(out);
+  CHECK_OK(eryxon_mcp_session_handle(&out, session,
+      "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/read\",\"params\":{\"uri\":"
+      "\"eryxon://docs/shifts\"}}"));
+  CHECK(contains(out, "Early 06-14, late 14-22"));
+  eryxon_free(out);
+  CHECK_OK(eryxon_mcp_session_handle(&out, session,
+      "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"prompts/get\",\"params\":{\"name\":"
+      "\"triage_ncr\",\"arguments\":{\"issue\":\"NCR-7\"}}}"));
+  CHECK(contains(out, "Triage NCR NCR-7 ."));
+  eryxon_free(out);
+  CHECK_OK(eryxon_mcp_session_handle(&out, session,
+      "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"prompts/get\",\"params\":{\"name\":"
+      "\"triage_ncr\",\"arguments\":{}}}"));
+  CHECK(contains(out, "-32602"));
+  eryxon_free(out);
+
+  CHECK_OK(eryxon_mcp_catalog_remove(store, "resource", "eryxon://docs/shifts"));
+  CHECK_STATUS(eryxon_mcp_catalog_remove(store, "resource", "eryxon://docs/shifts"),
+               ERYXON_ENOTFOUND);
+  CHECK_INVALID(eryxon_mcp_catalog_remove(store, "tool", "x"), "kind");
+  CHECK_OK(eryxon_mcp_session_handle(&out, session,
+      "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"resources/list\"}"));
+  CHECK(!contains(out, "eryxon://docs/shifts"));
+  eryxon_free(out);
+  eryxon_mcp_session_free(&session);
+  eryxon_store_free(&store);
+}
+
 int main(void) {
   eryxon_store_t *store = NULL;
   char persisted_key[64] = "";
@@ -1601,6 +1663,7 @@ int main(void) {
   test_portability();
   test_host_surface();
   test_key_lifecycle();
+  test_mcp_catalog();
 
   CHECK_STATUS(eryxon_store_open(&store, ":memory:"), ERYXON_OK);
   if (store != NULL) {

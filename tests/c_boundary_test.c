@@ -588,6 +588,13 @@ static void test_session_and_host_boundaries(void) {
   CHECK_INVALID(eryxon_quota_check(&out, store, tenant_id, 0, 0), "cost");
   CHECK_INVALID(eryxon_rest_handle(&out, store, NULL), "request_json");
   CHECK_INVALID(eryxon_rest_handle(&out, store, "{\"method\":1,\"target\":\"/\"}"), "method");
+  CHECK_INVALID(eryxon_mcp_resource_add(NULL, "{}"), "store");
+  CHECK_INVALID(eryxon_mcp_resource_add(store, NULL), "resource_json");
+  CHECK_INVALID(eryxon_mcp_resource_add(store, "[1]"), "resource_json");
+  CHECK_INVALID(eryxon_mcp_prompt_add(store, NULL), "prompt_json");
+  CHECK_INVALID(eryxon_mcp_prompt_add(store, "{\"name\":\"p\"}"), "messages");
+  CHECK_INVALID(eryxon_mcp_catalog_remove(store, NULL, "x"), "kind");
+  CHECK_INVALID(eryxon_mcp_catalog_remove(store, "prompt", "\xff"), "UTF-8");
   CHECK(out == NULL);
   eryxon_store_free(&store);
 }

@@ -1017,6 +1017,49 @@ ERYXON_EXPORT eryxon_status eryxon_mcp_session_handle(char **out_reply,
                                                       eryxon_mcp_session_t *session,
                                                       const char *message);
 
+/**
+ * Adds a static resource to the store's MCP catalog (MCP 2025-11-25
+ * "Server / Resources"): resources/list shows it and resources/read
+ * returns its contents.
+ *
+ * resource_json: {"uri" (unique), "name", "title"?, "description"?,
+ * "mimeType"?, and exactly one of "text" (UTF-8 contents) or "blob"
+ * (contents already base64-encoded, RFC 4648)}. Sessions created by
+ * eryxon_mcp_session_create after the first resource or prompt was added
+ * serve the catalog (and declare the "resources" and "prompts"
+ * capabilities); live ones hear notifications/resources/list_changed.
+ * Thread-safe.
+ * Errors: ERYXON_EINVALID (bad shape, unknown member), ERYXON_EDUPLICATE
+ * (uri taken).
+ */
+ERYXON_EXPORT eryxon_status eryxon_mcp_resource_add(eryxon_store_t *store,
+                                                    const char *resource_json);
+
+/**
+ * Adds a prompt template to the store's MCP catalog (MCP "Server /
+ * Prompts"): prompts/list shows it and prompts/get returns its messages
+ * with every "{{argument}}" replaced by the client's value (missing
+ * optional arguments become empty text).
+ *
+ * prompt_json: {"name" (unique), "title"?, "description"?, "arguments"?:
+ * [{"name","description"?,"required"?: bool}], "messages": [{"role":
+ * "user"|"assistant","text": "..."}] (at least one)}. A prompts/get
+ * without a required argument is -32602. Which sessions serve it: as for
+ * eryxon_mcp_resource_add. Thread-safe.
+ * Errors: ERYXON_EINVALID, ERYXON_EDUPLICATE (name taken).
+ */
+ERYXON_EXPORT eryxon_status eryxon_mcp_prompt_add(eryxon_store_t *store,
+                                                  const char *prompt_json);
+
+/**
+ * Removes a resource (kind "resource", id its uri) or a prompt (kind
+ * "prompt", id its name) from the store's MCP catalog; sessions hear the
+ * list_changed notification. Thread-safe.
+ * Errors: ERYXON_EINVALID, ERYXON_ENOTFOUND.
+ */
+ERYXON_EXPORT eryxon_status eryxon_mcp_catalog_remove(eryxon_store_t *store, const char *kind,
+                                                      const char *id);
+
 /** Closes a session (waits for its running calls; no on_message call
  *  happens after it returns) and sets *session to NULL. NULL is a no-op.
  *  Free sessions before their store; eryxon_store_free closes the

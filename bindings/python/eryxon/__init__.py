@@ -517,6 +517,65 @@ class Store(HandleLease):
         see :mod:`eryxon.shop`."""
         return shop.TenantShop(self, tenant_id)
 
+    def _call_status(self, fn: Any, *args: Any) -> None:
+        with self._handle() as ptr:
+            status = fn(ptr, *args)
+            message = _last_error() if status != _native.ERYXON_OK else ""
+        if status != _native.ERYXON_OK:
+            raise error_for_status(status, message)
+
+    def add_resource(
+        self,
+        uri: str,
+        name: str,
+        *,
+        text: Optional[str] = None,
+        blob: Optional[bytes] = None,
+        mime_type: Optional[str] = None,
+        title: Optional[str] = None,
+        description: Optional[str] = None,
+    ) -> None:
+        """Adds a static MCP resource (exactly one of ``text`` and ``blob``)
+        served by sessions created afterwards (:meth:`mcp_session`)."""
+        import base64
+
+        spec: Json = {"uri": uri, "name": name}
+        if text is not None:
+            spec["text"] = text
+        if blob is not None:
+            spec["blob"] = base64.b64encode(blob).decode("ascii")
+        for key, value in (("mimeType", mime_type), ("title", title), ("description", description)):
+            if value is not None:
+                spec[key] = value
+        self._call_status(_native.eryxon_mcp_resource_add, json.dumps(spec).encode("utf-8"))
+
+    def add_prompt(
+        self,
+        name: str,
+        messages: Iterable[Mapping[str, str]],
+        *,
+        arguments: Iterable[Mapping[str, Any]] = (),
+        title: Optional[str] = None,
+        description: Optional[str] = None,
+    ) -> None:
+        """Adds an MCP prompt template: ``messages`` are ``{"role": "user" |
+        "assistant", "text": "... {{argument}} ..."}``; ``arguments`` are
+        ``{"name", "description"?, "required"?}``."""
+        spec: Json = {"name": name, "messages": [dict(m) for m in messages],
+                      "arguments": [dict(a) for a in arguments]}
+        for key, value in (("title", title), ("description", description)):
+            if value is not None:
+                spec[key] = value
+        self._call_status(_native.eryxon_mcp_prompt_add, json.dumps(spec).encode("utf-8"))
+
+    def remove_resource(self, uri: str) -> None:
+        """Removes a resource added with :meth:`add_resource` (NotFound otherwise)."""
+        self._call_status(_native.eryxon_mcp_catalog_remove, b"resource", _text(uri, "uri"))
+
+    def remove_prompt(self, name: str) -> None:
+        """Removes a prompt added with :meth:`add_prompt` (NotFound otherwise)."""
+        self._call_status(_native.eryxon_mcp_catalog_remove, b"prompt", _text(name, "name"))
+
     def mcp_session(self, **options: Any) -> "mcp.McpSession":
         """An MCP session on this store for your own transport; see
         :class:`eryxon.mcp.McpSession`."""

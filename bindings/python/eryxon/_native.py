@@ -433,5 +433,15 @@ _HOST_PROTOTYPES.update({
     # eryxon_status eryxon_tenant_list(char **out_json, eryxon_store_t *store);
     "eryxon_tenant_list": ([_out_str, _store_p], c_int),
 })
+# Static MCP resources and prompts of a store.
+_HOST_PROTOTYPES.update({
+    # eryxon_status eryxon_mcp_resource_add(eryxon_store_t *store, const char *resource_json);
+    "eryxon_mcp_resource_add": ([_store_p, c_char_p], c_int),
+    # eryxon_status eryxon_mcp_prompt_add(eryxon_store_t *store, const char *prompt_json);
+    "eryxon_mcp_prompt_add": ([_store_p, c_char_p], c_int),
+    # eryxon_status eryxon_mcp_catalog_remove(eryxon_store_t *store, const char *kind,
+    #     const char *id);
+    "eryxon_mcp_catalog_remove": ([_store_p, c_char_p, c_char_p], c_int),
+})
 _declare(_HOST_PROTOTYPES)
 __all__.extend(["eryxon_mcp_session_t", "eryxon_mcp_message_cb"])

@@ -185,6 +185,33 @@ class McpSessionTest(unittest.TestCase):
             with self.assertRaises(eryxon.InvalidArgument):
                 session.handle("{}")
 
+    def test_resources_and_prompts(self):
+        with eryxon.Store.open() as store:
+            store.add_resource("eryxon://docs/shifts", "shifts", text="Early 06-14",
+                               mime_type="text/plain")
+            store.add_resource("eryxon://img/logo", "logo", blob=b"\x89PNG", mime_type="image/png")
+            store.add_prompt("triage", [{"role": "user", "text": "Triage {{issue}}"}],
+                             arguments=[{"name": "issue", "required": True}])
+            with self.assertRaises(eryxon.Duplicate):
+                store.add_prompt("triage", [{"role": "user", "text": "x"}])
+            with store.mcp_session() as session:
+                session.request("initialize", {"protocolVersion": "2025-11-25",
+                                               "capabilities": {},
+                                               "clientInfo": {"name": "py", "version": "1"}})
+                listed = session.request("resources/list", id=2)["result"]["resources"]
+                self.assertEqual({r["uri"] for r in listed},
+                                 {"eryxon://docs/shifts", "eryxon://img/logo"})
+                read = session.request("resources/read", {"uri": "eryxon://img/logo"}, id=3)
+                self.assertEqual(read["result"]["contents"][0]["blob"], "iVBORw==")
+                got = session.request("prompts/get", {"name": "triage",
+                                                      "arguments": {"issue": "NCR-9"}}, id=4)
+                self.assertEqual(got["result"]["messages"][0]["content"]["text"], "Triage NCR-9")
+                store.remove_resource("eryxon://img/logo")
+                listed = session.request("resources/list", id=5)["result"]["resources"]
+                self.assertEqual([r["uri"] for r in listed], ["eryxon://docs/shifts"])
+            with self.assertRaises(eryxon.NotFound):
+                store.remove_prompt("nope")
+
     def test_store_close_closes_its_sessions(self):
         store = eryxon.Store.open()
         session = store.mcp_session()
