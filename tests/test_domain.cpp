@@ -2063,3 +2063,18 @@ TEST_CASE("planning: job overview, prioritize_job and overdue suggestions") {
     CHECK(error_of([&] { f.shop.job_overview(f.t, new_uuid()); }).code() == ErrorCode::not_found);
   }
 }
+
+TEST_CASE("domain: reads that need the tenant's time zone work inside a batch") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Floor f(backend);
+    // On the in-memory fake one lock guards everything; a tenant read that
+    // waited for it inside the batch would never return.
+    f.shop.batch(f.t, "read_inside", [&] {
+      CHECK(f.shop.get_tenant(f.t).timezone == "Europe/Amsterdam");
+      CHECK(f.shop.job_overview(f.t, f.job.id).job.id == f.job.id);
+      CHECK(f.shop.parts_due_soon(f.t, 90).total >= 0);
+      CHECK(f.shop.suggest_reschedule(f.t).size() >= 0);
+      return std::int64_t{0};
+    });
+  }
+}

@@ -110,10 +110,10 @@ double remaining_minutes(const Operation& op) {
   return *op.estimated_time * static_cast<double>(100 - op.completion_percentage) / 100.0;
 }
 
-std::string tenant_today(Storage& storage, std::string_view tenant, std::int64_t now_ms) {
-  auto t = storage.find_tenant(tenant);
-  if (!t) throw Error(ErrorCode::not_found, fmt::format("Tenant {} not found", tenant));
-  return local_day(t->timezone, now_ms).date;
+// The tenant's local date. Through Shop::get_tenant, which inside a batch
+// answers from the row the batch read first instead of locking storage.
+std::string tenant_today(Shop& shop, std::string_view tenant, std::int64_t now_ms) {
+  return local_day(shop.get_tenant(tenant).timezone, now_ms).date;
 }
 
 [[noreturn]] void not_found(const char* entity, std::string_view id) {
@@ -403,7 +403,7 @@ Page<Part> Shop::fetch_parts_by_customer(std::string_view tenant, std::string_vi
 }
 
 JobOverview Shop::job_overview(std::string_view tenant, std::string_view job_id) {
-  const std::string today = tenant_today(storage_, tenant, clock_());
+  const std::string today = tenant_today(*this, tenant, clock_());
   ReadTx tx(storage_, tenant);
   JobOverview out;
   auto job = tx->find_job(job_id);
@@ -442,7 +442,7 @@ JobOverview Shop::job_overview(std::string_view tenant, std::string_view job_id)
 Page<DuePart> Shop::parts_due_soon(std::string_view tenant, std::int64_t days,
                                    const PageRequest& page) {
   check_days(days);
-  const std::int64_t today = day_number(tenant_today(storage_, tenant, clock_()));
+  const std::int64_t today = day_number(tenant_today(*this, tenant, clock_()));
   ReadTx tx(storage_, tenant);
   std::vector<DuePart> rows;
   for (const Job& job : all_pages<Job>([&](const PageRequest& p) {
@@ -552,7 +552,7 @@ std::vector<RescheduleSuggestion> Shop::suggest_reschedule(std::string_view tena
                                                            std::int64_t days) {
   check_days(days);
   const std::int64_t now_ms = clock_();
-  const std::int64_t today = day_number(tenant_today(storage_, tenant, now_ms));
+  const std::int64_t today = day_number(tenant_today(*this, tenant, now_ms));
   ReadTx tx(storage_, tenant);
   const auto jobs =
       all_pages<Job>([&](const PageRequest& p) { return tx->list_jobs(JobFilter{}, p); });

@@ -49,6 +49,7 @@ struct BatchFrame {
   Storage* storage;
   std::string tenant;
   TenantTx* tx;
+  std::optional<Tenant> row;  // read before the batch began: get_tenant needs no lock
 };
 thread_local BatchFrame* t_batch = nullptr;
 
@@ -308,8 +309,12 @@ std::string Shop::batch(std::string_view tenant, std::string_view operation,
     body();
     return {};
   }
+  // The tenant row first: inside the batch, get_tenant must not wait for
+  // the storage lock the batch's transaction holds (the in-memory fake has
+  // one lock for everything).
+  std::optional<Tenant> row = storage_.find_tenant(tenant);
   auto tx = storage_.begin(tenant);
-  BatchFrame frame{&storage_, std::string(tenant), tx.get()};
+  BatchFrame frame{&storage_, std::string(tenant), tx.get(), std::move(row)};
   const std::string id = new_uuid();
   auto announce = [&](std::string_view name, const nlohmann::json& data) {
     Event e = make_event(tx->tenant_id(), name, "batches", id, nullptr, nullptr, clock_(), {},
@@ -351,6 +356,9 @@ Tenant Shop::create_tenant(const NewTenant& in) {
 }
 
 Tenant Shop::get_tenant(std::string_view tenant_id) {
+  if (t_batch != nullptr && t_batch->storage == &storage_ && t_batch->tenant == tenant_id &&
+      t_batch->row)
+    return *t_batch->row;
   auto t = storage_.find_tenant(tenant_id);
   if (!t) throw Error(ErrorCode::not_found, fmt::format("Tenant {} not found", tenant_id));
   return *t;
