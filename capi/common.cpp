@@ -350,6 +350,34 @@ eryxon_status on_exception() noexcept {
 }
 
 }  // namespace detail
+std::optional<std::string> string_member(const nlohmann::json& in, const char* key,
+                                         std::string_view what) {
+  auto it = in.find(key);
+  if (it == in.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string())
+    throw Error(ErrorCode::validation_error,
+                std::string(what) + "." + key + " must be a string");
+  return it->get<std::string>();
+}
+
+std::string required_string(const nlohmann::json& in, const char* key, std::string_view what) {
+  auto value = string_member(in, key, what);
+  if (!value)
+    throw Error(ErrorCode::validation_error, std::string(what) + "." + key + " is required");
+  return std::move(*value);
+}
+
+void reject_unknown_members(const nlohmann::json& in, std::initializer_list<const char*> known,
+                            std::string_view what) {
+  for (const auto& [key, _] : in.items()) {
+    bool listed = false;
+    for (const char* k : known) listed = listed || key == k;
+    if (!listed)
+      throw Error(ErrorCode::validation_error,
+                  std::string(what) + " has an unknown member " + key);
+  }
+}
+
 }  // namespace eryxon::capi
 
 extern "C" {

@@ -22,10 +22,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -169,6 +171,18 @@ std::size_t check_json_text(const char* text, std::string_view what);
 /// parser's complaint when it is malformed.
 nlohmann::json parse_json(const char* text, std::string_view what);
 
+/// The string member `key` of the JSON object `in` (an argument named
+/// `what`, e.g. "options_json"): std::nullopt when absent or null. Throws
+/// Error(VALIDATION_ERROR) "<what>.<key> must be a string" for another type.
+std::optional<std::string> string_member(const nlohmann::json& in, const char* key,
+                                         std::string_view what);
+/// string_member() for a member that must be there: Error(VALIDATION_ERROR)
+/// "<what>.<key> is required" when absent or null.
+std::string required_string(const nlohmann::json& in, const char* key, std::string_view what);
+/// Error(VALIDATION_ERROR) "<what> has an unknown member <name>" for a
+/// member of `in` not listed in `known`.
+void reject_unknown_members(const nlohmann::json& in, std::initializer_list<const char*> known,
+                            std::string_view what);
 namespace detail {
 eryxon_status on_exception() noexcept;  // maps std::current_exception()
 }

@@ -27,7 +27,7 @@ json object_arguments(const char* text, std::string_view what) {
   return value;
 }
 
-std::string string_member(const json& body, const char* key, std::string_view fallback) {
+std::string text_or(const json& body, const char* key, std::string_view fallback) {
   if (body.is_object())
     if (auto it = body.find(key); it != body.end() && it->is_string()) return it->get<std::string>();
   return std::string(fallback);
@@ -52,13 +52,13 @@ eryxon_status eryxon_shop_action(char** out_json, eryxon_store_t* store, const c
       return ERYXON_OK;
     }
     if (r.status == eryxon::CallStatus::unknown_tool)
-      return fail(ERYXON_EUNKNOWN_TOOL, string_member(r.body, "message", "Unknown action"));
+      return fail(ERYXON_EUNKNOWN_TOOL, text_or(r.body, "message", "Unknown action"));
     const json& error = r.body.is_object() && r.body.contains("error") ? r.body["error"] : json();
-    const std::string code = string_member(error, "code", "INTERNAL_ERROR");
+    const std::string code = text_or(error, "code", "INTERNAL_ERROR");
     eryxon_status status = eryxon::capi::status_of_wire(code);
     if (status == ERYXON_OK) status = ERYXON_EINTERNAL;
     *out_json = eryxon::capi::owned_copy(eryxon::capi::dump(r.body));
-    return fail(status, string_member(error, "message", code));
+    return fail(status, text_or(error, "message", code));
   });
 }
 
@@ -132,23 +132,12 @@ eryxon_status eryxon_rest_handle(char** out_json, eryxon_store_t* store,
     const json in = eryxon::capi::parse_json(request_json, "request_json");
     if (!in.is_object()) return fail(ERYXON_EINVALID, "request_json must be a JSON object");
     eryxon::RestRequest request;
-    auto text = [&](const char* key, bool required) -> std::string {
-      auto it = in.find(key);
-      if (it == in.end() || it->is_null()) {
-        if (required)
-          throw eryxon::Error(eryxon::ErrorCode::validation_error,
-                              std::string("request_json.") + key + " is required");
-        return {};
-      }
-      if (!it->is_string())
-        throw eryxon::Error(eryxon::ErrorCode::validation_error,
-                            std::string("request_json.") + key + " must be a string");
-      return it->get<std::string>();
-    };
-    request.method = text("method", true);
-    request.target = text("target", true);
-    request.body = text("body", false);
-    request.remote_addr = text("remote_addr", false);
+    using eryxon::capi::required_string;
+    using eryxon::capi::string_member;
+    request.method = required_string(in, "method", "request_json");
+    request.target = required_string(in, "target", "request_json");
+    request.body = string_member(in, "body", "request_json").value_or("");
+    request.remote_addr = string_member(in, "remote_addr", "request_json").value_or("");
     if (auto it = in.find("headers"); it != in.end() && !it->is_null()) {
       if (it->is_object()) {
         for (const auto& [name, value] : it->items()) {

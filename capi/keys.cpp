@@ -123,15 +123,6 @@ char* created_json(eryxon::CreatedKey& created) {
   return copy;
 }
 
-std::optional<std::string> opt_string(const nlohmann::json& in, const char* key) {
-  auto it = in.find(key);
-  if (it == in.end() || it->is_null()) return std::nullopt;
-  if (!it->is_string())
-    throw eryxon::Error(eryxon::ErrorCode::validation_error,
-                        std::string("options_json.") + key + " must be a string");
-  return it->get<std::string>();
-}
-
 }  // namespace
 
 extern "C" {
@@ -146,24 +137,23 @@ eryxon_status eryxon_key_create_ex(char** out_json, eryxon_store_t* store, const
   return guard([&]() -> eryxon_status {
     const nlohmann::json in = eryxon::capi::parse_json(options_json, "options_json");
     if (!in.is_object()) return fail(ERYXON_EINVALID, "options_json must be a JSON object");
-    static const char* const known[] = {"name",       "family",      "environment",
-                                        "allowed_tools", "rate_limit", "expires_at",
-                                        "description", "created_by"};
-    for (const auto& [key, _] : in.items()) {
-      bool ok = false;
-      for (const char* k : known) ok = ok || key == k;
-      if (!ok) return fail(ERYXON_EINVALID, "options_json has an unknown member " + key);
-    }
+    eryxon::capi::reject_unknown_members(in,
+                                         {"name", "family", "environment", "allowed_tools",
+                                          "rate_limit", "expires_at", "description", "created_by"},
+                                         "options_json");
+    auto opt_string = [&](const char* key) {
+      return eryxon::capi::string_member(in, key, "options_json");
+    };
     eryxon::NewApiKey input;
-    input.name = opt_string(in, "name").value_or("");
-    const std::string family = opt_string(in, "family").value_or("mcp");
+    input.name = opt_string("name").value_or("");
+    const std::string family = opt_string("family").value_or("mcp");
     if (family == "mcp") input.family = eryxon::KeyFamily::mcp;
     else if (family == "rest") input.family = eryxon::KeyFamily::rest;
     else return fail(ERYXON_EINVALID, "options_json.family must be \"mcp\" or \"rest\"");
-    if (auto env = opt_string(in, "environment")) input.environment = *env;
-    input.expires_at = opt_string(in, "expires_at");
-    input.description = opt_string(in, "description");
-    input.created_by = opt_string(in, "created_by");
+    if (auto env = opt_string("environment")) input.environment = *env;
+    input.expires_at = opt_string("expires_at");
+    input.description = opt_string("description");
+    input.created_by = opt_string("created_by");
     if (auto it = in.find("rate_limit"); it != in.end() && !it->is_null()) {
       if (!it->is_number_integer())
         return fail(ERYXON_EINVALID, "options_json.rate_limit must be an integer (per minute)");

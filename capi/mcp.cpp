@@ -116,28 +116,14 @@ void eryxon_mcp_session_free(eryxon_mcp_session_t** session) {
 
 namespace {
 
+// Members of a catalog definition (resource_json, prompt_json).
 std::string member(const json& in, const char* key, bool required) {
-  auto it = in.find(key);
-  if (it == in.end() || it->is_null()) {
-    if (required)
-      throw eryxon::Error(eryxon::ErrorCode::validation_error,
-                          std::string("the definition needs \"") + key + "\"");
-    return {};
-  }
-  if (!it->is_string())
-    throw eryxon::Error(eryxon::ErrorCode::validation_error,
-                        std::string("\"") + key + "\" must be a string");
-  return it->get<std::string>();
+  return required ? eryxon::capi::required_string(in, key, "the definition")
+                  : eryxon::capi::string_member(in, key, "the definition").value_or("");
 }
 
 void only(const json& in, std::initializer_list<const char*> known) {
-  for (const auto& [key, _] : in.items()) {
-    bool ok = false;
-    for (const char* k : known) ok = ok || key == k;
-    if (!ok)
-      throw eryxon::Error(eryxon::ErrorCode::validation_error,
-                          "the definition has an unknown member " + key);
-  }
+  eryxon::capi::reject_unknown_members(in, known, "the definition");
 }
 
 eryxon::McpCatalog& catalog_of(eryxon_store_t* store) {
