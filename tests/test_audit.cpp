@@ -304,6 +304,52 @@ TEST_CASE("AuditLog: record then flush writes redacted usage and activity rows")
   }
 }
 
+TEST_CASE("AuditLog: the activity log interleaves stored entries with key uses, newest first") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    test::Fixture fx(backend);
+    test::ManualClock mc;
+    Shop shop(*fx.storage, mc.clock());
+    const auto t = shop.create_tenant({"A"}).id;
+    AuditLog audit(*fx.storage, mc.clock());
+    auto stored = [&](const std::string& id) {
+      ActivityRow a;
+      a.id = id;
+      a.action = "job_imported";
+      a.entity_type = "job";
+      a.entity_id = "J-" + id;
+      a.created_at = format_timestamp(mc.clock()());
+      auto tx = fx.storage->begin(t);
+      tx->append_activity(a);
+      tx->commit();
+    };
+    stored("s1");                                // t+0
+    mc.advance_ms(1);
+    audit.record(event(t, "k", "fetch_jobs"));   // t+1
+    mc.advance_ms(1);
+    stored("s2");                                // t+2
+    mc.advance_ms(1);
+    audit.record(event(t, "k", "start_job", false));  // t+3
+    const auto all = audit.recent_activity(t, 10);
+    REQUIRE(all.size() == 4);
+    CHECK(all[0].action == "mcp_error");
+    CHECK(all[0].entity_id == "start_job");
+    CHECK(all[1].id == "s2");
+    CHECK(all[2].action == "mcp_execute");
+    CHECK(all[3].id == "s1");
+    // Each entry of a use carries that use's id: one event, one id.
+    const auto usage = audit.recent_usage(t, std::nullopt, 10);
+    REQUIRE(usage.size() == 2);
+    CHECK(all[0].id == usage[0].id);
+    CHECK(all[2].id == usage[1].id);
+    // The limit keeps the newest.
+    const auto two = audit.recent_activity(t, 2);
+    REQUIRE(two.size() == 2);
+    CHECK(two[0].entity_id == "start_job");
+    CHECK(two[1].id == "s2");
+    CHECK(audit.recent_activity(t, 0).empty());
+  }
+}
+
 TEST_CASE("AuditLog: record validates its event") {
   auto storage = make_memory_storage();
   AuditLog audit(*storage);
@@ -455,10 +501,14 @@ TEST_CASE("AuditLog: destruction writes everything still queued") {
     for (int i = 0; i < 5000; ++i) audit.record(event(tenant, "k", "tool-" + std::to_string(i % 7)));
   }
   auto reopened = open_sqlite_storage(file.path());
-  auto tx = reopened->begin(tenant);
-  CHECK(tx->list_usage(std::nullopt, 100'000).size() == 5000);
-  CHECK(tx->list_activity(100'000).size() == 5000);
-  CHECK(tx->key_usage_totals("k", "", 5).total == 5000);
+  {
+    auto tx = reopened->begin(tenant);
+    CHECK(tx->list_usage(std::nullopt, 100'000).size() == 5000);
+    CHECK(tx->list_activity(100'000).empty());  // stored once, in usage_logs
+    CHECK(tx->key_usage_totals("k", "", 5).total == 5000);
+  }
+  AuditLog audit(*reopened, system_now_ms);
+  CHECK(audit.recent_activity(tenant, 100'000).size() == 5000);
 }
 
 TEST_CASE("AuditLog: destruction on the memory fake loses nothing either") {

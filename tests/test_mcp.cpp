@@ -750,6 +750,121 @@ TEST_CASE("mcp: serve() writes list_changed while idle and answers calls in flig
   probe.engine->tools().remove("slow_ok");
 }
 
+TEST_CASE("mcp: serve() keeps reading while calls run: pings, cancellation, client answers") {
+  // One worker: serve() runs at most one call at a time and keeps a second
+  // thread on the input, so a blocked call never stops the reading.
+  Live probe({}, false);
+  std::atomic<bool> slow_started{false}, saw_cancel{false};
+  probe.engine->tools().add({"slow_wait", "", kObject, {}, [&](ToolContext& ctx, const json&) {
+                               slow_started = true;
+                               const auto until = std::chrono::steady_clock::now() + 5s;
+                               while (!ctx.cancelled() && std::chrono::steady_clock::now() < until)
+                                 std::this_thread::sleep_for(1ms);
+                               saw_cancel = ctx.cancelled();
+                               return ToolOutput{"finished"};
+                             }});
+  probe.engine->tools().add({"ask", "", kObject, {}, [](ToolContext& ctx, const json&) {
+                               ToolOutput out;
+                               out.data = ctx.request_client("sampling/createMessage", {{"q", "why?"}});
+                               return out;
+                             }});
+  McpServerOptions o;
+  o.workers = 1;
+  o.log_level = std::nullopt;
+  McpServer server(*probe.engine, o);
+  Pipes p;
+  int rc = -1;
+  std::thread serving([&] {
+    rc = server.serve(p.in[0], p.out[1]);
+    ::close(p.out[1]);
+    p.out[1] = -1;
+  });
+  p.write(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"sampling":{}},"clientInfo":{"name":"t","version":"1"}}})");
+  CHECK(json::parse(p.line())["id"] == 1);
+  p.write(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+
+  // A slow call holds the one worker; a ping is still answered.
+  p.write(call_request("slow", "slow_wait", json::object(), probe.key).dump());
+  REQUIRE(eventually([&] { return slow_started.load(); }));
+  p.write(request(2, "ping").dump());
+  CHECK(json::parse(p.line())["id"] == 2);
+  // A second call waits for the worker; cancelling the first frees it.
+  p.write(call_request("after", "fetch_jobs", {{"limit", 1}}, probe.key).dump());
+  p.write(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow"}})");
+  json after = json::parse(p.line());
+  CHECK(after["id"] == "after");
+  CHECK(after["result"]["isError"] == false);
+  CHECK(saw_cancel);
+
+  // The running call asks the client; the answer is read while it waits.
+  p.write(call_request("asking", "ask", json::object(), probe.key).dump());
+  json asked = json::parse(p.line());
+  REQUIRE(asked["method"] == "sampling/createMessage");
+  CHECK(asked["params"]["q"] == "why?");
+  p.write(json{{"jsonrpc", "2.0"}, {"id", asked["id"]}, {"result", {{"answer", 42}}}}.dump());
+  json answered = json::parse(p.line());
+  CHECK(answered["id"] == "asking");
+  CHECK(answered["result"]["structuredContent"]["data"]["answer"] == 42);
+
+  p.close_input();
+  CHECK(p.line().empty());  // nothing else: the cancelled call had no reply
+  serving.join();
+  CHECK(rc == 0);
+}
+
+TEST_CASE("mcp: serve() answers a pipelined burst once each, with reading paused at max_queued") {
+  Live probe({}, false);
+  // A tenant and key that neither the plan quota nor the rate limit refuse.
+  const auto tenant =
+      probe.engine->shop().create_tenant({"Burst", Plan::enterprise, "UTC"}).id;
+  NewMcpKey fast{"burst"};
+  fast.rate_limit = 1'000'000;
+  const std::string key = probe.engine->keys().create_mcp_key(tenant, fast).plaintext;
+  for (unsigned workers : {1u, 3u}) {
+    CAPTURE(workers);
+    McpServerOptions o;
+    o.workers = workers;
+    o.max_queued = 2;
+    McpServer server(*probe.engine, o);
+    Pipes p;
+    int rc = -1;
+    std::thread serving([&] {
+      rc = server.serve(p.in[0], p.out[1]);
+      ::close(p.out[1]);
+      p.out[1] = -1;
+    });
+    constexpr int kCalls = 300;
+    std::string burst = std::string(kInit) + "\n";
+    for (int i = 0; i < kCalls; ++i)
+      burst += call_request(100 + i, "fetch_jobs", {{"limit", 1 + i % 3}}, key).dump() + "\n";
+    burst += request(7, "ping").dump();  // the last line has no newline
+    // Written from another thread: the pipe fills while reading is paused.
+    std::thread writer([&] {
+      for (std::size_t off = 0; off < burst.size();) {
+        const auto n = ::write(p.in[1], burst.data() + off, burst.size() - off);
+        if (n <= 0) break;
+        off += static_cast<std::size_t>(n);
+      }
+      p.close_input();
+    });
+    std::multiset<int> ids;
+    for (std::string l; !(l = p.line()).empty();) {
+      json m = json::parse(l);
+      if (m.contains("method")) continue;  // a log notification
+      REQUIRE_MESSAGE(m.contains("result"), l);
+      if (m["id"].get<int>() >= 100) CHECK(m["result"]["isError"] == false);
+      ids.insert(m["id"].get<int>());
+    }
+    writer.join();
+    serving.join();
+    CHECK(rc == 0);
+    REQUIRE(ids.size() == kCalls + 2);
+    CHECK(ids.count(1) == 1);
+    CHECK(ids.count(7) == 1);
+    for (int i = 0; i < kCalls; ++i) CHECK(ids.count(100 + i) == 1);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // The Streamable HTTP transport (McpHttpServer), against a real server on
 // 127.0.0.1 and cpp-httplib's client.

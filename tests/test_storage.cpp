@@ -816,18 +816,53 @@ TEST_CASE("sqlite: a v5 database migrates to v6 and keeps its rows") {
     sqlite3_close(raw);
   }
   auto s = open_sqlite_storage(file.path());
-  CHECK(s->schema_version() == 6);
+  CHECK(s->schema_version() == 7);
   REQUIRE(s->find_tenant("A"));
   auto a = s->begin("A");
   a->insert(resource("r1", "Laser"));
   CHECK(a->find_resource("r1"));
 }
 
+TEST_CASE("sqlite: v7 drops the activity copies of key uses that v3-v6 stored, nothing else") {
+  ScratchDb file("sqlite-v6");
+  {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(file.path().c_str(), &raw) == SQLITE_OK);
+    for (std::size_t v = 0; v < 6; ++v)
+      REQUIRE(sqlite3_exec(raw, sqlite_schema::kMigrations[v], nullptr, nullptr, nullptr) ==
+              SQLITE_OK);
+    REQUIRE(sqlite3_exec(
+                raw,
+                "PRAGMA user_version = 6; PRAGMA application_id = 1163024718;"
+                "INSERT INTO tenants VALUES ('A','A','free','active',NULL,NULL,'UTC',"
+                "'2026-11-25T12:00:00.000Z');"
+                "INSERT INTO usage_logs (id,tenant_id,key_row_id,key_family,tool,success,"
+                "response_time_ms,created_at) VALUES ('u1','A','k1','mcp','fetch_jobs',1,1.5,"
+                "'2026-11-25T12:00:01.000Z');"
+                "INSERT INTO activity_log (id,tenant_id,action,entity_type,entity_id,actor_type,"
+                "actor_id,created_at) VALUES "
+                "('a1','A','mcp_execute','mcp_tool','fetch_jobs','api_key','k1',"
+                "'2026-11-25T12:00:01.000Z'),"
+                "('a2','A','rest_error','rest_endpoint','GET /jobs','api_key','k1',"
+                "'2026-11-25T12:00:02.000Z'),"
+                "('a3','A','job_imported','job','j1','user','u9','2026-11-25T12:00:03.000Z');",
+                nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto s = open_sqlite_storage(file.path());
+  CHECK(s->schema_version() == 7);
+  auto a = s->begin("A");
+  const auto activity = a->list_activity(10);
+  REQUIRE(activity.size() == 1);
+  CHECK(activity[0].id == "a3");
+  CHECK(a->list_usage(std::nullopt, 10).size() == 1);  // the uses themselves stay
+}
+
 TEST_CASE("sqlite: a file database is WAL, enforces foreign keys and persists") {
   ScratchDb file("sqlite-file");
   {
     auto s = open_sqlite_storage(file.path());
-    CHECK(s->schema_version() == 6);
+    CHECK(s->schema_version() == 7);
     seed_two_tenants(*s);
   }
   sqlite3* raw = nullptr;

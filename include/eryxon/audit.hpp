@@ -3,7 +3,8 @@
 // SPEC.md "MCP authentication": each MCP tool call (and, here, each REST
 // request) is logged with tenant, key, tool, arguments, success, error,
 // response time and client information, and mirrored to the tenant's unified
-// activity log:
+// activity log (one usage_logs row is stored per use; recent_activity() shows
+// it as an activity entry built by activity_of(), so a use costs one row):
 //
 //   family  outcome  activity action  entity_type     entity_id
 //   "mcp"   success  "mcp_execute"    "mcp_tool"      tool name
@@ -53,6 +54,14 @@ namespace eryxon {
 /// Maximum length in bytes of a string value kept by redact_secrets();
 /// longer strings are cut (at a UTF-8 character boundary) and marked.
 inline constexpr std::size_t kAuditMaxStringBytes = 4096;
+
+/// The activity-log entry that mirrors the key use `row` (the mapping table
+/// at the top of this file): same id, tenant, ip, user agent and created_at;
+/// actor "api_key" = row.key_row_id; a one-line description ("MCP tool X
+/// succeeded in 1.2 ms" / "... failed: CODE"); details {key_row_id,
+/// key_family, success, error_code, error_message, response_time_ms,
+/// arguments, client_name, client_version}. Pure; thread-safe.
+ERYXON_EXPORT ActivityRow activity_of(const UsageLogRow& row);
 
 /// The text that replaces a secret value in a log.
 inline constexpr std::string_view kRedacted = "[REDACTED]";
@@ -203,8 +212,10 @@ class ERYXON_EXPORT AuditLog {
   std::vector<UsageLogRow> recent_usage(std::string_view tenant,
                                         std::optional<std::string> key_row_id,
                                         std::int64_t limit);
-  /// `tenant`'s activity rows, newest first; at most `limit`. Flushes first.
-  /// Errors as recent_usage().
+  /// `tenant`'s activity log, newest first; at most `limit` (<= 0: none):
+  /// the stored activity rows (Storage::list_activity) together with every
+  /// usage row shown through activity_of(). Flushes first. Errors as
+  /// recent_usage().
   std::vector<ActivityRow> recent_activity(std::string_view tenant, std::int64_t limit);
 
   /// Failed write rounds since construction (each is retried).

@@ -223,6 +223,7 @@ class ERYXON_EXPORT McpSession {
   std::size_t in_flight() const;
 
  private:
+  friend class McpServer;  // serve() runs calls on its own input threads
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

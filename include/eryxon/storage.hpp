@@ -252,7 +252,8 @@ struct UsageLogRow {
 };
 
 /// One entry of a tenant's unified activity log (the Eryxon Flow
-/// `activity_log`). Key uses are mirrored here by AuditLog with
+/// `activity_log`). Key uses are not stored here: AuditLog stores them once,
+/// in usage_logs, and AuditLog::recent_activity() shows each as an entry with
 ///   * action "mcp_execute" | "mcp_error", entity_type "mcp_tool",
 ///     entity_id = the tool name, for MCP tool calls;
 ///   * action "rest_request" | "rest_error", entity_type "rest_endpoint",

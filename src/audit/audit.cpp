@@ -7,9 +7,10 @@
 // Writer: waits up to flush_interval_ms (or until max_batch are queued, a
 // flush() waits, or the destructor stops it), then drains the queue in rounds
 // of at most max_batch events. A round groups its events by tenant and writes
-// each group in one TenantTx (a usage_logs row and an activity_log row per
-// event). Groups that fail on a storage outage go back to the front of the
-// queue in their original order; the next attempt comes one interval later.
+// each group in one TenantTx: one usage_logs row per event (the activity
+// log's mirror of it is built when read, by activity_of()). Groups that fail
+// on a storage outage go back to the front of the queue in their original
+// order; the next attempt comes one interval later.
 // Progress is tracked by sequence numbers: every event has one, the queue
 // stays sorted by it, and done_through_ is the highest seq below which
 // nothing is pending - which is what flush() waits for.
@@ -130,10 +131,15 @@ std::string uuid_v7(std::int64_t ms) {
   for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(t >> (8 * (5 - i)));
   b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x70);
   b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  return fmt::format("{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-"
-                     "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-                     b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-                     b[12], b[13], b[14], b[15]);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  std::size_t at = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;  // keep the '-'
+    out[at++] = kHex[b[i] >> 4];
+    out[at++] = kHex[b[i] & 0x0F];
+  }
+  return out;
 }
 
 std::optional<std::string> opt(const std::string& s) {
@@ -141,28 +147,19 @@ std::optional<std::string> opt(const std::string& s) {
   return s;
 }
 
-nlohmann::json opt_json(const std::string& s) {
-  if (s.empty()) return nullptr;
-  return utf8_safe(s);
+nlohmann::json opt_json(const std::optional<std::string>& s) {
+  if (!s) return nullptr;
+  return utf8_safe(*s);
 }
 
-struct Rows {
-  UsageLogRow usage;
-  ActivityRow activity;
-};
-
-Rows make_rows(const UsageEvent& e) {
-  Rows r;
-  const std::string at = format_timestamp(e.at_ms);
-  const bool mcp = e.key_family == "mcp";
-  nlohmann::json args = e.arguments.is_null() ? nlohmann::json() : redact_secrets(e.arguments);
-
-  auto& u = r.usage;
+// The event stays intact: a failed write puts it back on the queue.
+UsageLogRow make_usage_row(const UsageEvent& e) {
+  UsageLogRow u;
   u.id = uuid_v7(e.at_ms);
   u.key_row_id = opt(e.key_row_id);
   u.key_family = e.key_family;
   u.tool = e.tool;
-  u.arguments = args;
+  if (!e.arguments.is_null()) u.arguments = redact_secrets(e.arguments);
   u.success = e.success;
   if (!e.success) {
     u.error_code = opt(e.error_code);
@@ -173,37 +170,15 @@ Rows make_rows(const UsageEvent& e) {
   u.client_version = opt(e.client_version);
   u.ip_address = opt(e.ip);
   u.user_agent = opt(e.user_agent);
-  u.created_at = at;
+  u.created_at = format_timestamp(e.at_ms);
+  return u;
+}
 
-  auto& a = r.activity;
-  a.id = uuid_v7(e.at_ms);
-  a.action = mcp ? (e.success ? "mcp_execute" : "mcp_error")
-                 : (e.success ? "rest_request" : "rest_error");
-  a.entity_type = mcp ? "mcp_tool" : "rest_endpoint";
-  a.entity_id = e.tool;
-  if (!e.key_row_id.empty()) {
-    a.actor_type = "api_key";
-    a.actor_id = e.key_row_id;
-  }
-  const std::string what = mcp ? fmt::format("MCP tool {}", e.tool) : fmt::format("REST {}", e.tool);
-  a.description = e.success ? fmt::format("{} succeeded in {:.1f} ms", what, e.response_time_ms)
-                            : fmt::format("{} failed: {}", what,
-                                          e.error_code.empty() ? "error" : e.error_code);
-  a.details = {
-      {"key_row_id", opt_json(e.key_row_id)},
-      {"key_family", e.key_family},
-      {"success", e.success},
-      {"error_code", e.success ? nlohmann::json() : opt_json(e.error_code)},
-      {"error_message", e.success ? nlohmann::json() : opt_json(e.error_message)},
-      {"response_time_ms", e.response_time_ms},
-      {"arguments", std::move(args)},
-      {"client_name", opt_json(e.client_name)},
-      {"client_version", opt_json(e.client_version)},
-  };
-  a.ip_address = opt(e.ip);
-  a.user_agent = opt(e.user_agent);
-  a.created_at = at;
-  return r;
+// Newest first, as Storage lists them: created_at, then id (UUIDv7, so later
+// ids sort higher within one millisecond).
+bool newer(const ActivityRow& a, const ActivityRow& b) {
+  if (a.created_at != b.created_at) return a.created_at > b.created_at;
+  return a.id > b.id;
 }
 
 // Rejections of the rows themselves: retrying cannot help.
@@ -214,6 +189,39 @@ bool rejects_rows(ErrorCode c) {
 }  // namespace
 
 nlohmann::json redact_secrets(const nlohmann::json& value) { return redact(value, 0); }
+
+ActivityRow activity_of(const UsageLogRow& u) {
+  ActivityRow a;
+  const bool mcp = u.key_family == "mcp";
+  a.id = u.id;
+  a.tenant_id = u.tenant_id;
+  a.action = mcp ? (u.success ? "mcp_execute" : "mcp_error")
+                 : (u.success ? "rest_request" : "rest_error");
+  a.entity_type = mcp ? "mcp_tool" : "rest_endpoint";
+  a.entity_id = u.tool;
+  if (u.key_row_id) {
+    a.actor_type = "api_key";
+    a.actor_id = u.key_row_id;
+  }
+  const std::string what = mcp ? fmt::format("MCP tool {}", u.tool) : fmt::format("REST {}", u.tool);
+  a.description = u.success ? fmt::format("{} succeeded in {:.1f} ms", what, u.response_time_ms)
+                            : fmt::format("{} failed: {}", what, u.error_code.value_or("error"));
+  a.details = {
+      {"key_row_id", opt_json(u.key_row_id)},
+      {"key_family", u.key_family},
+      {"success", u.success},
+      {"error_code", u.success ? nlohmann::json() : opt_json(u.error_code)},
+      {"error_message", u.success ? nlohmann::json() : opt_json(u.error_message)},
+      {"response_time_ms", u.response_time_ms},
+      {"arguments", u.arguments},
+      {"client_name", opt_json(u.client_name)},
+      {"client_version", opt_json(u.client_version)},
+  };
+  a.ip_address = u.ip_address;
+  a.user_agent = u.user_agent;
+  a.created_at = u.created_at;
+  return a;
+}
 
 nlohmann::json to_json(const KeyStats& s) {
   nlohmann::json top = nlohmann::json::array();
@@ -333,20 +341,17 @@ std::vector<AuditLog::Queued> AuditLog::write_batch(std::vector<Queued>& batch,
   }
 
   std::vector<std::size_t> to_retry;
-  auto write = [&](const std::string& tenant, const std::vector<Rows>& rows) {
+  auto write = [&](const std::string& tenant, const std::vector<UsageLogRow>& rows) {
     auto tx = storage_.begin(tenant);
-    for (const auto& r : rows) {
-      tx->append_usage(r.usage);
-      tx->append_activity(r.activity);
-    }
+    for (const auto& r : rows) tx->append_usage(r);
     tx->commit();
   };
 
   for (const auto& [tenant, members] : groups) {
     // Built before begin(): the storage lock is held only for the inserts.
-    std::vector<Rows> rows;
+    std::vector<UsageLogRow> rows;
     rows.reserve(members.size());
-    for (std::size_t i : members) rows.push_back(make_rows(batch[i].event));
+    for (std::size_t i : members) rows.push_back(make_usage_row(batch[i].event));
 
     enum class Outcome { ok, retry, gone, rejected } outcome = Outcome::ok;
     try {
@@ -540,8 +545,21 @@ std::vector<UsageLogRow> AuditLog::recent_usage(std::string_view tenant,
 
 std::vector<ActivityRow> AuditLog::recent_activity(std::string_view tenant, std::int64_t limit) {
   flush();
-  auto tx = storage_.begin(tenant);
-  return tx->list_activity(limit);
+  std::vector<ActivityRow> out;
+  if (limit <= 0) return out;
+  std::vector<UsageLogRow> uses;
+  {
+    auto tx = storage_.begin(tenant);
+    out = tx->list_activity(limit);
+    uses = tx->list_usage(std::nullopt, limit);
+  }
+  // Each list holds its newest `limit` rows, so together they hold the
+  // newest `limit` entries of the whole log.
+  out.reserve(out.size() + uses.size());
+  for (const auto& u : uses) out.push_back(activity_of(u));
+  std::stable_sort(out.begin(), out.end(), newer);
+  if (out.size() > static_cast<std::size_t>(limit)) out.resize(static_cast<std::size_t>(limit));
+  return out;
 }
 
 std::int64_t AuditLog::write_failures() const {

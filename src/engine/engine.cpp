@@ -275,7 +275,8 @@ CallResult Engine::run_action(std::string_view tenant_id, std::string_view actio
 CallResult Engine::run_tool(const ToolDefinition& def, const KeyIdentity& identity,
                             const nlohmann::json& arguments, const CallControl* control) {
   const std::string& tool = def.name;
-  const nlohmann::json args = arguments.is_null() ? nlohmann::json::object() : arguments;
+  static const nlohmann::json kNoArguments = nlohmann::json::object();
+  const nlohmann::json& args = arguments.is_null() ? kNoArguments : arguments;
   if (!args.is_object())
     return failure(Error(ErrorCode::validation_error, "Tool arguments must be a JSON object"));
   const auto violations = validate_against_schema(def.input_schema, args);

@@ -177,8 +177,19 @@ struct McpSession::Impl {
   Engine& engine;
   const McpServerOptions options;
 
-  std::mutex sink_mutex;  // one sink call at a time
+  std::mutex sink_mutex;  // one sink call at a time; guards the line_* state
   McpSink sink;
+
+  // McpServer::serve() writes straight to a file descriptor instead of a
+  // sink: messages are appended to line_pending, and whichever thread finds
+  // no write in progress writes everything pending in one write(2), outside
+  // the mutex. Under load one write carries many messages; alone, a message
+  // is written at once. Order is append order.
+  int line_fd = -1;
+  std::string line_pending;
+  bool line_writing = false;
+  std::atomic<bool> line_failed{false};
+  std::condition_variable line_idle;  // line_writing became false
 
   mutable std::mutex state_mutex;  // protocol_version, client_info
   std::string protocol_version;
@@ -200,7 +211,9 @@ struct McpSession::Impl {
   std::atomic<int> level{-1};  // McpLogLevel, or -1 for off
 
   mutable std::mutex flight_mutex;
-  std::condition_variable flight_cv;  // in_flight or queue shrank, or stop
+  std::condition_variable flight_cv;  // in_flight became empty
+  std::condition_variable work_cv;    // a call was queued, or stop
+  std::condition_variable room_cv;    // the queue shrank, or stop
   std::map<std::string, std::shared_ptr<PendingCall>> in_flight;  // queued or running
   std::deque<std::shared_ptr<PendingCall>> queue;
   std::vector<std::thread> workers;
@@ -214,7 +227,11 @@ struct McpSession::Impl {
 
   // --- output ---------------------------------------------------------------
   void emit(const std::string& message) noexcept {
-    std::lock_guard lock(sink_mutex);
+    std::unique_lock lock(sink_mutex);
+    if (line_fd >= 0) {
+      emit_line(lock, message);
+      return;
+    }
     if (!sink) return;
     try {
       sink(message);
@@ -223,9 +240,53 @@ struct McpSession::Impl {
     }
   }
 
-  void log(McpLogLevel at, std::string_view logger, json data) noexcept {
+  // Whether a message at `at` would be sent: callers check before they
+  // build one, so a session without logging builds no JSON for it.
+  bool logs(McpLogLevel at) const noexcept {
     const int threshold = level.load(std::memory_order_relaxed);
-    if (threshold < 0 || static_cast<int>(at) < threshold) return;
+    return threshold >= 0 && static_cast<int>(at) >= threshold;
+  }
+
+  void emit_line(std::unique_lock<std::mutex>& lock, const std::string& message) noexcept {
+    if (line_failed.load()) return;
+    try {
+      line_pending.reserve(line_pending.size() + message.size() + 1);
+    } catch (...) {
+      return;  // out of memory: this message is lost, the stream stays whole
+    }
+    line_pending.append(message);
+    line_pending.push_back('\n');
+    if (line_writing) return;  // the thread writing now takes it next
+    line_writing = true;
+    std::string batch;
+    while (!line_pending.empty()) {
+      batch.swap(line_pending);
+      const int fd = line_fd;
+      lock.unlock();
+      const bool ok = write_all(fd, batch.data(), batch.size());
+      batch.clear();
+      lock.lock();
+      if (!ok) {
+        line_failed.store(true);
+        line_pending.clear();
+      }
+    }
+    line_writing = false;
+    line_idle.notify_all();
+  }
+
+  // Starts or stops writing to `fd` (serve()). Stopping waits for the write
+  // in progress; messages emitted afterwards go to the sink.
+  void attach_line_fd(int fd) {
+    std::unique_lock lock(sink_mutex);
+    line_idle.wait(lock, [&] { return !line_writing; });
+    line_fd = fd;
+    line_failed.store(false);
+    line_pending.clear();
+  }
+
+  void log(McpLogLevel at, std::string_view logger, json data) noexcept {
+    if (!logs(at)) return;
     try {
       emit(notification("notifications/message", {{"level", mcp_log_level_name(at)},
                                                    {"logger", std::string(logger)},
@@ -236,6 +297,7 @@ struct McpSession::Impl {
   }
 
   void log_call(const CallOutcome& o, double ms) noexcept {
+    if (!logs(o.level)) return;
     try {
       json data = {{"event", "tools/call"}, {"tool", o.tool}, {"outcome", o.outcome}};
       if (!o.code.empty()) data["code"] = o.code;
@@ -292,7 +354,8 @@ struct McpSession::Impl {
         return {error_reply(id, kInvalidRequest, "Invalid Request: method must be a string"),
                 nullptr};
       const std::string method = method_it->get<std::string>();
-      json params = msg.value("params", json::object());
+      json params = json::object();
+      if (auto p = msg.find("params"); p != msg.end()) params = std::move(*p);
       if (!params.is_object()) {
         if (!has_id) return {};
         return {error_reply(id, kInvalidParams, "params must be an object"), nullptr};
@@ -302,7 +365,8 @@ struct McpSession::Impl {
         on_notification(method, params);  // never answered (JSON-RPC 2.0 section 4.1)
         return {};
       }
-      log(McpLogLevel::debug, kLogger, {{"event", "request"}, {"method", method}});
+      if (logs(McpLogLevel::debug))
+        log(McpLogLevel::debug, kLogger, {{"event", "request"}, {"method", method}});
       if (method == "tools/call") {
         if (protocol_version_copy().empty())
           throw RpcError{kInvalidRequest, "Server not initialized: send initialize first", nullptr};
@@ -436,7 +500,7 @@ struct McpSession::Impl {
   void finish(const PendingCall& call) {
     std::lock_guard lock(flight_mutex);
     in_flight.erase(call.id_key);
-    flight_cv.notify_all();
+    if (in_flight.empty()) flight_cv.notify_all();
   }
 
   // --- methods --------------------------------------------------------------
@@ -752,8 +816,7 @@ struct McpSession::Impl {
           if (auto l = parse_mcp_log_level(level_name))
             log(*l, logger.empty() ? std::string_view(kLogger) : logger, data);
         };
-        json result = handle_tools_call(call.params, control, outcome);
-        reply = dump({{"jsonrpc", "2.0"}, {"id", call.id}, {"result", std::move(result)}});
+        reply = handle_tools_call(call.id, call.params, control, outcome);
       }
     } catch (const RpcError& e) {
       reply = error_reply(call.id, e.code, e.message, e.data);
@@ -802,13 +865,17 @@ struct McpSession::Impl {
     }
   }
 
-  json handle_tools_call(const json& params, const CallControl& control, CallOutcome& outcome) {
+  // The whole JSON-RPC reply to a tools/call (RpcError for a refusal).
+  std::string handle_tools_call(const json& id, const json& params, const CallControl& control,
+                                CallOutcome& outcome) {
     const auto name = params.find("name");
     if (name == params.end() || !name->is_string()) {
       outcome = {"", McpLogLevel::warning, "refused", "VALIDATION_ERROR", "no tool name"};
       throw RpcError{kInvalidParams, "tools/call needs params.name (a string)", nullptr};
     }
-    json arguments = params.value("arguments", json::object());
+    static const json kNoArguments = json::object();
+    const auto given = params.find("arguments");
+    const json& arguments = given == params.end() ? kNoArguments : *given;
     if (!arguments.is_object() && !arguments.is_null()) {
       outcome = {name->get<std::string>(), McpLogLevel::warning, "refused", "VALIDATION_ERROR",
                  "arguments must be an object"};
@@ -863,11 +930,24 @@ struct McpSession::Impl {
       // The handler built its own content blocks (image, audio, resources...).
       json result = {{"content", *r.content}, {"isError", false}};
       if (!r.body.value("data", json()).is_null()) result["structuredContent"] = r.body;
-      return result;
+      return dump({{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}});
     }
-    return {{"content", json::array({{{"type", "text"}, {"text", dump(r.body)}}})},
-            {"structuredContent", r.body},
-            {"isError", is_error}};
+    // The body is encoded once and used twice: as structuredContent, and
+    // escaped as the text block. Members in the order json::dump writes
+    // them (sorted), so the bytes equal dump() of the whole reply.
+    const std::string body = dump(r.body);
+    std::string reply;
+    reply.reserve(2 * body.size() + 128);
+    reply += R"({"id":)";
+    reply += dump(id);
+    reply += R"(,"jsonrpc":"2.0","result":{"content":[{"text":)";
+    reply += dump(json(body));
+    reply += R"(,"type":"text"}],"isError":)";
+    reply += is_error ? "true" : "false";
+    reply += R"(,"structuredContent":)";
+    reply += body;
+    reply += "}}";
+    return reply;
   }
 
   // --- workers --------------------------------------------------------------
@@ -878,9 +958,9 @@ struct McpSession::Impl {
       for (unsigned i = 0; i < n; ++i) workers.emplace_back([this] { work(); });
     }
     const std::size_t cap = std::max<std::size_t>(1, options.max_queued);
-    flight_cv.wait(lock, [&] { return queue.size() < cap || stopping; });
+    room_cv.wait(lock, [&] { return queue.size() < cap || stopping; });
     queue.push_back(std::move(call));
-    flight_cv.notify_all();
+    work_cv.notify_one();
   }
 
   void work() {
@@ -888,11 +968,11 @@ struct McpSession::Impl {
       std::shared_ptr<PendingCall> call;
       {
         std::unique_lock lock(flight_mutex);
-        flight_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        work_cv.wait(lock, [&] { return stopping || !queue.empty(); });
         if (queue.empty()) return;  // stopping, nothing left
         call = std::move(queue.front());
         queue.pop_front();
-        flight_cv.notify_all();  // room in the queue
+        room_cv.notify_one();
       }
       if (auto reply = run(*call)) emit(*reply);
       finish(*call);
@@ -929,7 +1009,8 @@ McpSession::~McpSession() {
   {
     std::lock_guard lock(impl_->flight_mutex);
     impl_->stopping = true;
-    impl_->flight_cv.notify_all();
+    impl_->work_cv.notify_all();
+    impl_->room_cv.notify_all();
   }
   for (auto& t : impl_->workers) t.join();
 }
@@ -1001,56 +1082,154 @@ std::optional<std::string> McpServer::handle_message(std::string_view message) {
 }
 
 int McpServer::serve(int in_fd, int out_fd) {
-  // Replies come from this thread, the session's workers and threads that
-  // change the tool registry; one mutex keeps their lines whole.
-  std::mutex out_mutex;
-  std::atomic<bool> write_failed{false};
-  auto write_line = [&](std::string_view message) {
-    std::lock_guard lock(out_mutex);
-    if (write_failed.load()) return;
-    std::string line;
-    line.reserve(message.size() + 1);
-    line.append(message);
-    line.push_back('\n');
-    if (!write_all(out_fd, line.data(), line.size())) write_failed.store(true);
-  };
-  session_->set_sink(write_line);
-  std::string buffer;
-  bool discarding = false;  // inside an over-long line
-  char chunk[65536];
-  bool ok = true;
-  while (ok) {
-    const ssize_t n = ::read(in_fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    buffer.append(chunk, static_cast<std::size_t>(n));
-    std::size_t start = 0;
-    for (std::size_t nl; ok && (nl = buffer.find('\n', start)) != std::string::npos;
-         start = nl + 1) {
-      if (discarding) {
-        discarding = false;
-        write_line(error_reply(nullptr, kInvalidRequest, "Message too large"));
+  // Leader/followers (Schmidt et al.): `threads` threads share the input.
+  // One reads at a time; a thread that finds a complete line classifies it
+  // (in input order, under `m`) and runs a tools/call itself, so a call
+  // costs no hand-off to another thread. While it runs, another thread takes
+  // over the input. At most threads - 1 calls run at once: one thread is
+  // always left for the input, so cancellations and the client's responses
+  // to ToolContext::request_client are read while calls run. Classified
+  // calls beyond that wait in `calls` (at most max_queued; then reading
+  // pauses). Replies go straight to out_fd (Impl::emit_line).
+  McpSession::Impl& impl = *session_->impl_;
+  impl.attach_line_fd(out_fd);
+  unsigned threads = std::max(1u, options_.workers) + 1;  // under m once helpers run
+  const std::size_t cap = std::max<std::size_t>(1, options_.max_queued);
+  const std::size_t max_bytes = options_.max_message_bytes;
+
+  std::mutex m;
+  std::condition_variable cv;
+  std::string buffer;     // input; complete lines start at `start`
+  std::size_t start = 0;
+  bool reading = false;   // a thread is in read(2)
+  bool eof = false;
+  bool discarding = false;  // the line at the end of `buffer` is too long
+  std::size_t too_large = 0;  // discarded lines not yet answered
+  std::deque<std::shared_ptr<PendingCall>> calls;
+  unsigned running = 0;
+
+  // The next message to classify (under m): a complete line, or at end of
+  // input a last line without its newline.
+  auto take_line = [&](std::string& out) {
+    for (;;) {
+      const auto nl = buffer.find('\n', start);
+      std::string_view line;
+      if (nl != std::string::npos) {
+        line = std::string_view(buffer).substr(start, nl - start);
+        start = nl + 1;
+      } else if (eof && start < buffer.size()) {
+        line = std::string_view(buffer).substr(start);
+        start = buffer.size();
       } else {
-        std::string_view msg(buffer.data() + start, nl - start);
-        if (!msg.empty() && msg.back() == '\r') msg.remove_suffix(1);
-        if (msg.find_first_not_of(" \t") != std::string_view::npos) session_->receive(msg);
+        return false;
       }
-      ok = !write_failed.load();
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      out.assign(line);
+      return true;
     }
-    buffer.erase(0, start);
-    if (buffer.size() > options_.max_message_bytes) {
+  };
+  // Appends what read(2) returned (under m).
+  auto take_input = [&](const char* data, std::size_t size) {
+    if (discarding) {
+      const void* nl = std::memchr(data, '\n', size);
+      if (!nl) return;
+      discarding = false;
+      ++too_large;
+      const auto skip = static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
+      data += skip;
+      size -= skip;
+    }
+    if (start > 65536 && start * 2 > buffer.size()) {
+      buffer.erase(0, start);
+      start = 0;
+    }
+    buffer.append(data, size);
+    const auto last_nl = buffer.rfind('\n');
+    const std::size_t tail = last_nl == std::string::npos ? start : std::max(start, last_nl + 1);
+    if (buffer.size() - tail > max_bytes) {
+      buffer.resize(tail);
       discarding = true;
-      buffer.clear();
+    }
+  };
+
+  auto loop = [&]() noexcept {
+    std::string message;
+    char chunk[65536];
+    std::unique_lock lock(m);
+    for (;;) {
+      // A lone thread (no helper could start) runs calls itself.
+      if (!calls.empty() && (running + 1 < threads || (threads == 1 && running == 0))) {
+        std::shared_ptr<PendingCall> call = std::move(calls.front());
+        calls.pop_front();
+        ++running;
+        lock.unlock();
+        cv.notify_one();  // someone else carries on with the input
+        if (auto reply = impl.run(*call)) impl.emit(*reply);
+        impl.finish(*call);
+        call.reset();
+        lock.lock();
+        --running;
+        continue;
+      }
+      if (too_large > 0) {
+        --too_large;
+        lock.unlock();
+        impl.emit(error_reply(nullptr, kInvalidRequest, "Message too large"));
+        lock.lock();
+        continue;
+      }
+      if (calls.size() < cap && !impl.line_failed.load() && take_line(message)) {
+        McpSession::Impl::Classified c = impl.classify(message);
+        if (c.call) calls.push_back(std::move(c.call));
+        // Answered under `m`, so replies to everything but tools/call leave
+        // in input order, as from a single reader.
+        if (c.reply) impl.emit(*c.reply);
+        continue;
+      }
+      const bool stop = eof || impl.line_failed.load();
+      if (stop && calls.empty()) break;
+      if (!stop && !reading && calls.size() < cap) {
+        reading = true;
+        lock.unlock();
+        ssize_t n;
+        do {
+          n = ::read(in_fd, chunk, sizeof chunk);
+        } while (n < 0 && errno == EINTR);
+        lock.lock();
+        reading = false;
+        if (n > 0) {
+          take_input(chunk, static_cast<std::size_t>(n));
+        } else {
+          eof = true;
+          cv.notify_all();
+        }
+        continue;
+      }
+      cv.wait(lock);
+    }
+    cv.notify_all();  // the others stop too
+  };
+
+  std::vector<std::thread> helpers;
+  for (unsigned i = 1; i < threads; ++i) {
+    try {
+      helpers.emplace_back(loop);
+    } catch (...) {
+      break;  // fewer threads: still correct, with fewer calls at once
     }
   }
-  if (ok && !discarding && buffer.find_first_not_of(" \t\r") != std::string::npos)
-    session_->receive(buffer);
-  // End of input (or a dead output): let the calls in flight finish and
-  // write their replies, then stop writing to out_fd.
+  {
+    std::lock_guard lock(m);
+    threads = static_cast<unsigned>(helpers.size()) + 1;  // fewer if some could not start
+  }
+  loop();
+  for (auto& t : helpers) t.join();
+  // End of input (or a dead output): every call has finished and written.
   session_->drain();
-  session_->set_sink({});
+  impl.attach_line_fd(-1);
   engine_.keys().flush_usage();
-  return write_failed.load() ? 1 : 0;
+  return impl.line_failed.load() ? 1 : 0;
 }
 
 }  // namespace eryxon

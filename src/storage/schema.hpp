@@ -15,7 +15,7 @@
 
 namespace eryxon::sqlite_schema {
 
-inline constexpr std::array<const char*, 6> kMigrations = {
+inline constexpr std::array<const char*, 7> kMigrations = {
     // v1: tenants, cells, jobs, parts, operations, API keys (MCP and REST).
     R"sql(
 CREATE TABLE tenants (
@@ -465,6 +465,15 @@ CREATE INDEX assignments_operator ON assignments (tenant_id, operator_id, status
 
 CREATE INDEX jobs_tenant_completed ON jobs (tenant_id, completed_at);
 CREATE INDEX operations_tenant_completed ON operations (tenant_id, completed_at);
+)sql",
+    // v7: key uses are stored once, in usage_logs; AuditLog shows them in
+    // the activity log when read (activity_of). The copies v3-v6 wrote into
+    // activity_log (only AuditLog wrote those actions) go, or they would
+    // appear twice.
+    R"sql(
+DELETE FROM activity_log
+ WHERE actor_type = 'api_key'
+   AND action IN ('mcp_execute','mcp_error','rest_request','rest_error');
 )sql",
 };
 

@@ -163,8 +163,11 @@ const std::vector<std::string>& columns() {
 
 struct Binder {
   Query& q;
+  const std::string* tenant = nullptr;  // bound in place of the row's tenant_id
   int index = 1;
-  void operator()(const char*, const std::string& v) { q.bind(index++, v); }
+  void operator()(const char* name, const std::string& v) {
+    q.bind(index++, tenant && std::strcmp(name, "tenant_id") == 0 ? *tenant : v);
+  }
   void operator()(const char*, std::int64_t v) { q.bind(index++, v); }
   void operator()(const char*, double v) { q.bind(index++, v); }
   void operator()(const char*, bool v) { q.bind(index++, std::int64_t{v ? 1 : 0}); }
@@ -244,8 +247,8 @@ Row read_row(sqlite3_stmt* s) {
 }
 
 template <class Row>
-void bind_row(Query& q, const Row& row) {
-  Row::describe(row, Binder{q});
+void bind_row(Query& q, const Row& row, const std::string* tenant = nullptr) {
+  Row::describe(row, Binder{q, tenant});
 }
 
 template <class Row>
@@ -970,10 +973,8 @@ class SqliteTx final : public TenantTx {
 
   template <class Row>
   void insert_row(const Row& row, const char* table) {
-    Row copy = row;
-    copy.tenant_id = tenant_;
     Query q(db_, insert_sql<Row>(table));
-    bind_row(q, copy);
+    bind_row(q, row, &tenant_);
     q.run();
   }
 
@@ -981,10 +982,8 @@ class SqliteTx final : public TenantTx {
   // unguarded).
   template <class Row, class E = Status>
   bool update_row(const Row& row, const char* table, const std::type_identity_t<E>* expected) {
-    Row copy = row;
-    copy.tenant_id = tenant_;
     Query q(db_, update_sql<Row>(table, expected != nullptr));
-    bind_row(q, copy);
+    bind_row(q, row, &tenant_);
     if (expected)
       q.bind(static_cast<int>(columns<Row>().size()) + 1, to_string(*expected));
     q.run();
