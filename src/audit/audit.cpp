@@ -174,12 +174,10 @@ UsageLogRow make_usage_row(const UsageEvent& e) {
   return u;
 }
 
-// Newest first, as Storage lists them: created_at, then id (UUIDv7, so later
-// ids sort higher within one millisecond).
-bool newer(const ActivityRow& a, const ActivityRow& b) {
-  if (a.created_at != b.created_at) return a.created_at > b.created_at;
-  return a.id > b.id;
-}
+// Newest first by created_at. Used with a stable sort over lists that
+// Storage already returns newest first, so rows of one millisecond keep
+// their storage order (most recently appended first).
+bool newer(const ActivityRow& a, const ActivityRow& b) { return a.created_at > b.created_at; }
 
 // Rejections of the rows themselves: retrying cannot help.
 bool rejects_rows(ErrorCode c) {
