@@ -93,6 +93,10 @@
 // Concurrency and cancellation: receive() answers every request except
 // tools/call on the calling thread; tools/call runs on a small pool of
 // worker threads (McpServerOptions::workers) so the reader keeps reading.
+// McpServer::serve() (stdio) has no hand-off: workers + 1 threads share the
+// input (leader/followers), the thread that reads a tools/call runs it while
+// another takes over the input, and at most `workers` calls run at once so
+// one thread always reads.
 // Replies carry their request's id; pipelined calls may be answered out of
 // order (JSON-RPC 2.0 allows it). notifications/cancelled {requestId,
 // reason?} sets the call's cancellation flag (ToolContext::cancelled());
@@ -141,9 +145,11 @@ struct McpServerOptions {
   std::optional<McpLogLevel> log_level = McpLogLevel::warning;
   /// Worker threads running tools/call for receive() (0 counts as 1).
   /// Started on the first call, stopped when the session is destroyed.
+  /// McpServer::serve() runs at most this many calls at once, on workers + 1
+  /// input threads of its own (the session's pool stays unused).
   unsigned workers = 4;
   /// tools/call requests waiting for a worker at most; receive() blocks
-  /// (so the stdio reader stops reading) while the queue is full.
+  /// (and serve() stops reading) while that many wait.
   std::size_t max_queued = 64;
   /// Resources, resource templates, prompts and completion the session
   /// serves (eryxon/mcp_resources.hpp). Null (the default): none, and the
@@ -249,8 +255,10 @@ class ERYXON_EXPORT McpServer {
 
   /// Reads newline-delimited messages from file descriptor `in_fd` until end
   /// of input and writes each outgoing message followed by '\n' to `out_fd`
-  /// (replies, and notifications from workers and from registry changes,
-  /// even while the reader waits for input). Lines longer than
+  /// (replies, and notifications from running calls and from registry
+  /// changes, even while the reader waits for input). Messages ready at the
+  /// same time leave in one write(2); the session's sink is not used until
+  /// serve() returns. Calls run as the file comment says. Lines longer than
   /// max_message_bytes are discarded with a -32600 reply. At end of input it
   /// waits for the calls still running, writes their replies and flushes key
   /// usage; when it returns no thread of the session uses the Engine or

@@ -1099,19 +1099,27 @@ int McpServer::serve(int in_fd, int out_fd) {
 
   std::mutex m;
   std::condition_variable cv;
-  std::string buffer;     // input; complete lines start at `start`
+  std::string buffer;     // input; the next line starts at `start`
   std::size_t start = 0;
-  bool reading = false;   // a thread is in read(2)
+  std::uint64_t base = 0;  // input offset of buffer[0]
+  bool reading = false;    // a thread is in read(2)
   bool eof = false;
   bool discarding = false;  // the line at the end of `buffer` is too long
-  std::size_t too_large = 0;  // discarded lines not yet answered
+  // Input offsets where a discarded line stood: answered with -32600 in
+  // their place among the lines.
+  std::deque<std::uint64_t> too_large_at;
   std::deque<std::shared_ptr<PendingCall>> calls;
   unsigned running = 0;
 
   // The next message to classify (under m): a complete line, or at end of
-  // input a last line without its newline.
+  // input a last line without its newline; or the place of a discarded line.
+  enum class Next { none, line, too_large };
   auto take_line = [&](std::string& out) {
     for (;;) {
+      if (!too_large_at.empty() && too_large_at.front() <= base + start) {
+        too_large_at.pop_front();
+        return Next::too_large;
+      }
       const auto nl = buffer.find('\n', start);
       std::string_view line;
       if (nl != std::string::npos) {
@@ -1121,12 +1129,12 @@ int McpServer::serve(int in_fd, int out_fd) {
         line = std::string_view(buffer).substr(start);
         start = buffer.size();
       } else {
-        return false;
+        return Next::none;
       }
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
       out.assign(line);
-      return true;
+      return Next::line;
     }
   };
   // Appends what read(2) returned (under m).
@@ -1135,13 +1143,14 @@ int McpServer::serve(int in_fd, int out_fd) {
       const void* nl = std::memchr(data, '\n', size);
       if (!nl) return;
       discarding = false;
-      ++too_large;
+      too_large_at.push_back(base + buffer.size());
       const auto skip = static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
       data += skip;
       size -= skip;
     }
     if (start > 65536 && start * 2 > buffer.size()) {
       buffer.erase(0, start);
+      base += start;
       start = 0;
     }
     buffer.append(data, size);
@@ -1172,14 +1181,13 @@ int McpServer::serve(int in_fd, int out_fd) {
         --running;
         continue;
       }
-      if (too_large > 0) {
-        --too_large;
-        lock.unlock();
+      Next next = Next::none;
+      if (calls.size() < cap && !impl.line_failed.load()) next = take_line(message);
+      if (next == Next::too_large) {
         impl.emit(error_reply(nullptr, kInvalidRequest, "Message too large"));
-        lock.lock();
         continue;
       }
-      if (calls.size() < cap && !impl.line_failed.load() && take_line(message)) {
+      if (next == Next::line) {
         McpSession::Impl::Classified c = impl.classify(message);
         if (c.call) calls.push_back(std::move(c.call));
         // Answered under `m`, so replies to everything but tools/call leave
