@@ -8,7 +8,7 @@
 //                      Threads(2): two request threads contending on the queue.
 //   BM_AuditSustained  events per second written to the SQLite file end to
 //                      end: record 20,000 events and flush(), repeatedly
-//                      (usage_logs + activity_log row per event, redaction,
+//                      (one usage_logs row per event, redaction,
 //                      ids). Real time, since the work is on the writer.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
