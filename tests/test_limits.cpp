@@ -516,11 +516,25 @@ TEST_CASE("quota: a free tenant gets 100 a day, refusals do not count, midnight 
     for (int i = 0; i < 1000; ++i) CHECK(quota.consume(big).allowed);
     CHECK(quota.peek(big).used == 1000);
 
-    clock.advance_ms(11 * 3600 * 1000);  // local midnight in Amsterdam
+    // Within the tenant cache (5 s): the day is remembered, and still ends
+    // exactly at local midnight.
+    clock.advance_ms(11 * 3600 * 1000 - 2000);  // 2 s before midnight
+    CHECK(quota.peek(free_t).day == "2026-11-25");
+    clock.advance_ms(1999);
+    const auto last_ms = quota.peek(free_t);
+    CHECK(last_ms.day == "2026-11-25");
+    CHECK(last_ms.reset_ms == 1);
+    clock.advance_ms(1);  // local midnight in Amsterdam
     auto next = quota.consume(free_t);
     CHECK(next.allowed);
     CHECK(next.day == "2026-11-26");
     CHECK(next.used == 1);
+    CHECK(next.reset_ms == 24 * 3600 * 1000);
+    // A clock set back is answered for the day it shows again.
+    clock.advance_ms(-1000);
+    CHECK(quota.peek(free_t).day == "2026-11-25");
+    CHECK(quota.peek(free_t).used == 100);
+    clock.advance_ms(1000);
     CHECK(test::error_of([&] { quota.consume("no-such-tenant"); }).code() == ErrorCode::not_found);
     CHECK(test::error_of([&] { quota.consume(free_t, 0); }).code() == ErrorCode::validation_error);
   }

@@ -93,15 +93,20 @@ class ERYXON_EXPORT QuotaTracker {
   struct CachedTenant {
     Tenant tenant;
     std::int64_t fetched_ms = 0;
+    // The tenant's local day as last computed: valid for instants in
+    // [day_from_ms, day_until_ms), the latter being the next local midnight.
+    std::string day;
+    std::int64_t day_from_ms = 0;
+    std::int64_t day_until_ms = 0;
   };
   QuotaDecision decide(std::string_view tenant_id, std::int64_t cost, bool consume);
-  const Tenant& tenant_locked(std::string_view tenant_id, std::int64_t now);
+  CachedTenant& tenant_locked(std::string_view tenant_id, std::int64_t now);
   void flush_locked();
 
   Storage& storage_;
   Clock clock_;
   std::mutex mutex_;
-  std::unordered_map<std::string, CachedTenant> tenants_;
+  std::map<std::string, CachedTenant, std::less<>> tenants_;
   std::map<std::pair<std::string, std::string>, Counter> counters_;  // (tenant, day)
   std::int64_t last_flush_ms_ = 0;
 };

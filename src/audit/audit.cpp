@@ -17,6 +17,7 @@
 #include "eryxon/audit.hpp"
 
 #include <fmt/format.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <chrono>
@@ -257,7 +258,10 @@ AuditLog::AuditLog(Storage& storage, Clock clock, AuditOptions options)
     throw Error(ErrorCode::validation_error,
                 "AuditOptions: flush_interval_ms, max_batch and max_queue must be >= 1");
   ensure_sodium();
-  writer_ = std::thread([this] { run(); });
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "eryxon-audit");  // for top -H, perf, gdb
+    run();
+  });
 }
 
 AuditLog::~AuditLog() {

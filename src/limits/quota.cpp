@@ -68,14 +68,15 @@ QuotaTracker::~QuotaTracker() {
   }
 }
 
-const Tenant& QuotaTracker::tenant_locked(std::string_view tenant_id, std::int64_t now) {
-  auto it = tenants_.find(std::string(tenant_id));
-  if (it != tenants_.end() && now - it->second.fetched_ms < kTenantCacheMs) return it->second.tenant;
+QuotaTracker::CachedTenant& QuotaTracker::tenant_locked(std::string_view tenant_id,
+                                                        std::int64_t now) {
+  auto it = tenants_.find(tenant_id);
+  if (it != tenants_.end() && now - it->second.fetched_ms < kTenantCacheMs) return it->second;
   auto row = storage_.find_tenant(tenant_id);
   if (!row) throw Error(ErrorCode::not_found, fmt::format("Tenant {} not found", tenant_id));
-  auto& slot = tenants_[std::string(tenant_id)];
-  slot = {std::move(*row), now};
-  return slot.tenant;
+  if (it == tenants_.end()) it = tenants_.emplace(std::string(tenant_id), CachedTenant{}).first;
+  it->second = CachedTenant{std::move(*row), now};  // the day is computed afresh too
+  return it->second;
 }
 
 QuotaDecision QuotaTracker::consume(std::string_view tenant_id, std::int64_t cost) {
@@ -87,27 +88,34 @@ QuotaDecision QuotaTracker::peek(std::string_view tenant_id) { return decide(ten
 
 Plan QuotaTracker::plan(std::string_view tenant_id) {
   std::lock_guard lock(mutex_);
-  return tenant_locked(tenant_id, clock_()).plan;
+  return tenant_locked(tenant_id, clock_()).tenant.plan;
 }
 
 QuotaDecision QuotaTracker::decide(std::string_view tenant_id, std::int64_t cost, bool consume) {
   std::lock_guard lock(mutex_);
   const std::int64_t now = clock_();
-  const Tenant& tenant = tenant_locked(tenant_id, now);
-  const LocalDay day = local_day(tenant.timezone, now);
+  CachedTenant& slot = tenant_locked(tenant_id, now);
+  const Tenant& tenant = slot.tenant;
+  if (now < slot.day_from_ms || now >= slot.day_until_ms) {
+    // Time zone rules are applied once per local day, not per request.
+    LocalDay day = local_day(tenant.timezone, now);
+    slot.day = std::move(day.date);
+    slot.day_from_ms = now;
+    slot.day_until_ms = now + day.ends_in_ms;
+  }
   QuotaDecision d;
   d.limit = daily_request_quota(tenant.plan);
-  d.reset_ms = day.ends_in_ms;
-  d.day = day.date;
+  d.reset_ms = slot.day_until_ms - now;
+  d.day = slot.day;
 
-  auto key = std::make_pair(tenant.id, day.date);
+  auto key = std::make_pair(tenant.id, slot.day);
   auto it = counters_.find(key);
   if (it == counters_.end()) {
     // First use of this day in this process: start from what is stored.
     Counter c;
     {
       auto tx = storage_.begin(tenant.id);
-      c.used = tx->quota_used(day.date);
+      c.used = tx->quota_used(slot.day);
     }
     it = counters_.emplace(std::move(key), c).first;
   }

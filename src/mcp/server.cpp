@@ -5,6 +5,7 @@
 #include "eryxon/mcp.hpp"
 
 #include <sodium.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -1222,7 +1223,10 @@ int McpServer::serve(int in_fd, int out_fd) {
   std::vector<std::thread> helpers;
   for (unsigned i = 1; i < threads; ++i) {
     try {
-      helpers.emplace_back(loop);
+      helpers.emplace_back([&loop] {
+        pthread_setname_np(pthread_self(), "eryxon-stdio");  // for top -H, perf, gdb
+        loop();
+      });
     } catch (...) {
       break;  // fewer threads: still correct, with fewer calls at once
     }
