@@ -576,10 +576,10 @@ TEST_CASE("mcp: progress notifications only with a progressToken, increasing, be
 TEST_CASE("mcp: notifications/cancelled stops a slow host tool and suppresses its reply") {
   Live s;
   std::atomic<bool> started{false}, saw_cancel{false};
-  s.engine->tools().add({"slow_wait", "Waits until cancelled (5 s at most)", kObject, {},
+  s.engine->tools().add({"slow_wait", "Waits until cancelled (60 s at most)", kObject, {},
                          [&](ToolContext& ctx, const json&) {
                            started = true;
-                           const auto until = std::chrono::steady_clock::now() + 5s;
+                           const auto until = std::chrono::steady_clock::now() + 60s;
                            while (!ctx.cancelled() && std::chrono::steady_clock::now() < until)
                              std::this_thread::sleep_for(1ms);
                            saw_cancel = ctx.cancelled();
@@ -597,7 +597,7 @@ TEST_CASE("mcp: notifications/cancelled stops a slow host tool and suppresses it
   s.session->receive(
       R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow-1","reason":"user hit stop"}})");
   s.session->drain();
-  CHECK(std::chrono::steady_clock::now() - t0 < 4s);
+  CHECK(std::chrono::steady_clock::now() - t0 < 30s);  // cancelled, not timed out (60 s)
   CHECK(saw_cancel);
   CHECK(s.out.replies_to("slow-1").empty());
   CHECK(s.session->in_flight() == 0);
