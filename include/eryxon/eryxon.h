@@ -288,7 +288,8 @@ ERYXON_EXPORT eryxon_status eryxon_server_health(char **out_json, eryxon_store_t
  * {"message":...,"data":{"limit":...,"reset_ms":...,
  * "retry_after_seconds":...}} so the caller knows when to try again. Every
  * call made with a valid key, refused or not, is written to the store's
- * audit log (usage_logs, activity_log) with its arguments redacted. arguments_json that is not JSON, or JSON other than an object
+ * audit log (one usage_logs row, shown in the activity log too) with its
+ * arguments redacted. arguments_json that is not JSON, or JSON other than an object
  * or null: ERYXON_EINVALID with *out_json set to NULL. On every failure
  * eryxon_error_last() holds the message (for a failed tool run, the
  * message of its error object).
