@@ -55,4 +55,12 @@ status=0
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
   echo "run.sh: the suite did not finish within ${CONFORMANCE_TIMEOUT:-480} s" >&2
 fi
+if [ "$status" -ne 0 ]; then
+  # Enough to tell a suite failure from a fixture that died or never served.
+  echo "run.sh: the suite exited with $status; results in $out/results" >&2
+  if kill -0 "$fixture_pid" 2>/dev/null; then echo "run.sh: the fixture is still running" >&2
+  else echo "run.sh: the fixture is gone" >&2; fi
+  echo "run.sh: last lines of the fixture's stderr:" >&2
+  tail -n 20 "$out/fixture.err" >&2 || true
+fi
 exit "$status"
