@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <type_traits>
@@ -163,11 +164,8 @@ const std::vector<std::string>& columns() {
 
 struct Binder {
   Query& q;
-  const std::string* tenant = nullptr;  // bound in place of the row's tenant_id
   int index = 1;
-  void operator()(const char* name, const std::string& v) {
-    q.bind(index++, tenant && std::strcmp(name, "tenant_id") == 0 ? *tenant : v);
-  }
+  void operator()(const char*, const std::string& v) { q.bind(index++, v); }
   void operator()(const char*, std::int64_t v) { q.bind(index++, v); }
   void operator()(const char*, double v) { q.bind(index++, v); }
   void operator()(const char*, bool v) { q.bind(index++, std::int64_t{v ? 1 : 0}); }
@@ -247,8 +245,19 @@ Row read_row(sqlite3_stmt* s) {
 }
 
 template <class Row>
-void bind_row(Query& q, const Row& row, const std::string* tenant = nullptr) {
-  Row::describe(row, Binder{q, tenant});
+void bind_row(Query& q, const Row& row) {
+  Row::describe(row, Binder{q});
+}
+
+// The parameter number of a row's tenant_id in insert_sql and update_sql
+// (both number parameters by column position).
+template <class Row>
+int tenant_param() {
+  static const int n = [] {
+    const auto& cols = columns<Row>();
+    return static_cast<int>(std::find(cols.begin(), cols.end(), "tenant_id") - cols.begin()) + 1;
+  }();
+  return n;
 }
 
 template <class Row>
@@ -974,7 +983,8 @@ class SqliteTx final : public TenantTx {
   template <class Row>
   void insert_row(const Row& row, const char* table) {
     Query q(db_, insert_sql<Row>(table));
-    bind_row(q, row, &tenant_);
+    bind_row(q, row);
+    q.bind(tenant_param<Row>(), tenant_);  // this transaction's tenant, whatever the row says
     q.run();
   }
 
@@ -983,7 +993,8 @@ class SqliteTx final : public TenantTx {
   template <class Row, class E = Status>
   bool update_row(const Row& row, const char* table, const std::type_identity_t<E>* expected) {
     Query q(db_, update_sql<Row>(table, expected != nullptr));
-    bind_row(q, row, &tenant_);
+    bind_row(q, row);
+    q.bind(tenant_param<Row>(), tenant_);  // this transaction's tenant, whatever the row says
     if (expected)
       q.bind(static_cast<int>(columns<Row>().size()) + 1, to_string(*expected));
     q.run();

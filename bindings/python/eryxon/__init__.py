@@ -153,41 +153,17 @@ class Store(HandleLease):
 
     # -- lifecycle -------------------------------------------------------
 
-    @property
-    def closed(self) -> bool:
-        return self._ptr is None
-
     def close(self) -> None:
         """Closes the store (flushing buffered key usage). Idempotent.
 
-        Closes the store's dispatchers (eryxon.events) first, then waits for
-        calls running on other threads to finish.
+        Closes the store's dispatchers (eryxon.events) and MCP sessions
+        first, then waits for calls running on other threads to finish.
         """
-        cond = getattr(self, "_cond", None)
-        if cond is None:
-            return
         for dependent in list(getattr(self, "_dependents", ())):
             dependent.close()
-        with cond:
-            ptr, self._ptr = self._ptr, None
-            if ptr is None:
-                return
-            while self._active:
-                cond.wait()
-        _native.eryxon_store_free(byref(ptr))
-
-    def __enter__(self) -> "Store":
-        self._handle_check()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: modules may be gone
-            pass
+        ptr = self._take_handle()
+        if ptr is not None:
+            _native.eryxon_store_free(byref(ptr))
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

@@ -261,48 +261,25 @@ class Dispatcher(HandleLease):
 
     # -- lifecycle -------------------------------------------------------
 
-    @property
-    def closed(self) -> bool:
-        return self._ptr is None
-
     def close(self) -> None:
         """Stops the background thread, ends every subscription (waiting for
         running callbacks) and frees the dispatcher. Idempotent. Waits for
         calls running on other threads first. Raises InvalidArgument when
         called from one of this dispatcher's callbacks."""
-        cond = getattr(self, "_cond", None)
-        if cond is None:
-            return
         if getattr(_in_callback, "dispatcher", None) is self:
             raise InvalidArgument("a dispatcher cannot be closed from one of its own callbacks")
-        with cond:
-            ptr, self._ptr = self._ptr, None
-            if ptr is None:
-                return
-            while self._active:
-                cond.wait()
+        ptr = self._take_handle()
+        if ptr is None:
+            return
         _native.eryxon_dispatcher_free(byref(ptr))
         # No callback runs any more: forget the subscriptions.
-        with cond:
+        with self._cond:
             subscriptions, self._subscriptions = list(self._subscriptions.values()), {}
         for s in subscriptions:
             s._closed = True
             with _registry_lock:
                 _registry.pop(s._token, None)
         _live.discard(self)
-
-    def __enter__(self) -> "Dispatcher":
-        self._handle_check()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown, or a callback thread
-            pass
 
     def __repr__(self) -> str:
         return f"<eryxon.Dispatcher {'closed' if self.closed else 'open'}>"

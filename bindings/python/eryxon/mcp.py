@@ -105,35 +105,12 @@ class McpSession(HandleLease):
             self.store = store
             store._dependents.add(self)
 
-    @property
-    def closed(self) -> bool:
-        return self._ptr is None
-
     def close(self) -> None:
         """Frees the session (waits for calls in flight on other threads).
         Idempotent; no on_message call happens after it returns."""
-        cond = getattr(self, "_cond", None)
-        if cond is None:
-            return
-        with cond:
-            ptr, self._ptr = self._ptr, None
-            while self._active:
-                cond.wait()
+        ptr = self._take_handle()
         if ptr is not None:
             _native.eryxon_mcp_session_free(byref(ptr))
-
-    def __enter__(self) -> "McpSession":
-        self._handle_check()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown
-            pass
 
     def handle(self, message: Union[str, bytes, Mapping[str, Any]]) -> Optional[str]:
         """Runs one incoming JSON-RPC message (text, or a mapping that is
