@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building, testing and the demo need on Debian 12, and only
-# what is missing: Debian packages through apt-get, the MCP TypeScript SDK
+# what is missing: Debian packages through apt-get (among them PostgreSQL 15
+# and Redis, whose throwaway test instances scripts/pg-cluster.sh and
+# scripts/redis-server.sh run; the packages' own default services are not
+# used), the MCP TypeScript SDK
 # client and the MCP conformance suite (with Node 22) through npm (exact
 # versions from clients/ts/package-lock.json and
 # tests/conformance/package-lock.json).
@@ -13,6 +16,7 @@ packages=(
   libhowardhinnant-date-dev tzdata libcrypt-dev
   libcurl4-openssl-dev libmosquitto-dev libzip-dev
   mosquitto libcpp-httplib-dev
+  postgresql-15 libpq-dev redis-server
   python3
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
