@@ -222,3 +222,49 @@ TEST_CASE("engine: calls to unknown or forbidden tools count against the rate li
   // None of them reached a tool: no quota spent.
   CHECK(engine->quota().peek(t).used == 0);
 }
+
+TEST_CASE("engine: two engines on one database count quota and key usage without losing any") {
+  // Two servers (processes, on PostgreSQL possibly hosts) on one database:
+  // each buffers its counts and adds them to the stored counters; the sums
+  // are exact. On SQLite the file is shared; on PostgreSQL the database.
+  for (auto backend : {test::Backend::sqlite, test::Backend::postgres}) {
+    CAPTURE(test::name_of(backend));
+    test::Fixture fx(backend);
+    const std::string db = fx.db();
+    fx.storage.reset();
+    EngineOptions o;
+    o.pepper = PepperSet(Pepper::generate());
+    std::string t, key, key_row;
+    {
+      auto setup = Engine::open(db, o);
+      t = setup->shop().create_tenant({"Acme", Plan::premium, "UTC"}).id;
+      NewApiKey n;
+      n.name = "shared";
+      n.rate_limit = 100'000;  // the limiter is per process (issue #15); this counts, not limits
+      auto created = setup->keys().create_mcp_key(t, n);
+      key = created.plaintext;
+      key_row = created.record.id;
+      created.wipe();
+    }
+    constexpr int kCalls = 150;
+    {
+      auto a = Engine::open(db, o);
+      auto b = Engine::open(db, o);
+      auto work = [&](Engine& e) {
+        for (int i = 0; i < kCalls; ++i)
+          REQUIRE(e.call_tool(key, "fetch_jobs", {{"limit", 1}}).status == CallStatus::ok);
+      };
+      std::thread ta(work, std::ref(*a)), tb(work, std::ref(*b));
+      ta.join();
+      tb.join();
+    }  // both flush
+    auto storage = open_storage(db);
+    auto tx = storage->begin(t);
+    const auto day = local_day("UTC", system_now_ms()).date;
+    CHECK(tx->quota_used(day) == 2 * kCalls);
+    auto rec = tx->find_api_key(key_row);
+    REQUIRE(rec);
+    CHECK(rec->usage_count == 2 * kCalls);
+    CHECK(tx->list_usage(key_row, 1000).size() == 2 * kCalls);  // one audit row per call
+  }
+}

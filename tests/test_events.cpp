@@ -3,6 +3,7 @@
 // both storage adapters; then at-least-once delivery to a real HTTP
 // receiver on 127.0.0.1 that fails half the time.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include <fcntl.h>
@@ -551,7 +552,9 @@ TEST_CASE("events: a dispatching process killed mid-delivery and at random loses
                          "--endpoint", "crash", "--webhook",
                          "http://127.0.0.1:" + std::to_string(receiver.port) + "/hook",
                          "--secret-file", secret_file, "--poll-ms", "10", "--retry-ms",
-                         "20,20,20,20,20,20,20,20,20,20", "--timeout-ms", "3000"},
+                         "20,20,20,20,20,20,20,20,20,20", "--timeout-ms", "3000",
+                         // a killed process's claim on the endpoint lapses after 1 s
+                         "--lease-ms", "1000"},
                         log);
   child.start();
   // Its first round stores the endpoint's cursor: events from then on are its.
@@ -667,4 +670,135 @@ TEST_CASE("events: endpoint ids are per tenant; one tenant cannot replace or rem
   p.dispatcher.run_once();
   CHECK(p.sink->names().size() == 2);  // ours still delivers
   CHECK(theirs->names().size() == 1);
+}
+
+namespace {
+
+// A sink that counts how many deliveries are in flight at once.
+class OverlapSink : public EventSink {
+ public:
+  std::string_view kind() const override { return "overlap"; }
+  DeliveryResult deliver(const Event& e) override {
+    const int now = ++in_flight;
+    int seen = max_in_flight.load();
+    while (now > seen && !max_in_flight.compare_exchange_weak(seen, now)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    {
+      std::lock_guard lock(mutex);
+      delivered.insert(e.id);
+      ++attempts;
+    }
+    --in_flight;
+    DeliveryResult r;
+    r.status = DeliveryStatus::delivered;
+    return r;
+  }
+  std::size_t distinct() {
+    std::lock_guard lock(mutex);
+    return delivered.size();
+  }
+  std::atomic<int> in_flight{0};
+  std::atomic<int> max_in_flight{0};
+  std::mutex mutex;
+  std::set<std::string> delivered;
+  std::size_t attempts = 0;
+};
+
+}  // namespace
+
+TEST_CASE("events: two dispatchers on one endpoint never deliver at the same time (lease)") {
+  ERYXON_FOR_EACH_BACKEND(backend) {
+    Fixture fx(backend);
+    ManualClock clock;
+    Shop shop(*fx.storage, clock.clock());
+    const std::string t = shop.create_tenant({"Acme", Plan::pro}).id;
+    auto sink = std::make_shared<OverlapSink>();
+    DispatcherOptions o{clock.clock(), {}, 10, 500};
+    Dispatcher first(*fx.storage, o), second(*fx.storage, o);
+    first.add_endpoint(t, "ep", {"*"}, sink);
+    second.add_endpoint(t, "ep", {"*"}, sink);
+    first.run_once();  // the endpoint's cursor at the end of the outbox
+    constexpr int kJobs = 40;
+    for (int i = 0; i < kJobs; ++i) shop.create_job(t, {fmt::format("J-{}", i)});
+    auto serve = [&](Dispatcher& d) {
+      for (int round = 0; round < 5000 && sink->distinct() < kJobs; ++round) d.run_once();
+    };
+    std::thread a(serve, std::ref(first)), b(serve, std::ref(second));
+    a.join();
+    b.join();
+    CHECK(sink->distinct() == kJobs);
+    CHECK(sink->max_in_flight.load() == 1);
+    CHECK(sink->attempts == static_cast<std::size_t>(kJobs));  // each once: nobody delivered twice
+    // A crashed holder's lease expires: after lease_ms another takes over.
+    auto tx = fx.storage->begin(t);
+    CHECK(tx->try_lease("endpoint:ep", "crashed", clock.now->load(), 1'000));
+    CHECK_FALSE(tx->try_lease("endpoint:ep", "other", clock.now->load() + 999, 1'000));
+    CHECK(tx->try_lease("endpoint:ep", "other", clock.now->load() + 1'000, 1'000));
+    tx->commit();
+  }
+}
+
+TEST_CASE("events: on PostgreSQL another process's commit wakes a live subscription (LISTEN/NOTIFY)") {
+  test::ScratchPg db;
+  const Pepper pepper = Pepper::generate();
+  ::setenv("ERYXON_PEPPER", pepper.to_hex().c_str(), 1);
+  auto storage = open_postgres_storage(db.url());
+  Shop shop(*storage);
+  const std::string t = shop.create_tenant({"Acme", Plan::pro}).id;
+  std::string key;
+  {
+    KeyService keys(*storage, PepperSet(pepper));
+    auto created = keys.create_mcp_key(t, {"writer"});
+    key = created.plaintext;
+    created.wipe();
+  }
+  // A poll interval of ten minutes: only the notification can wake the loop.
+  DispatcherOptions o;
+  o.poll_interval_ms = 600'000;
+  Dispatcher dispatcher(*storage, o);
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<Event> got;
+  SubscriptionFilter f;
+  f.table = "jobs";
+  dispatcher.subscribe(t, f, [&](const Event& e) {
+    std::lock_guard lock(m);
+    got.push_back(e);
+    cv.notify_all();
+  });
+  dispatcher.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the first round has run
+  for (int i = 0; i < 3; ++i) {
+    std::vector<std::string> argv{ERYXON_CLI_BIN, "call",  "--db",   db.url(), "--tool",
+                                  "create_job",   "--args",
+                                  nlohmann::json{{"job_number", fmt::format("N-{}", i)}, {"customer", "Acme"}}.dump(),
+                                  "--key",        key};
+    std::vector<char*> args;
+    for (auto& s : argv) args.push_back(s.data());
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    pid_t pid = -1;
+    REQUIRE(posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    const auto committed = std::chrono::steady_clock::now();
+    std::unique_lock lock(m);
+    const bool arrived = cv.wait_for(lock, std::chrono::seconds(20), [&] {
+      return static_cast<int>(got.size()) > i;
+    });
+    REQUIRE(arrived);
+    CHECK(got.back().name == "job.created");
+    MESSAGE("arrived ", std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - committed)
+                            .count(),
+            " ms after the writing process exited");
+  }
+  dispatcher.stop();
+  ::unsetenv("ERYXON_PEPPER");
 }

@@ -1,10 +1,21 @@
-// Tests of src/storage: the Storage contract on both adapters, then what only
-// the SQLite adapter has (file format, pragmas, migrations).
+// Tests of src/storage: the Storage contract on every backend (memory,
+// SQLite, PostgreSQL), then what only the SQLite backend has (file format,
+// pragmas, migrations) and what only PostgreSQL has (row-level security,
+// the application role, guards across processes).
 #include <doctest/doctest.h>
 
-#include <chrono>
-#include <future>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <set>
+#include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -816,7 +827,7 @@ TEST_CASE("sqlite: a v5 database migrates to v6 and keeps its rows") {
     sqlite3_close(raw);
   }
   auto s = open_sqlite_storage(file.path());
-  CHECK(s->schema_version() == 7);
+  CHECK(s->schema_version() == static_cast<int>(sqlite_schema::kMigrations.size()));
   REQUIRE(s->find_tenant("A"));
   auto a = s->begin("A");
   a->insert(resource("r1", "Laser"));
@@ -850,7 +861,7 @@ TEST_CASE("sqlite: v7 drops the activity copies of key uses that v3-v6 stored, n
     sqlite3_close(raw);
   }
   auto s = open_sqlite_storage(file.path());
-  CHECK(s->schema_version() == 7);
+  CHECK(s->schema_version() == static_cast<int>(sqlite_schema::kMigrations.size()));
   auto a = s->begin("A");
   const auto activity = a->list_activity(10);
   REQUIRE(activity.size() == 1);
@@ -862,7 +873,7 @@ TEST_CASE("sqlite: a file database is WAL, enforces foreign keys and persists") 
   ScratchDb file("sqlite-file");
   {
     auto s = open_sqlite_storage(file.path());
-    CHECK(s->schema_version() == 7);
+    CHECK(s->schema_version() == static_cast<int>(sqlite_schema::kMigrations.size()));
     seed_two_tenants(*s);
   }
   sqlite3* raw = nullptr;
@@ -921,4 +932,312 @@ TEST_CASE("StorageWrapper forwards calls and lets a test inject a fault") {
   CHECK(f.storage->find_tenant("A"));
   Shop shop(failing);
   CHECK(error_of([&] { shop.create_job("A", {"J-1"}); }).code() == ErrorCode::database_error);
+}
+
+extern char** environ;
+
+// ---------------------------------------------------------------------------
+// What only the PostgreSQL backend has: row-level security enforced by the
+// database, the application role, status guards across processes.
+
+namespace {
+
+// A raw libpq session (no eryxon code) for checking what the database itself
+// enforces.
+struct RawPg {
+  PGconn* c;
+  explicit RawPg(const std::string& url) : c(PQconnectdb(url.c_str())) {
+    REQUIRE_MESSAGE(PQstatus(c) == CONNECTION_OK, PQerrorMessage(c));
+  }
+  ~RawPg() { PQfinish(c); }
+  // Runs one statement; returns {ok, first value or error text, rows affected}.
+  struct Out {
+    bool ok;
+    std::string value;
+    std::string sqlstate;
+    long affected = 0;
+  };
+  Out run(const std::string& sql) {
+    PGresult* r = PQexec(c, sql.c_str());
+    Out o{};
+    const auto st = PQresultStatus(r);
+    o.ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!o.ok) {
+      o.value = PQresultErrorMessage(r);
+      const char* s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+      o.sqlstate = s ? s : "";
+    } else if (PQntuples(r) > 0 && PQnfields(r) > 0) {
+      o.value = PQgetvalue(r, 0, 0);
+    }
+    const char* n = PQcmdTuples(r);
+    o.affected = n && *n ? std::atol(n) : 0;
+    PQclear(r);
+    return o;
+  }
+  long count(const std::string& sql) {
+    auto o = run(sql);
+    REQUIRE_MESSAGE(o.ok, o.value);
+    return std::atol(o.value.c_str());
+  }
+};
+
+// Tables that carry a tenant_id column, from the catalog (not from eryxon).
+std::vector<std::string> tenant_tables_in(RawPg& pg) {
+  PGresult* r = PQexec(pg.c,
+                       "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                       "c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid WHERE "
+                       "n.nspname = 'public' AND c.relkind = 'r' AND a.attname = 'tenant_id' "
+                       "ORDER BY 1");
+  std::vector<std::string> out;
+  for (int i = 0; i < PQntuples(r); ++i) out.emplace_back(PQgetvalue(r, i, 0));
+  PQclear(r);
+  return out;
+}
+
+// Fills two tenants through eryxon (demo shop, a key, usage, events,
+// quota), returning their ids.
+std::pair<std::string, std::string> two_busy_tenants(Engine& engine) {
+  std::string ids[2];
+  for (int i = 0; i < 2; ++i) {
+    ids[i] = engine.shop().create_tenant({fmt::format("Tenant {}", i), Plan::pro, "UTC"}).id;
+    seed_demo_shop(engine.shop(), ids[i]);
+    auto key = engine.keys().create_mcp_key(ids[i], {"agent"});
+    auto r = engine.call_tool(key.plaintext, "fetch_jobs", {{"limit", 1}});
+    CHECK(r.status == CallStatus::ok);
+    key.wipe();
+  }
+  return {ids[0], ids[1]};
+}
+
+}  // namespace
+
+TEST_CASE("PostgreSQL: row-level security holds for a raw libpq session as the application role") {
+  test::ScratchPg db;
+  std::string a, b;
+  {
+    EngineOptions o;
+    o.pepper = PepperSet(Pepper::generate());
+    auto engine = Engine::open(db.url(), o);
+    std::tie(a, b) = two_busy_tenants(*engine);
+  }
+  RawPg owner(db.owner_url());
+  RawPg app(db.url());
+  CHECK(app.run("SELECT current_user").value == "eryxon_app");
+  CHECK(app.run("SELECT rolbypassrls::text FROM pg_roles WHERE rolname = current_user").value ==
+        "false");
+  const auto tables = tenant_tables_in(owner);
+  REQUIRE(tables.size() >= 20);
+  long b_rows_total = 0;
+  for (const auto& t : tables) {
+    CAPTURE(t);
+    CHECK(owner.run(fmt::format("SELECT (relrowsecurity AND relforcerowsecurity)::text FROM "
+                                "pg_class WHERE relname = '{}'",
+                                t))
+              .value == "true");
+    const long b_rows = owner.count(fmt::format("SELECT count(*) FROM {} WHERE tenant_id = '{}'", t, b));
+    b_rows_total += b_rows;
+    // No tenant set: nothing at all.
+    CHECK(app.count(fmt::format("SELECT count(*) FROM {}", t)) == 0);
+    // Tenant A set: B's rows can be neither read, updated nor deleted.
+    REQUIRE(app.run("BEGIN").ok);
+    REQUIRE(app.run(fmt::format("SELECT set_config('eryxon.tenant_id', '{}', true)", a)).ok);
+    CHECK(app.count(fmt::format("SELECT count(*) FROM {} WHERE tenant_id = '{}'", t, b)) == 0);
+    auto upd = app.run(fmt::format("UPDATE {0} SET tenant_id = tenant_id WHERE tenant_id = '{1}'", t, b));
+    CHECK(upd.ok);
+    CHECK(upd.affected == 0);
+    auto del = app.run(fmt::format("DELETE FROM {} WHERE tenant_id = '{}'", t, b));
+    CHECK(del.ok);
+    CHECK(del.affected == 0);
+    // A's own rows cannot be handed to B either (WITH CHECK).
+    if (owner.count(fmt::format("SELECT count(*) FROM {} WHERE tenant_id = '{}'", t, a)) > 0) {
+      auto move = app.run(fmt::format("UPDATE {} SET tenant_id = '{}'", t, b));
+      CHECK_FALSE(move.ok);
+      CHECK(move.sqlstate == "42501");
+    }
+    REQUIRE(app.run("ROLLBACK").ok);
+    // And B's rows are all still there.
+    CHECK(owner.count(fmt::format("SELECT count(*) FROM {} WHERE tenant_id = '{}'", t, b)) == b_rows);
+  }
+  CHECK(b_rows_total > 100);  // the checks above were not vacuous
+  // Inserting a row stamped with B's tenant while A is set is refused.
+  REQUIRE(app.run("BEGIN").ok);
+  REQUIRE(app.run(fmt::format("SELECT set_config('eryxon.tenant_id', '{}', true)", a)).ok);
+  auto ins = app.run(fmt::format(
+      "INSERT INTO cells (id, tenant_id, name, sequence, active, enforce_wip_limit, "
+      "show_capacity_warning, capacity_hours_per_day, created_at, updated_at) VALUES "
+      "('intruder', '{}', 'Intruder', 0, true, false, true, 8, 'now', 'now')",
+      b));
+  CHECK_FALSE(ins.ok);
+  CHECK(ins.sqlstate == "42501");
+  REQUIRE(app.run("ROLLBACK").ok);
+  // The same insert as A itself is fine (the refusal above was the policy).
+  REQUIRE(app.run("BEGIN").ok);
+  REQUIRE(app.run(fmt::format("SELECT set_config('eryxon.tenant_id', '{}', true)", a)).ok);
+  auto own = app.run(fmt::format(
+      "INSERT INTO cells (id, tenant_id, name, sequence, active, enforce_wip_limit, "
+      "show_capacity_warning, capacity_hours_per_day, created_at, updated_at) VALUES "
+      "('own', '{}', 'Own cell', 0, true, false, true, 8, 'now', 'now')",
+      a));
+  CHECK_MESSAGE(own.ok, own.value);
+  REQUIRE(app.run("ROLLBACK").ok);
+  // A tenant set in one transaction is gone in the next (set_config local).
+  REQUIRE(app.run("BEGIN").ok);
+  REQUIRE(app.run(fmt::format("SELECT set_config('eryxon.tenant_id', '{}', true)", a)).ok);
+  CHECK(app.count("SELECT count(*) FROM jobs") > 0);
+  REQUIRE(app.run("COMMIT").ok);
+  CHECK(app.count("SELECT count(*) FROM jobs") == 0);
+}
+
+TEST_CASE("PostgreSQL: a server refuses a role that bypasses row-level security") {
+  test::ScratchPg db;
+  auto e = error_of([&] { open_postgres_storage(db.owner_url()); });  // the superuser
+  CHECK(e.code() == ErrorCode::database_error);
+  CHECK(std::string(e.what()).find("row-level security") != std::string::npos);
+  // The application role is fine; migrate as the owner is fine too.
+  CHECK_NOTHROW(open_postgres_storage(db.url()));
+  PostgresOptions migrate;
+  migrate.migrate = true;
+  CHECK_NOTHROW(open_postgres_storage(db.owner_url(), migrate));
+  // A database without the schema is named as such.
+  test::PgServer::get().exec("CREATE DATABASE " + db.name() + "_empty TEMPLATE template0");
+  auto empty = error_of([&] {
+    open_postgres_storage(test::PgServer::get().url(db.name() + "_empty", "eryxon_app"));
+  });
+  CHECK(empty.code() == ErrorCode::database_error);
+  CHECK(std::string(empty.what()).find("eryxon init") != std::string::npos);
+  test::PgServer::get().exec("DROP DATABASE " + db.name() + "_empty WITH (FORCE)");
+}
+
+TEST_CASE("PostgreSQL: two processes race start_operation: exactly one wins") {
+  test::ScratchPg db;
+  const Pepper pepper = Pepper::generate();
+  ::setenv("ERYXON_PEPPER", pepper.to_hex().c_str(), 1);
+  std::string key;
+  std::vector<std::string> ops;
+  std::string tenant_id;
+  {
+    EngineOptions o;
+    o.pepper = PepperSet(pepper);
+    auto engine = Engine::open(db.url(), o);
+    tenant_id = engine->shop().create_tenant({"Race", Plan::enterprise, "UTC"}).id;
+    seed_demo_shop(engine->shop(), tenant_id);
+    auto created = engine->keys().create_mcp_key(tenant_id, {"racer"});
+    key = created.plaintext;
+    created.wipe();
+    OperationFilter f;
+    f.status = Status::not_started;
+    auto tx = engine->storage().begin(tenant_id);
+    for (const auto& op : tx->list_operations(f, {3, 0}).items) ops.push_back(op.id);
+  }
+  REQUIRE(ops.size() == 3);
+  RawPg holder(db.owner_url());
+  RawPg watcher(db.owner_url());  // outside the holder's transaction (its stats are a snapshot)
+  for (const auto& op : ops) {
+    CAPTURE(op);
+    // Hold the operation's row so both processes are in their transactions
+    // and waiting on it when they are let go.
+    REQUIRE(holder.run("BEGIN").ok);
+    REQUIRE(holder.run(fmt::format("SELECT 1 FROM operations WHERE id = '{}' FOR UPDATE", op)).ok);
+    std::vector<pid_t> pids;
+    std::vector<std::string> outs;
+    for (int i = 0; i < 2; ++i) {
+      outs.push_back(fmt::format("race-{}-{}-{}.out", ::getpid(), op, i));
+      std::vector<std::string> argv{ERYXON_CLI_BIN, "call", "--db", db.url(), "--tool",
+                                    "start_operation", "--args",
+                                    nlohmann::json{{"operation_id", op}}.dump(), "--key", key};
+      std::vector<char*> args;
+      for (auto& s : argv) args.push_back(s.data());
+      args.push_back(nullptr);
+      posix_spawn_file_actions_t actions;
+      posix_spawn_file_actions_init(&actions);
+      posix_spawn_file_actions_addopen(&actions, 1, outs.back().c_str(),
+                                       O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      pid_t pid = -1;
+      REQUIRE(posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) == 0);
+      posix_spawn_file_actions_destroy(&actions);
+      pids.push_back(pid);
+    }
+    // Both wait on the row lock (bounded: 20 s).
+    long waiting = 0;
+    for (int i = 0; i < 400 && waiting < 2; ++i) {
+      waiting = watcher.count(
+          "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+          "usename = 'eryxon_app'");
+      if (waiting < 2) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    CHECK(waiting == 2);
+    REQUIRE(holder.run("COMMIT").ok);
+    int wins = 0, refused = 0;
+    for (std::size_t i = 0; i < 2; ++i) {
+      int status = 0;
+      ::waitpid(pids[i], &status, 0);
+      std::ifstream in(outs[i]);
+      std::stringstream text;
+      text << in.rdbuf();
+      std::remove(outs[i].c_str());
+      auto body = nlohmann::json::parse(text.str(), nullptr, false);
+      CAPTURE(text.str());
+      REQUIRE(body.is_object());
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        ++wins;
+      } else {
+        CHECK(body.dump().find("INVALID_STATE_TRANSITION") != std::string::npos);
+        ++refused;
+      }
+    }
+    CHECK(wins == 1);
+    CHECK(refused == 1);
+  }
+  ::unsetenv("ERYXON_PEPPER");
+}
+
+TEST_CASE("storage: two writers on one database keep the outbox in commit order") {
+  // A reader that follows the outbox by its cursor (list_events_after) while
+  // two writers with their own connections append must see every event: no
+  // seq may become visible below one already read. SQLite serialises writers
+  // (BEGIN IMMEDIATE, AUTOINCREMENT); PostgreSQL takes each seq from the
+  // tenant's counter row, locked until commit.
+  for (auto backend : {Backend::sqlite, Backend::postgres}) {
+    CAPTURE(test::name_of(backend));
+    Fixture fx(backend);
+    fx.storage->insert_tenant(tenant("A"));
+    auto writer1 = open_storage(fx.db());
+    auto writer2 = open_storage(fx.db());
+    auto reader = open_storage(fx.db());
+    constexpr int kPerWriter = 150;
+    std::atomic<int> done{0};
+    auto write = [&](Storage& s, int who) {
+      for (int i = 0; i < kPerWriter; ++i) {
+        auto tx = s.begin("A");
+        Event e = make_event("A", "job.updated", "jobs", fmt::format("j{}-{}", who, i), nullptr,
+                             nlohmann::json::object(), 1'795'608'000'000 + i);
+        tx->append_event(e);
+        if (i % 3 == 0) std::this_thread::yield();  // interleave the commits
+        tx->commit();
+      }
+      ++done;
+    };
+    std::thread w1(write, std::ref(*writer1), 1), w2(write, std::ref(*writer2), 2);
+    std::set<std::int64_t> seen;
+    std::int64_t cursor = 0;
+    bool order_kept = true;
+    for (int spins = 0; spins < 200000; ++spins) {
+      const bool writers_done = done.load() == 2;
+      auto tx = reader->begin_read("A");
+      for (const auto& e : tx->list_events_after(cursor, 1000)) {
+        if (e.seq <= cursor) order_kept = false;
+        cursor = e.seq;
+        seen.insert(e.seq);
+      }
+      tx->commit();
+      if (writers_done) break;
+    }
+    w1.join();
+    w2.join();
+    CHECK(order_kept);
+    auto tx = reader->begin_read("A");
+    const auto all = tx->list_events_after(0, 10000);
+    CHECK(all.size() == 2 * kPerWriter);
+    CHECK(seen.size() == all.size());  // the follower missed nothing
+  }
 }

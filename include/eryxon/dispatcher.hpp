@@ -85,6 +85,14 @@ struct DispatcherOptions {
   /// Outbox events fanned out, and pending deliveries looked at, per
   /// endpoint per round.
   std::int64_t batch = 500;
+  /// How long a dispatcher's claim on an endpoint lasts, ms (TenantTx::
+  /// try_lease): a round serves an endpoint only while it holds the lease,
+  /// renews it as it records outcomes and gives it up when done, so two
+  /// dispatchers on one database (threads, processes or hosts) never
+  /// deliver to one endpoint at the same time; a crashed dispatcher's
+  /// endpoints are taken over after this long. Keep it above the longest
+  /// attempt (the sink's timeout).
+  std::int64_t lease_ms = 60'000;
 };
 
 /// Filter of a subscription. Unset members match everything.
@@ -133,7 +141,9 @@ class ERYXON_EXPORT Dispatcher {
   std::size_t run_once();
 
   /// Runs rounds on a background thread until stop(): after each round it
-  /// waits up to poll_interval_ms, or until notify() or the earliest retry.
+  /// waits up to poll_interval_ms, or until notify() or the earliest retry;
+  /// on storages that can watch the outbox (Storage::watch_outbox:
+  /// PostgreSQL) a commit by any process on the database wakes it too.
   /// A round that throws is logged to stderr and retried after the wait.
   void start();
   /// Ends the background thread after its current round (an attempt in
@@ -191,6 +201,8 @@ class ERYXON_EXPORT Dispatcher {
 
   Storage& storage_;
   DispatcherOptions options_;
+  std::string lease_owner_;  // this dispatcher's name in the endpoint leases
+  std::unique_ptr<Storage::OutboxWatch> watch_;  // while started: commits elsewhere wake the loop
   std::mutex run_mutex_;  // one round at a time
   mutable std::mutex mutex_;  // endpoints_, subscriptions_, stopping_
   std::map<std::string, std::shared_ptr<Endpoint>> endpoints_;

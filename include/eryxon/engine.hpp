@@ -49,8 +49,10 @@ namespace eryxon {
 struct EngineOptions {
   Clock clock = system_now_ms;
   /// Peppers for key hashes. Unset: Engine::open uses ERYXON_PEPPER or the
-  /// file "<db>.pepper" (created 0600 on first use); in_memory() makes a
-  /// random one.
+  /// file "<db>.pepper" (created 0600 on first use) for a SQLite file, and
+  /// ERYXON_PEPPER or the file named by ERYXON_PEPPER_FILE (created 0600 on
+  /// first use) for a PostgreSQL URL, which every process on that database
+  /// must share; in_memory() makes a random one.
   std::optional<PepperSet> pepper;
   /// Audit log tuning; std::nullopt turns the audit log off (benchmarks of
   /// the bare call path). On by default.
@@ -61,6 +63,9 @@ struct EngineOptions {
   /// default (it costs a walk over the result); tests turn it on so a tool
   /// that breaks its published outputSchema fails them.
   bool check_output_schemas = false;
+  /// PostgreSQL backend options (pool size, migrate) when Engine::open is
+  /// given a PostgreSQL URL; ignored for SQLite.
+  PostgresOptions postgres;
 };
 
 /// Where a call came from, for the audit log. Every field may stay empty;
@@ -125,9 +130,11 @@ struct CallResult {
 
 class ERYXON_EXPORT Engine {
  public:
-  /// Opens (creating and migrating) the SQLite file at `db_path`. Throws
-  /// DATABASE_ERROR / VALIDATION_ERROR as open_sqlite_storage and
-  /// Pepper::from_env_or_file do.
+  /// Opens `db_path`: a PostgreSQL URL ("postgresql://" or "postgres://",
+  /// open_postgres_storage with options.postgres) or a SQLite file (created
+  /// and migrated when new). Throws DATABASE_ERROR / VALIDATION_ERROR as
+  /// open_storage and PepperSet::from_env_or_file do; VALIDATION_ERROR for
+  /// a PostgreSQL URL without ERYXON_PEPPER or ERYXON_PEPPER_FILE.
   static std::unique_ptr<Engine> open(const std::string& db_path, EngineOptions options = {});
   /// An engine on the in-memory fake storage.
   static std::unique_ptr<Engine> in_memory(EngineOptions options = {});

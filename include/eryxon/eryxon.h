@@ -125,12 +125,19 @@ ERYXON_EXPORT void eryxon_free(void *ptr);
 /**
  * Opens a store.
  *
- * path: a SQLite file (created and migrated when new); NULL or ":memory:"
- *   opens the in-memory fake storage, whose data dies with the handle.
+ * path: a SQLite file (created and migrated when new); a PostgreSQL URL
+ *   ("postgresql://..." or "postgres://...", libpq syntax; the schema must
+ *   have been created by `eryxon init` as the owner, and the role must not
+ *   bypass row-level security; pool of 4 connections; docs/storage.md);
+ *   NULL or ":memory:" opens the in-memory fake storage, whose data dies
+ *   with the handle.
  * Key hashes use a 32-byte pepper from the ERYXON_PEPPER environment variable
  * (64 hex characters) or the file "<path>.pepper" (created 0600 when
- * missing); in-memory stores make a random one.
- * Errors: ERYXON_EINVALID (out NULL, empty path, bad pepper), ERYXON_EDATABASE.
+ * missing; for a PostgreSQL URL the file named by ERYXON_PEPPER_FILE);
+ * in-memory stores make a random one.
+ * Errors: ERYXON_EINVALID (out NULL, empty path, bad pepper, PostgreSQL
+ * without a pepper), ERYXON_EDATABASE (cannot open or connect, schema
+ * missing or of another version, role bypasses row-level security).
  */
 ERYXON_EXPORT eryxon_status eryxon_store_open(eryxon_store_t **out, const char *path);
 

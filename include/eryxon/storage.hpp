@@ -1,9 +1,15 @@
 // eryxon/storage.hpp - the storage seam: where rows live.
 //
 // eryxon's domain, keys and tool registry talk only to these interfaces
-// (pattern: leveldb's Env). Two adapters ship:
+// (pattern: leveldb's Env). Three backends ship, each a small generic core
+// over table descriptions (src/storage/core.hpp, docs/storage.md) on which
+// the typed calls below are written once:
 //   * open_sqlite_storage(path) - a SQLite file (WAL, foreign keys on,
-//     prepared statements, versioned schema migrations);
+//     prepared statements, versioned schema migrations): the embedded
+//     default;
+//   * open_postgres_storage(url) - PostgreSQL through libpq, for several
+//     processes on one database, tenant isolation enforced again by
+//     row-level security;
 //   * make_memory_storage()    - an in-memory fake for unit tests.
 // StorageWrapper forwards every call, so a test can override one method to
 // inject a fault.
@@ -511,6 +517,20 @@ class ERYXON_EXPORT TenantTx {
   virtual void append_attempt(const DeliveryAttempt& row) = 0;
   virtual std::vector<DeliveryAttempt> list_attempts(std::string_view endpoint_id,
                                                      std::int64_t limit) = 0;
+  /// Leases (schema v8): a named claim within this tenant that one owner
+  /// holds at a time, across threads, processes and hosts on one database,
+  /// until it expires (the Dispatcher leases each endpoint it serves, so two
+  /// dispatchers never deliver the same event at the same time).
+  /// try_lease takes `name` for `owner` until now_ms + ttl_ms (epoch ms) when
+  /// it is free, expired or already `owner`'s (a renewal), and returns
+  /// whether `owner` holds it now; a lost race (two first takers at once)
+  /// returns false and leaves the transaction usable. Commit soon: on
+  /// PostgreSQL the lease row stays locked until then. release_lease gives
+  /// the lease up when `owner` holds it.
+  virtual bool try_lease(std::string_view name, std::string_view owner, std::int64_t now_ms,
+                         std::int64_t ttl_ms) = 0;
+  virtual void release_lease(std::string_view name, std::string_view owner) = 0;
+
   /// Aggregates over this tenant's usage rows of key `key_row_id`.
   /// `since_timestamp` is a format_timestamp() string: rows created at or
   /// after it are counted in since_count. At most `top_tools` (>= 0) entries
@@ -567,6 +587,27 @@ class ERYXON_EXPORT Storage {
   /// SQLite: a one-row table bumped by triggers (schema v4); in-memory fake:
   /// a counter.
   virtual std::optional<std::int64_t> api_keys_version() { return std::nullopt; }
+
+  /// Ends a watch_outbox() registration when destroyed (waiting for a
+  /// running callback).
+  class OutboxWatch {
+   public:
+    virtual ~OutboxWatch() = default;
+  };
+  /// Calls `on_commit(tenant_id)` on a thread of the storage's soon after any
+  /// process commits events to a tenant's outbox on this database, until the
+  /// returned watch is destroyed; nullptr (the default) when the storage
+  /// cannot tell, and callers keep polling. The Dispatcher uses it to feed
+  /// live subscriptions and endpoints at once with changes made elsewhere.
+  /// PostgreSQL: LISTEN on channel eryxon_outbox over a connection of its
+  /// own (the outbox insert NOTIFYs in its transaction, so the notification
+  /// arrives at commit and never for a rolled-back event), reconnecting
+  /// when the connection drops. `on_commit` must not throw.
+  virtual std::unique_ptr<OutboxWatch> watch_outbox(
+      std::function<void(const std::string& tenant_id)> on_commit) {
+    (void)on_commit;
+    return nullptr;
+  }
 };
 
 /// Opens (creating if needed) a SQLite database file and migrates it to the
@@ -574,6 +615,49 @@ class ERYXON_EXPORT Storage {
 /// database. Throws DATABASE_ERROR when the file cannot be opened or is not
 /// an eryxon database of a version this library knows.
 ERYXON_EXPORT std::unique_ptr<Storage> open_sqlite_storage(const std::string& path);
+
+/// Options of the PostgreSQL backend (docs/storage.md).
+struct PostgresOptions {
+  /// Connections kept open (>= 1). A transaction holds one for its
+  /// lifetime; begin() waits while all are in use.
+  std::size_t pool_size = 4;
+  /// Run the schema migrations (and create the application role and its
+  /// grants) before opening: what `eryxon init` does. Needs the database
+  /// owner (and CREATEROLE). Without it the schema must already be at this
+  /// library's version, and the connecting role must neither be a
+  /// superuser nor have BYPASSRLS (DATABASE_ERROR otherwise), so a server
+  /// can never run without row-level security.
+  bool migrate = false;
+  /// The application role `migrate` creates (LOGIN NOSUPERUSER NOBYPASSRLS
+  /// NOCREATEDB NOCREATEROLE) and grants SELECT/INSERT/UPDATE/DELETE on the
+  /// tables; servers connect as this role.
+  std::string app_role = "eryxon_app";
+  /// With `migrate`: sets the application role's password. Never logged.
+  std::optional<std::string> app_password;
+};
+
+/// Opens a PostgreSQL database through libpq. `url` is a libpq connection
+/// string: a URI (`postgresql://user@host:port/db?sslmode=...`, also
+/// `postgres://`) or `key=value` pairs; passwords come from PGPASSWORD or
+/// ~/.pgpass, never from the command line. Every tenant table has row-level
+/// security enabled and forced; each transaction sets its tenant with
+/// set_config('eryxon.tenant_id', id, true), local to that transaction, so a
+/// pooled connection never keeps a tenant. Same contract as the SQLite
+/// adapter. Throws DATABASE_ERROR when the server cannot be reached, the
+/// schema is missing or of another version, or the role bypasses RLS.
+/// Thread-safe; see PostgresOptions.
+ERYXON_EXPORT std::unique_ptr<Storage> open_postgres_storage(const std::string& url,
+                                                             const PostgresOptions& options = {});
+
+/// True when `db` names a PostgreSQL database (starts with "postgresql://"
+/// or "postgres://"); anything else is a SQLite path.
+ERYXON_EXPORT bool is_postgres_url(std::string_view db) noexcept;
+
+/// Opens `db`: open_postgres_storage(db, postgres) for a PostgreSQL URL,
+/// open_sqlite_storage(db) otherwise. What every CLI command's --db, the C
+/// ABI's eryxon_store_open and Python's Store take.
+ERYXON_EXPORT std::unique_ptr<Storage> open_storage(const std::string& db,
+                                                    const PostgresOptions& postgres = {});
 
 /// A fresh, empty in-memory fake (no SQL). Same contract as the SQLite
 /// adapter, including tenant scoping and uniqueness rules.
@@ -600,6 +684,10 @@ class ERYXON_EXPORT StorageWrapper : public Storage {
   }
   int schema_version() override { return target_.schema_version(); }
   std::optional<std::int64_t> api_keys_version() override { return target_.api_keys_version(); }
+  std::unique_ptr<OutboxWatch> watch_outbox(
+      std::function<void(const std::string&)> on_commit) override {
+    return target_.watch_outbox(std::move(on_commit));
+  }
 
  protected:
   Storage& target() { return target_; }

@@ -26,8 +26,15 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: eryxon <command> [options]
 
-Commands (every command takes --db FILE; default $ERYXON_DB or ./eryxon.db):
-  init                                  create or migrate the database
+Commands (every command takes --db FILE|URL; default $ERYXON_DB or ./eryxon.db;
+a postgresql:// or postgres:// URL opens PostgreSQL, with --db-pool N
+connections (4), the key pepper from $ERYXON_PEPPER or $ERYXON_PEPPER_FILE
+and the password from $PGPASSWORD or ~/.pgpass):
+  init [--app-role ROLE]                create or migrate the database; on
+                                        PostgreSQL run it as the owner: it also
+                                        creates the application role (eryxon_app,
+                                        password from $ERYXON_APP_PASSWORD) that
+                                        every other command connects as
   tenant create --name NAME [--plan free|pro|premium|enterprise] [--timezone TZ]
                                         prints the new tenant id
   tenant list                           id, plan and name of every tenant
@@ -55,6 +62,7 @@ Commands (every command takes --db FILE; default $ERYXON_DB or ./eryxon.db):
   tools catalog [--format md|json]      every tool and host action with its schemas
                                         (docs/tools.md is the md output)
   pepper rotate                         add a new pepper version to <db>.pepper
+                                        (PostgreSQL: to $ERYXON_PEPPER_FILE)
   seed-demo [--tenant ID]               fill a tenant with a demo sheet-metal shop
                                         (creates the tenant when --tenant is absent
                                         and prints its id)
@@ -84,12 +92,16 @@ Commands (every command takes --db FILE; default $ERYXON_DB or ./eryxon.db):
              (--webhook URL [--secret-file FILE] | --mqtt HOST[:PORT]
               [--enterprise E --site S --area A] [--mqtt-username U])
              [--retry-ms 5000,300000,...] [--poll-ms N] [--timeout-ms N] [--once]
+             [--lease-ms N]
                                         delivers the tenant's outbox to one endpoint,
                                         at least once, until SIGINT or SIGTERM
                                         (--once: until a round has nothing due). The
                                         webhook secret (whsec_...) comes from
                                         --secret-file or $ERYXON_WEBHOOK_SECRET, the
-                                        MQTT password from $ERYXON_MQTT_PASSWORD
+                                        MQTT password from $ERYXON_MQTT_PASSWORD;
+                                        one dispatcher at a time serves an endpoint
+                                        (a lease, renewed while it works; a killed
+                                        one's lapses after N ms, default 60000)
   events deliveries --tenant ID --endpoint ID [--status pending|delivered|dead]
              [--limit N]                one JSON object a line, seq order
   events log --tenant ID --endpoint ID [--limit N]
@@ -164,6 +176,41 @@ Args parse(int argc, char** argv) {
 std::string db_path(const Args& a) {
   const char* env = std::getenv("ERYXON_DB");
   return a.get("db", env && *env ? env : "eryxon.db");
+}
+
+// The database for messages: a PostgreSQL URL is not printed (it may
+// carry a password).
+std::string db_label(const Args& a) {
+  const std::string db = db_path(a);
+  return eryxon::is_postgres_url(db) ? std::string("the PostgreSQL database") : db;
+}
+
+std::string pepper_file(const Args& a) {
+  const std::string db = db_path(a);
+  if (!eryxon::is_postgres_url(db)) return db + ".pepper";
+  const char* file = std::getenv("ERYXON_PEPPER_FILE");
+  if (!file || !*file)
+    throw eryxon::Error(eryxon::ErrorCode::validation_error,
+                        "pepper rotate on PostgreSQL needs $ERYXON_PEPPER_FILE");
+  return file;
+}
+
+// Engine options from the command line: PostgreSQL pool size, and for
+// `init` the migration with the application role.
+eryxon::EngineOptions engine_options(const Args& a, bool init) {
+  eryxon::EngineOptions o;
+  if (a.options.count("db-pool")) {
+    const long n = std::strtol(a.get("db-pool").c_str(), nullptr, 10);
+    if (n < 1 || n > 1000)
+      throw eryxon::Error(eryxon::ErrorCode::validation_error, "--db-pool must be 1..1000");
+    o.postgres.pool_size = static_cast<std::size_t>(n);
+  }
+  if (init) {
+    o.postgres.migrate = true;
+    o.postgres.app_role = a.get("app-role", "eryxon_app");
+    if (const char* pw = std::getenv("ERYXON_APP_PASSWORD"); pw && *pw) o.postgres.app_password = pw;
+  }
+  return o;
 }
 
 std::vector<std::string> split_tools(const std::string& text) {
@@ -295,6 +342,9 @@ int run_events(eryxon::Engine& engine, const Args& a, const std::string& sub) {
   options.poll_interval_ms = int_option(a, "poll-ms", options.poll_interval_ms);
   if (options.poll_interval_ms < 1)
     throw eryxon::Error(eryxon::ErrorCode::validation_error, "--poll-ms must be >= 1");
+  options.lease_ms = int_option(a, "lease-ms", options.lease_ms);
+  if (options.lease_ms < 1)
+    throw eryxon::Error(eryxon::ErrorCode::validation_error, "--lease-ms must be >= 1");
   eryxon::Dispatcher dispatcher(storage, options);
   if (sub == "deliveries") {
     std::optional<std::string> status;
@@ -404,10 +454,10 @@ int run(const Args& a) {
   }
 
   if (cmd == "pepper" && sub == "rotate") {
-    const int version = eryxon::PepperSet::rotate_file(db_path(a) + ".pepper");
+    const std::string file = pepper_file(a);
+    const int version = eryxon::PepperSet::rotate_file(file);
     std::cerr << fmt::format(
-        "eryxon: pepper version {} added to {}.pepper; restart servers to use it\n", version,
-        db_path(a));
+        "eryxon: pepper version {} added to {}; restart servers to use it\n", version, file);
     return 0;
   }
 
@@ -418,12 +468,16 @@ int run(const Args& a) {
     const sigset_t stop_signals = stop_signal_set();
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   }
-  auto engine = eryxon::Engine::open(db_path(a));
+  auto engine = eryxon::Engine::open(db_path(a), engine_options(a, cmd == "init"));
   auto& shop = engine->shop();
 
   if (cmd == "init") {
-    std::cerr << fmt::format("eryxon: {} ready (schema version {})\n", db_path(a),
+    std::cerr << fmt::format("eryxon: {} ready (schema version {})\n", db_label(a),
                              engine->storage().schema_version());
+    if (eryxon::is_postgres_url(db_path(a)))
+      std::cerr << fmt::format(
+          "eryxon: connect servers and commands as role {} (row-level security applies to it)\n",
+          a.get("app-role", "eryxon_app"));
     return 0;
   }
   if (cmd == "tenant" && sub == "create") {

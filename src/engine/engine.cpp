@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "eryxon/error.hpp"
 
@@ -86,12 +87,27 @@ std::optional<RateLimit> tenant_rate_limit_for(Plan plan) noexcept {
   return RateLimit{60, 60};
 }
 
+namespace {
+// Where the pepper lives when ERYXON_PEPPER is not set: beside a SQLite
+// file; for a PostgreSQL URL (shared by many processes and hosts) only where
+// ERYXON_PEPPER_FILE says.
+std::string pepper_path(const std::string& db) {
+  if (!is_postgres_url(db)) return db + ".pepper";
+  if (const char* file = std::getenv("ERYXON_PEPPER_FILE"); file && *file) return file;
+  if (const char* env = std::getenv("ERYXON_PEPPER"); env && *env) return {};
+  throw Error(ErrorCode::validation_error,
+              "A PostgreSQL database needs the key pepper every process shares: set "
+              "ERYXON_PEPPER (64 hex characters) or ERYXON_PEPPER_FILE",
+              {{"field", "ERYXON_PEPPER"}});
+}
+}  // namespace
+
 std::unique_ptr<Engine> Engine::open(const std::string& db_path, EngineOptions options) {
-  auto storage = open_sqlite_storage(db_path);
+  auto storage = open_storage(db_path, options.postgres);
   PepperSet pepper = options.pepper ? *options.pepper
                      : db_path == ":memory:"
                          ? PepperSet(Pepper::generate())
-                         : PepperSet::from_env_or_file(db_path + ".pepper");
+                         : PepperSet::from_env_or_file(pepper_path(db_path));
   auto engine = std::make_unique<Engine>(std::move(storage), std::move(pepper), options.clock,
                                          options.audit);
   engine->set_check_output_schemas(options.check_output_schemas);

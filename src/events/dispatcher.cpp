@@ -116,7 +116,9 @@ Dispatcher::Dispatcher(Storage& storage, DispatcherOptions options)
   if (options_.retry.jitter < 0 || options_.retry.jitter > 1) invalid("jitter must be 0..1", "jitter");
   for (auto d : options_.retry.delays_ms)
     if (d < 0) invalid("retry delays must not be negative", "delays_ms");
+  if (options_.lease_ms < 1) invalid("lease_ms must be at least 1", "lease_ms");
   ensure_sodium();
+  lease_owner_ = "dispatcher-" + new_uuid();
 }
 
 Dispatcher::~Dispatcher() {
@@ -198,6 +200,29 @@ std::size_t Dispatcher::round(std::int64_t now) {
 }
 
 std::size_t Dispatcher::serve(Endpoint& ep, std::int64_t now) {
+  // 0. The endpoint's lease: whoever holds it serves the endpoint; another
+  //    dispatcher (thread, process, host) skips it this round.
+  const std::string lease = "endpoint:" + ep.id;
+  {
+    auto tx = storage_.begin(ep.tenant_id);
+    if (!tx->try_lease(lease, lease_owner_, now, options_.lease_ms)) return 0;
+    tx->commit();
+  }
+  struct Release {
+    Dispatcher& d;
+    const std::string& tenant;
+    const std::string& name;
+    ~Release() {
+      try {
+        auto tx = d.storage_.begin(tenant);
+        tx->release_lease(name, d.lease_owner_);
+        tx->commit();
+      } catch (...) {  // it expires by itself
+      }
+    }
+  } release{*this, ep.tenant_id, lease};
+  std::int64_t lease_renewed = now;
+  bool lease_lost = false;
   const std::string stamp = format_timestamp(now);
   // 1. Fan out: one Delivery per new matching outbox event.
   std::vector<Delivery> pending;
@@ -262,6 +287,16 @@ std::size_t Dispatcher::serve(Endpoint& ep, std::int64_t now) {
   const auto record = [&] {
     if (unrecorded.empty()) return;
     auto tx = storage_.begin(ep.tenant_id);
+    // Renew the lease halfway through its life; losing it (this round ran
+    // past lease_ms and another dispatcher took over) ends the round after
+    // recording what was attempted.
+    const std::int64_t at = options_.clock();
+    if (at - lease_renewed >= options_.lease_ms / 2) {
+      if (tx->try_lease(lease, lease_owner_, at, options_.lease_ms))
+        lease_renewed = at;
+      else
+        lease_lost = true;
+    }
     for (const Outcome& o : unrecorded) {
       tx->update(o.delivery);
       tx->append_attempt(o.attempt);
@@ -278,6 +313,7 @@ std::size_t Dispatcher::serve(Endpoint& ep, std::int64_t now) {
     unrecorded.clear();
   };
   for (Delivery& d : pending) {
+    if (lease_lost) break;
     if (held.count(d.entity_key)) continue;
     if (d.next_attempt_ms > now) {
       held.insert(d.entity_key);
@@ -358,13 +394,17 @@ void Dispatcher::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] { loop(); });
+  watch_ = storage_.watch_outbox([this](const std::string&) { notify(); });
 }
 
 void Dispatcher::stop() {
+  std::unique_ptr<Storage::OutboxWatch> watch;
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    watch = std::move(watch_);
   }
+  watch.reset();  // outside the lock: its callback takes it (notify)
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
 }

@@ -47,9 +47,7 @@
 #include <variant>
 #include <vector>
 
-namespace eryxon {
-class Storage;
-}
+#include "eryxon/storage.hpp"
 
 namespace eryxon::storage {
 
@@ -121,6 +119,11 @@ struct Select {
   std::int64_t limit = -1;     ///< -1: every row
   std::int64_t offset = 0;
   bool include_deleted = false;  ///< soft-deleted rows match too
+  /// In a writing transaction, lock the matched rows until it ends, so a
+  /// read-modify-write of one row waits for another process's (PostgreSQL:
+  /// SELECT ... FOR UPDATE). SQLite and the fake serialise writers anyway
+  /// and ignore it; read-only transactions ignore it.
+  bool lock = false;
 };
 
 /// One aggregate over the rows a Select matches.
@@ -239,6 +242,12 @@ class CoreStorage {
   virtual int schema_version() = 0;
   /// Storage::api_keys_version.
   virtual std::optional<std::int64_t> api_keys_version() = 0;
+  /// Storage::watch_outbox; nullptr when the backend cannot tell.
+  virtual std::unique_ptr<Storage::OutboxWatch> watch_outbox(
+      std::function<void(const std::string& tenant_id)> on_commit) {
+    (void)on_commit;
+    return nullptr;
+  }
 };
 
 /// The typed Storage over a backend (generic_tx.cpp).

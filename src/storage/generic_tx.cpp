@@ -54,9 +54,19 @@ std::optional<Row> first_of(CoreTx& tx, std::vector<Cond> where) {
   return std::move(rows.front());
 }
 
+// Point reads lock their row in writing transactions (Select::lock): a
+// status change read, decided and written by two processes at once then
+// runs one after the other, and the second decides on the first's result
+// (INVALID_STATE_TRANSITION rather than a lost update).
 template <class Row>
 std::optional<Row> by_id(CoreTx& tx, std::string_view id) {
-  return first_of<Row>(tx, {eq<Row>("id", std::string(id))});
+  Select s;
+  s.where = {eq<Row>("id", std::string(id))};
+  s.limit = 1;
+  s.lock = true;
+  auto rows = rows_of<Row>(tx, s);
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
 }
 
 template <class Row>
@@ -448,6 +458,34 @@ class GenericTx final : public TenantTx {
     return rows_of<DeliveryAttempt>(*tx_, s);
   }
 
+  bool try_lease(std::string_view name, std::string_view owner, std::int64_t now_ms,
+                 std::int64_t ttl_ms) override {
+    const auto& t = table_of<LeaseRow>();
+    Select s;
+    s.where = {eq<LeaseRow>("name", std::string(name))};
+    s.limit = 1;
+    s.lock = true;
+    auto held = rows_of<LeaseRow>(*tx_, s);
+    LeaseRow row{tx_->tenant_id(), std::string(name), std::string(owner), now_ms + ttl_ms};
+    if (held.empty()) {
+      try {
+        tx_->insert(t, &row);
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::duplicate_entry) return false;  // taken meanwhile
+        throw;
+      }
+      return true;
+    }
+    if (held.front().owner != owner && held.front().expires_ms > now_ms) return false;
+    // Still the holder that was read (it may have expired and been taken).
+    const Cond guard{t.col("owner"), Op::eq, held.front().owner};
+    return tx_->update(t, &row, &guard);
+  }
+  void release_lease(std::string_view name, std::string_view owner) override {
+    tx_->remove(table_of<LeaseRow>(), {eq<LeaseRow>("name", std::string(name)),
+                                       eq<LeaseRow>("owner", std::string(owner))});
+  }
+
   KeyUsageTotals key_usage_totals(std::string_view key_row_id, std::string_view since,
                                   std::int64_t top_tools) override {
     using K = Aggregate::Kind;
@@ -539,6 +577,10 @@ class CoreBackedStorage final : public Storage {
   }
   int schema_version() override { return core_->schema_version(); }
   std::optional<std::int64_t> api_keys_version() override { return core_->api_keys_version(); }
+  std::unique_ptr<OutboxWatch> watch_outbox(
+      std::function<void(const std::string&)> on_commit) override {
+    return core_->watch_outbox(std::move(on_commit));
+  }
 
  private:
   std::unique_ptr<CoreStorage> core_;

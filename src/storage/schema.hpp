@@ -15,7 +15,7 @@
 
 namespace eryxon::sqlite_schema {
 
-inline constexpr std::array<const char*, 7> kMigrations = {
+inline constexpr std::array<const char*, 8> kMigrations = {
     // v1: tenants, cells, jobs, parts, operations, API keys (MCP and REST).
     R"sql(
 CREATE TABLE tenants (
@@ -474,6 +474,18 @@ CREATE INDEX operations_tenant_completed ON operations (tenant_id, completed_at)
 DELETE FROM activity_log
  WHERE actor_type = 'api_key'
    AND action IN ('mcp_execute','mcp_error','rest_request','rest_error');
+)sql",
+    // v8: leases (TenantTx::try_lease): which dispatcher serves an endpoint
+    // now, so two dispatchers on one database never deliver the same event
+    // at the same time; a crashed holder's lease expires.
+    R"sql(
+CREATE TABLE event_leases (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id),
+  name TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, name)
+) WITHOUT ROWID;
 )sql",
 };
 

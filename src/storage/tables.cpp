@@ -329,6 +329,16 @@ const TableDesc& table_of<QuotaRow>() {
 }
 
 template <>
+const TableDesc& table_of<LeaseRow>() {
+  static const TableDesc desc = [] {
+    auto t = make_table<LeaseRow>("event_leases");
+    t.key = {t.col("name")};
+    return t;
+  }();
+  return desc;
+}
+
+template <>
 const TableDesc& table_of<UsageLogRow>() {
   static const TableDesc desc = [] {
     auto t = make_table<UsageLogRow>("usage_logs");
@@ -533,6 +543,7 @@ const std::vector<const TableDesc*>& tenant_tables() {
       &table_of<Issue>(),         &table_of<Substep>(),
       &table_of<ScrapReason>(),   &table_of<OperationQuantity>(),
       &table_of<TimeEntry>(),     &table_of<Assignment>(),
+      &table_of<LeaseRow>(),
   };
   return all;
 }

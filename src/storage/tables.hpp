@@ -32,6 +32,23 @@ struct QuotaRow {
   }
 };
 
+/// A row of event_leases: who holds lease `name` of a tenant, until when
+/// (TenantTx::try_lease).
+struct LeaseRow {
+  std::string tenant_id;
+  std::string name;
+  std::string owner;
+  std::int64_t expires_ms = 0;  ///< epoch ms
+
+  template <class Self, class V>
+  static void describe(Self& s, V&& v) {
+    v("tenant_id", s.tenant_id);
+    v("name", s.name);
+    v("owner", s.owner);
+    v("expires_ms", s.expires_ms);
+  }
+};
+
 /// The description of the table that holds rows of type Row (specialised
 /// in tables.cpp for every row type of the schema). Built once; thread-safe.
 template <class Row>

@@ -120,7 +120,10 @@ class Store(HandleLease):
 
     ``Store(path)`` or ``Store.open(path)``: ``path`` is a SQLite file (created
     and migrated when new; key hashes use the pepper in ``ERYXON_PEPPER`` or
-    ``<path>.pepper``), or ``None`` / ``":memory:"`` for an in-memory store
+    ``<path>.pepper``), a PostgreSQL URL (``postgresql://...`` or
+    ``postgres://...``, schema made by ``eryxon init``; pepper from
+    ``ERYXON_PEPPER`` or the file in ``ERYXON_PEPPER_FILE``; see
+    docs/storage.md), or ``None`` / ``":memory:"`` for an in-memory store
     whose data dies with it.
 
     Use it as a context manager or call :meth:`close`; any call after close
