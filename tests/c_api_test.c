@@ -1703,6 +1703,25 @@ int main(void) {
   }
   remove_db_files();
 
+  /* The same scenario on PostgreSQL: a database that `eryxon init` made,
+   * opened by URL as the application role (tests/with_pg_db.sh). */
+  {
+    const char *pg = getenv("ERYXON_TEST_DB_URL");
+    CHECK(pg != NULL && strncmp(pg, "postgresql://", 13) == 0);
+    if (pg != NULL) {
+      CHECK_STATUS(eryxon_store_open(&store, pg), ERYXON_OK);
+      if (store != NULL) {
+        run_scenario(store, "postgresql");
+        eryxon_store_free(&store);
+      }
+      /* A URL to a server that is not there is a database error, not a crash. */
+      CHECK_STATUS(eryxon_store_open(&store, "postgresql:///none?host=/nonexistent&port=1"),
+                   ERYXON_EDATABASE);
+      CHECK(store == NULL);
+      CHECK(contains(eryxon_error_last(), "/nonexistent"));
+    }
+  }
+
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -3,6 +3,7 @@ limits, REST requests and MCP sessions (Store.action, Store.rate_limit_check,
 Store.quota_check, Store.rest, eryxon.McpSession)."""
 
 import json
+import os
 import threading
 import unittest
 
@@ -83,6 +84,24 @@ class HostActionTest(unittest.TestCase):
         response = self.store.rest("GET", "/api/v1/jobs",
                                    headers={"Authorization": "Bearer ery_live_nope"})
         self.assertEqual(response["status"], 401)
+
+
+class PostgresHostActionTest(HostActionTest):
+    """The same host actions on PostgreSQL: Store() takes the URL of a
+    database made by `eryxon init` (tests/with_pg_db.sh sets
+    ERYXON_TEST_DB_URL and ERYXON_PEPPER_FILE; missing is a failure)."""
+
+    def setUp(self):
+        url = os.environ.get("ERYXON_TEST_DB_URL")
+        self.assertTrue(url and url.startswith("postgresql://"),
+                        "ERYXON_TEST_DB_URL must name the test's PostgreSQL database")
+        self.store = eryxon.Store.open(url)
+        self.tenant = self.store.create_tenant("Host", "free")["id"]
+        self.other = self.store.create_tenant("Other", "free")["id"]
+
+    def test_a_server_that_is_not_there_is_a_database_error(self):
+        with self.assertRaises(eryxon.DatabaseError):
+            eryxon.Store.open("postgresql:///none?host=/nonexistent&port=1")
 
 
 class KeyLifecycleTest(unittest.TestCase):
