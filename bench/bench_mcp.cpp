@@ -265,7 +265,13 @@ StdioSetup start_server(int which, const std::string& self) {
   return s;
 }
 
-std::string g_self;  // this executable, for the canned server
+}  // namespace
+namespace eryxon_bench {
+std::string g_self;  // this executable, for the canned server and bench_storage's second process
+int storage_load(char** argv);  // bench_storage.cpp
+}  // namespace eryxon_bench
+using eryxon_bench::g_self;
+namespace {
 
 void BM_StdioRoundTrip(benchmark::State& state) {
   const int which = static_cast<int>(state.range(0));
@@ -318,6 +324,8 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "--canned-server") == 0) return canned_server();
   if (argc == 4 && std::strcmp(argv[1], "--eryxon-echo-server") == 0)
     return eryxon_echo_server(argv[2], argv[3]);
+  if (argc == 9 && std::strcmp(argv[1], "--storage-load") == 0)
+    return eryxon_bench::storage_load(argv + 2);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
