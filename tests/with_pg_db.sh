@@ -32,9 +32,13 @@ cleanup() {
 trap cleanup EXIT
 psql -q -X -v ON_ERROR_STOP=1 "$ERYXON_TEST_PG_URL" -c "CREATE DATABASE $db TEMPLATE template0" >/dev/null
 ERYXON_PEPPER_FILE=$pepper "$cli" init --db "$(url "$db" postgres)"
-# A sanitizer runtime to preload goes to COMMAND only (not to psql or sh).
+# A sanitizer runtime to preload goes to COMMAND only (not to psql or sh,
+# not to the clean-up after it).
+status=0
 if [ -n "${ERYXON_CHILD_PRELOAD:-}" ]; then
-  LD_PRELOAD=$ERYXON_CHILD_PRELOAD
-  export LD_PRELOAD
+  env LD_PRELOAD="$ERYXON_CHILD_PRELOAD" ERYXON_TEST_DB_URL="$(url "$db" eryxon_app)" \
+      ERYXON_PEPPER_FILE="$pepper" "$@" || status=$?
+else
+  env ERYXON_TEST_DB_URL="$(url "$db" eryxon_app)" ERYXON_PEPPER_FILE="$pepper" "$@" || status=$?
 fi
-ERYXON_TEST_DB_URL=$(url "$db" eryxon_app) ERYXON_PEPPER_FILE=$pepper "$@"
+exit $status
