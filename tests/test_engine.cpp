@@ -2,14 +2,21 @@
 // and tenant rate limits, daily quota) and the audit log of every call.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
 
+#include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "support.hpp"
 
 using namespace eryxon;
 using nlohmann::json;
+
+extern char** environ;
 
 namespace {
 
@@ -223,7 +230,7 @@ TEST_CASE("engine: calls to unknown or forbidden tools count against the rate li
   CHECK(engine->quota().peek(t).used == 0);
 }
 
-TEST_CASE("engine: two engines on one database count quota and key usage without losing any") {
+TEST_CASE("engine: two engines, then two processes, on one database count quota and key usage exactly") {
   // Two servers (processes, on PostgreSQL possibly hosts) on one database:
   // each buffers its counts and adds them to the stored counters; the sums
   // are exact. On SQLite the file is shared; on PostgreSQL the database.
@@ -258,13 +265,55 @@ TEST_CASE("engine: two engines on one database count quota and key usage without
       ta.join();
       tb.join();
     }  // both flush
+    // And two real processes: `eryxon mcp serve` reading kCalls tools/call
+    // lines each from a file, at the same time, flushing when stdin ends.
+    const std::string script = fmt::format("calls-{}-{}.jsonl", ::getpid(), test::name_of(backend));
+    {
+      std::ofstream out(script);
+      out << R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}})"
+          << "\n"
+          << R"({"jsonrpc":"2.0","method":"notifications/initialized"})" << "\n";
+      for (int i = 1; i <= kCalls; ++i)
+        out << json{{"jsonrpc", "2.0"},
+                    {"id", i},
+                    {"method", "tools/call"},
+                    {"params", {{"name", "fetch_jobs"},
+                                {"arguments", {{"limit", 1}}},
+                                {"_meta", {{"apiKey", key}}}}}}
+                   .dump()
+            << "\n";
+    }
+    ::setenv("ERYXON_PEPPER", o.pepper->current().to_hex().c_str(), 1);
+    std::vector<pid_t> pids;
+    for (int p = 0; p < 2; ++p) {
+      std::vector<std::string> argv{ERYXON_CLI_BIN, "mcp", "serve", "--db", db};
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      posix_spawn_file_actions_t actions;
+      posix_spawn_file_actions_init(&actions);
+      posix_spawn_file_actions_addopen(&actions, 0, script.c_str(), O_RDONLY, 0);
+      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+      pid_t pid = -1;
+      REQUIRE(posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) == 0);
+      posix_spawn_file_actions_destroy(&actions);
+      pids.push_back(pid);
+    }
+    for (pid_t pid : pids) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      CHECK(WIFEXITED(status));
+      CHECK(WEXITSTATUS(status) == 0);
+    }
+    ::unsetenv("ERYXON_PEPPER");
+    std::remove(script.c_str());
     auto storage = open_storage(db);
     auto tx = storage->begin(t);
     const auto day = local_day("UTC", system_now_ms()).date;
-    CHECK(tx->quota_used(day) == 2 * kCalls);
+    CHECK(tx->quota_used(day) == 4 * kCalls);
     auto rec = tx->find_api_key(key_row);
     REQUIRE(rec);
-    CHECK(rec->usage_count == 2 * kCalls);
-    CHECK(tx->list_usage(key_row, 1000).size() == 2 * kCalls);  // one audit row per call
+    CHECK(rec->usage_count == 4 * kCalls);
+    CHECK(tx->list_usage(key_row, 1000).size() == 4 * kCalls);  // one audit row per call
   }
 }
