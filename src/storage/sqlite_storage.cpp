@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <mutex>
 #include <type_traits>
@@ -76,6 +77,19 @@ class Db {
     return stmt;
   }
 
+  // The statement of a query shape (a compact key naming the table and
+  // the structure of the query; see SqliteCoreTx::shape), prepared from the
+  // SQL `build` returns the first time the shape is seen. Saves building
+  // the SQL text on every call of the hot paths.
+  template <class Build>
+  sqlite3_stmt* prepare_shape(const std::string& shape, Build&& build) {
+    auto it = by_shape_.find(shape);
+    if (it != by_shape_.end()) return it->second;
+    sqlite3_stmt* stmt = prepare(build());
+    by_shape_.emplace(shape, stmt);
+    return stmt;
+  }
+
   // Throws the eryxon::Error that matches the connection's last failure.
   [[noreturn]] void fail(int rc) const {
     const std::string msg = sqlite3_errmsg(db_);
@@ -100,13 +114,15 @@ class Db {
  private:
   sqlite3* db_ = nullptr;
   std::mutex mutex_;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;     // owns the statements
+  std::unordered_map<std::string, sqlite3_stmt*> by_shape_;  // views into cache_
 };
 
 // One use of a cached statement: binds by position, steps, resets on exit.
 class Query {
  public:
   Query(Db& db, const std::string& sql) : db_(db), stmt_(db.prepare(sql)) {}
+  Query(Db& db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
   ~Query() {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
@@ -305,7 +321,7 @@ class SqliteCoreTx final : public storage::CoreTx {
   }
 
   std::int64_t insert(const TableDesc& t, const void* row) override {
-    Query q(db_, insert_sql(t, ""));
+    Query q(db_, db_.prepare_shape(shape('i', t), [&] { return insert_sql(t, ""); }));
     bind_row(q, t, row);
     q.run();
     return t.sequence >= 0 ? sqlite3_last_insert_rowid(db_.handle()) : 0;
@@ -315,19 +331,23 @@ class SqliteCoreTx final : public storage::CoreTx {
     // Parameters are numbered by column position, so SET and WHERE share
     // them; the guard's value follows the columns.
     const int n = static_cast<int>(t.columns.size());
-    std::string sql = fmt::format("UPDATE {} SET ", t.name);
-    bool first = true;
-    for (int i = 0; i < n; ++i) {
-      if (t.is_key(i) || i == t.tenant) continue;
-      sql += fmt::format("{}{}=?{}", first ? "" : ",", t.columns[i].name, i + 1);
-      first = false;
-    }
-    sql += " WHERE " + key_match(t);
-    if (guard) {
-      if (t.deleted_at >= 0) sql += " AND deleted_at IS NULL";
-      sql += fmt::format(" AND {}=?{}", t.columns[guard->column].name, n + 1);
-    }
-    Query q(db_, sql);
+    std::string key = shape('u', t);
+    key += static_cast<char>(guard ? guard->column + 1 : 0);
+    Query q(db_, db_.prepare_shape(key, [&] {
+      std::string sql = fmt::format("UPDATE {} SET ", t.name);
+      bool first = true;
+      for (int i = 0; i < n; ++i) {
+        if (t.is_key(i) || i == t.tenant) continue;
+        sql += fmt::format("{}{}=?{}", first ? "" : ",", t.columns[i].name, i + 1);
+        first = false;
+      }
+      sql += " WHERE " + key_match(t);
+      if (guard) {
+        if (t.deleted_at >= 0) sql += " AND deleted_at IS NULL";
+        sql += fmt::format(" AND {}=?{}", t.columns[guard->column].name, n + 1);
+      }
+      return sql;
+    }));
     bind_all(q, t, row);
     if (guard) bind_value(q, n + 1, guard->value);
     q.run();
@@ -379,14 +399,23 @@ class SqliteCoreTx final : public storage::CoreTx {
   }
 
   void select(const TableDesc& t, const Select& s, const RowVisitor& visit) override {
-    const auto w = where_of(t, s.where, s.include_deleted);
-    std::string sql = fmt::format("SELECT {} FROM {} WHERE {}", select_list(t), t.name, w.sql);
-    sql += order_of(t, s.order);
-    const int lp = static_cast<int>(w.values.size()) + 2;
-    if (s.limit >= 0 || s.offset > 0) sql += fmt::format(" LIMIT ?{} OFFSET ?{}", lp, lp + 1);
-    Query q(db_, sql);
-    bind_where(q, w);
-    if (s.limit >= 0 || s.offset > 0) {
+    const bool paged = s.limit >= 0 || s.offset > 0;
+    std::string key = shape('s', t, s);
+    key += paged ? 'p' : '-';
+    for (const auto& o : s.order) {
+      key += static_cast<char>(o.column + 2);
+      key += static_cast<char>((o.descending ? 1 : 0) | (o.nulls_last ? 2 : 0));
+    }
+    const int lp = values_in(s.where) + 2;
+    Query q(db_, db_.prepare_shape(key, [&] {
+      std::string sql = fmt::format("SELECT {} FROM {} WHERE {}", select_list(t), t.name,
+                                    where_of(t, s.where, s.include_deleted).sql);
+      sql += order_of(t, s.order);
+      if (paged) sql += fmt::format(" LIMIT ?{} OFFSET ?{}", lp, lp + 1);
+      return sql;
+    }));
+    bind_conds(q, s.where);
+    if (paged) {
       q.bind(lp, s.limit);
       q.bind(lp + 1, s.offset);
     }
@@ -395,9 +424,11 @@ class SqliteCoreTx final : public storage::CoreTx {
   }
 
   std::int64_t count(const TableDesc& t, const Select& s) override {
-    const auto w = where_of(t, s.where, s.include_deleted);
-    Query q(db_, fmt::format("SELECT COUNT(*) FROM {} WHERE {}", t.name, w.sql));
-    bind_where(q, w);
+    Query q(db_, db_.prepare_shape(shape('c', t, s), [&] {
+      return fmt::format("SELECT COUNT(*) FROM {} WHERE {}", t.name,
+                         where_of(t, s.where, s.include_deleted).sql);
+    }));
+    bind_conds(q, s.where);
     return q.step() ? sqlite3_column_int64(q.stmt(), 0) : 0;
   }
 
@@ -532,6 +563,39 @@ class SqliteCoreTx final : public storage::CoreTx {
     }
     return w;
   }
+  // A query shape: the operation, the table and the structure of its
+  // WHERE (columns and operators, soft-deleted rows or not), never its
+  // values. Equal shapes have equal SQL.
+  static std::string shape(char op, const TableDesc& t) {
+    std::string key(1 + sizeof(const TableDesc*), op);
+    const TableDesc* p = &t;
+    std::memcpy(key.data() + 1, &p, sizeof p);
+    return key;
+  }
+  static std::string shape(char op, const TableDesc& t, const Select& s) {
+    std::string key = shape(op, t);
+    key += s.include_deleted ? 'd' : 'l';
+    for (const auto& c : s.where) {
+      key += static_cast<char>(c.column + 1);
+      key += static_cast<char>(c.op);
+    }
+    key += '|';
+    return key;
+  }
+  static int values_in(const std::vector<Cond>& conds) {
+    int n = 0;
+    for (const auto& c : conds) n += c.op != Cond::Op::is_null;
+    return n;
+  }
+  // Binds the tenant (?1) and the conditions' values (?2...), as where_of
+  // numbers them.
+  void bind_conds(Query& q, const std::vector<Cond>& conds) {
+    q.bind(1, tenant_);
+    int i = 2;
+    for (const auto& c : conds)
+      if (c.op != Cond::Op::is_null) bind_value(q, i++, c.value);
+  }
+
   void bind_where(Query& q, const Where& w) {
     q.bind(1, tenant_);
     for (std::size_t i = 0; i < w.values.size(); ++i)
