@@ -271,11 +271,6 @@ const std::string& select_list(const TableDesc& t) {
   return lists.emplace(&t, std::move(s)).first->second;
 }
 
-// WHERE clause text and its values; ?1 is the tenant when scoped.
-struct Where {
-  std::string sql;
-  std::vector<Value> values;  // parameters from ?2 (scoped) or ?1 on
-};
 
 const char* op_text(Cond::Op op) {
   switch (op) {
@@ -374,15 +369,15 @@ class SqliteCoreTx final : public storage::CoreTx {
   std::int64_t increment(const TableDesc& t, const std::vector<Cond>& where, int column,
                          std::int64_t delta,
                          const std::vector<std::pair<int, Value>>& set) override {
-    const auto w = where_of(t, where, true);
-    const int base = static_cast<int>(w.values.size()) + 2;
+    const std::string w = where_of(t, where, true);
+    const int base = values_in(where) + 2;
     std::string sql = fmt::format("UPDATE {0} SET {1}={1}+?{2}", t.name, t.columns[column].name,
                                   base);
     for (std::size_t i = 0; i < set.size(); ++i)
       sql += fmt::format(",{}=?{}", t.columns[set[i].first].name, base + 1 + static_cast<int>(i));
-    sql += " WHERE " + w.sql;
+    sql += " WHERE " + w;
     Query q(db_, sql);
-    bind_where(q, w);
+    bind_conds(q, where);
     q.bind(base, delta);
     for (std::size_t i = 0; i < set.size(); ++i)
       bind_value(q, base + 1 + static_cast<int>(i), set[i].second);
@@ -391,9 +386,8 @@ class SqliteCoreTx final : public storage::CoreTx {
   }
 
   std::int64_t remove(const TableDesc& t, const std::vector<Cond>& where) override {
-    const auto w = where_of(t, where, true);
-    Query q(db_, fmt::format("DELETE FROM {} WHERE {}", t.name, w.sql));
-    bind_where(q, w);
+    Query q(db_, fmt::format("DELETE FROM {} WHERE {}", t.name, where_of(t, where, true)));
+    bind_conds(q, where);
     q.run();
     return q.changes();
   }
@@ -409,7 +403,7 @@ class SqliteCoreTx final : public storage::CoreTx {
     const int lp = values_in(s.where) + 2;
     Query q(db_, db_.prepare_shape(key, [&] {
       std::string sql = fmt::format("SELECT {} FROM {} WHERE {}", select_list(t), t.name,
-                                    where_of(t, s.where, s.include_deleted).sql);
+                                    where_of(t, s.where, s.include_deleted));
       sql += order_of(t, s.order);
       if (paged) sql += fmt::format(" LIMIT ?{} OFFSET ?{}", lp, lp + 1);
       return sql;
@@ -426,7 +420,7 @@ class SqliteCoreTx final : public storage::CoreTx {
   std::int64_t count(const TableDesc& t, const Select& s) override {
     Query q(db_, db_.prepare_shape(shape('c', t, s), [&] {
       return fmt::format("SELECT COUNT(*) FROM {} WHERE {}", t.name,
-                         where_of(t, s.where, s.include_deleted).sql);
+                         where_of(t, s.where, s.include_deleted));
     }));
     bind_conds(q, s.where);
     return q.step() ? sqlite3_column_int64(q.stmt(), 0) : 0;
@@ -434,11 +428,10 @@ class SqliteCoreTx final : public storage::CoreTx {
 
   std::vector<std::pair<Value, std::int64_t>> count_by(const TableDesc& t, const Select& s,
                                                       int column) override {
-    const auto w = where_of(t, s.where, s.include_deleted);
     const auto& c = t.columns[column].name;
-    Query q(db_,
-            fmt::format("SELECT {0}, COUNT(*) FROM {1} WHERE {2} GROUP BY {0}", c, t.name, w.sql));
-    bind_where(q, w);
+    Query q(db_, fmt::format("SELECT {0}, COUNT(*) FROM {1} WHERE {2} GROUP BY {0}", c, t.name,
+                             where_of(t, s.where, s.include_deleted)));
+    bind_conds(q, s.where);
     std::vector<std::pair<Value, std::int64_t>> out;
     while (q.step())
       out.emplace_back(column_value(q.stmt(), 0), sqlite3_column_int64(q.stmt(), 1));
@@ -447,8 +440,8 @@ class SqliteCoreTx final : public storage::CoreTx {
 
   std::vector<Value> aggregate(const TableDesc& t, const Select& s,
                                const std::vector<Aggregate>& aggregates) override {
-    const auto w = where_of(t, s.where, s.include_deleted);
-    int next = static_cast<int>(w.values.size()) + 2;
+    const std::string w = where_of(t, s.where, s.include_deleted);
+    int next = values_in(s.where) + 2;
     std::string list;
     std::vector<std::pair<int, const Value*>> args;
     for (const auto& a : aggregates) {
@@ -469,8 +462,8 @@ class SqliteCoreTx final : public storage::CoreTx {
           break;
       }
     }
-    Query q(db_, fmt::format("SELECT {} FROM {} WHERE {}", list, t.name, w.sql));
-    bind_where(q, w);
+    Query q(db_, fmt::format("SELECT {} FROM {} WHERE {}", list, t.name, w));
+    bind_conds(q, s.where);
     for (const auto& [i, v] : args) bind_value(q, i, *v);
     std::vector<Value> out;
     if (q.step())
@@ -548,21 +541,22 @@ class SqliteCoreTx final : public storage::CoreTx {
     return w;
   }
 
-  Where where_of(const TableDesc& t, const std::vector<Cond>& conds, bool include_deleted) const {
-    Where w;
-    w.sql = t.tenant >= 0 ? "tenant_id=?1" : "1";
-    if (t.deleted_at >= 0 && !include_deleted) w.sql += " AND deleted_at IS NULL";
+  // WHERE text: ?1 is the tenant, the conditions' values follow from ?2 in
+  // order (is_null terms take none); bind_conds binds them.
+  static std::string where_of(const TableDesc& t, const std::vector<Cond>& conds,
+                              bool include_deleted) {
+    std::string w = t.tenant >= 0 ? "tenant_id=?1" : "1";
+    if (t.deleted_at >= 0 && !include_deleted) w += " AND deleted_at IS NULL";
+    int param = 2;
     for (const auto& c : conds) {
-      if (c.op == Cond::Op::is_null) {
-        w.sql += fmt::format(" AND {} IS NULL", t.columns[c.column].name);
-        continue;
-      }
-      w.values.push_back(c.value);
-      w.sql += fmt::format(" AND {} {} ?{}", t.columns[c.column].name, op_text(c.op),
-                           w.values.size() + 1);
+      if (c.op == Cond::Op::is_null)
+        w += fmt::format(" AND {} IS NULL", t.columns[c.column].name);
+      else
+        w += fmt::format(" AND {} {} ?{}", t.columns[c.column].name, op_text(c.op), param++);
     }
     return w;
   }
+
   // A query shape: the operation, the table and the structure of its
   // WHERE (columns and operators, soft-deleted rows or not), never its
   // values. Equal shapes have equal SQL.
@@ -596,11 +590,7 @@ class SqliteCoreTx final : public storage::CoreTx {
       if (c.op != Cond::Op::is_null) bind_value(q, i++, c.value);
   }
 
-  void bind_where(Query& q, const Where& w) {
-    q.bind(1, tenant_);
-    for (std::size_t i = 0; i < w.values.size(); ++i)
-      bind_value(q, static_cast<int>(i) + 2, w.values[i]);
-  }
+
 
   static std::string order_of(const TableDesc& t, const std::vector<OrderBy>& order) {
     std::string out;
